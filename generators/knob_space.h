@@ -1,0 +1,100 @@
+// The search space of every ternary kernel family, declared once.
+//
+// Generators check their GeneratorParams against these lists, the runtime
+// derives weight layouts from them and the tuner enumerates them. Header-only so
+// that generators (built against GenGen) and the runtime share it without a
+// library between them.
+#pragma once
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace tern {
+
+enum class Family { tmad, tlut, tadd };
+
+inline const char* family_name(Family f) {
+    switch (f) {
+        case Family::tmad: return "tmad";
+        case Family::tlut: return "tlut";
+        case Family::tadd: return "tadd";
+    }
+    return "?";
+}
+
+// How tmad turns 2-bit codes and int8 activations into sums.
+enum class DotKind {
+    pair16 = 0,   // u8 x s8 pairs into int16 (pmaddubsw), int16 blocks widened to int32
+    quad32u = 1,  // u8 x s8 quads straight into int32 (vpdpbusd, udot-free x86 VNNI)
+    quad32s = 2,  // s8 x s8 quads into int32 on signed weights (ARM sdot); no activation sum
+};
+
+struct Knob {
+    std::string name;
+    std::vector<int> values;
+    std::string what;
+    bool layout;  // changes the packed weight layout (the runtime must repack)
+};
+
+// Legal values per family. The first value of each knob is not a default; defaults
+// live in schedules/<target>.yaml.
+inline std::vector<Knob> knob_space(Family f) {
+    const Knob m_tile{"m_tile", {1, 2, 3, 4}, "activation rows per register tile (1 = GEMV)", false};
+    const Knob unroll{"unroll", {1, 2, 4}, "unroll of the innermost K loop", false};
+    const Knob prefetch{"prefetch", {0, 2, 4, 8, 16}, "K blocks of weights prefetched ahead (0 = off)",
+                        false};
+    const Knob tasks{"tasks", {1, 2, 4, 8}, "row tiles per parallel task", false};
+    switch (f) {
+        case Family::tmad:
+            return {{"lanes", {4, 8, 16}, "int32 lanes per vector; a row tile is 4 * lanes rows", true},
+                    {"kblock", {4, 8, 16, 32}, "K quads per block accumulated before widening", false},
+                    {"dot", {0, 1, 2}, "0 pair16 (pmaddubsw), 1 quad32u (vpdpbusd), 2 quad32s (sdot)",
+                     false},
+                    m_tile, unroll, prefetch, tasks};
+        case Family::tadd:
+            return {{"lanes", {8, 16, 32}, "rows per tile (int16 lanes)", true},
+                    {"kblock", {2, 4, 8}, "16-weight mask words per int16 block", false},
+                    m_tile, unroll, prefetch, tasks};
+        case Family::tlut:
+            return {{"lanes", {8, 16, 32}, "rows per tile (int16 lanes)", true},
+                    {"g", {2, 3}, "activations per table group (3^g table entries)", true},
+                    {"kblock", {8, 16, 32, 64}, "groups per int16 block", false},
+                    m_tile, unroll, prefetch, tasks};
+    }
+    return {};
+}
+
+inline bool knob_value_is_legal(Family f, const std::string& name, int value) {
+    for (const Knob& k : knob_space(f)) {
+        if (k.name == name)
+            return std::find(k.values.begin(), k.values.end(), value) != k.values.end();
+    }
+    return false;
+}
+
+// K granularity a kernel instance needs: K is padded (with zero weights and zero
+// activations) to a multiple of this.
+inline int k_alignment(Family f, int kblock, int g) {
+    switch (f) {
+        case Family::tmad: return 4 * kblock;
+        case Family::tadd: return 16 * kblock;
+        case Family::tlut: return g * kblock;
+    }
+    return 1;
+}
+
+// Rows per tile: N is padded to a multiple of this.
+inline int row_tile(Family f, int lanes) { return f == Family::tmad ? 4 * lanes : lanes; }
+
+// Largest int16 block that cannot overflow, per family (see each generator).
+inline int max_kblock(Family f, int g) {
+    switch (f) {
+        case Family::tmad: return 42;               // 42 * 2 * 3 * 128 < 32768
+        case Family::tadd: return 15;               // 15 * 16 * 128 < 32768
+        case Family::tlut: return 32767 / (g * 128);  // |table entry| <= g * 128
+    }
+    return 0;
+}
+
+}  // namespace tern

@@ -1,0 +1,43 @@
+// A lowering pass that lets Halide 14 use pmaddubsw on x86 where it is exact.
+//
+// Halide 14 maps a pairwise SaturatingAdd reduction of u8 x s8 products to
+// pmaddubsw, but the front end cannot express a saturating reduction (atomic()
+// cannot prove saturating_add associative), and a plain Add reduction of the same
+// products falls back to widening multiplies and shuffles. When the u8 operand is
+// provably small, the pair sum cannot saturate, so Add and SaturatingAdd agree and
+// the rewrite is exact. The bound comes from Halide's own interval analysis of the
+// operand (for 2-bit codes, `(byte >> s) & 3` gives [0, 3]).
+#pragma once
+
+#include "Halide.h"
+
+namespace tern {
+
+class SelectDotProducts : public Halide::Internal::IRMutator {
+    using IRMutator::visit;
+
+    Halide::Expr visit(const Halide::Internal::VectorReduce* op) override {
+        using namespace Halide;
+        using namespace Halide::Internal;
+        Expr value = mutate(op->value);
+        const int lanes = op->type.lanes();
+        const Call* mul = Call::as_intrinsic(value, {Call::widening_mul});
+        if (op->op == VectorReduce::Add && mul && op->type == Int(16, lanes) &&
+            value.type().lanes() == 2 * lanes) {
+            Expr a = mul->args[0], b = mul->args[1];
+            if (a.type().is_int()) std::swap(a, b);
+            if (a.type().element_of() == UInt(8) && b.type().element_of() == Int(8)) {
+                Interval range = bounds_of_expr_in_scope(a, Scope<Interval>());
+                const uint64_t* a_max =
+                    range.has_upper_bound() ? as_const_uint(simplify(range.max)) : nullptr;
+                // Two products of at most a_max * 128 each must fit in int16.
+                if (a_max && *a_max * 128 * 2 <= 32767) {
+                    return VectorReduce::make(VectorReduce::SaturatingAdd, value, lanes);
+                }
+            }
+        }
+        return VectorReduce::make(op->op, value, lanes);
+    }
+};
+
+}  // namespace tern

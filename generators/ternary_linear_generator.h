@@ -1,0 +1,97 @@
+// What the three ternary families (tmad, tlut, tadd) share: the linear layer's
+// interface, its output stage with both scales applied, and the outer schedule.
+//
+//   y(n, m) = w_scale * q_scale(m) * sum_k W(n, k) * q(k, m)
+//
+// W is ternary, N x K, packed in the family's layout; q holds M int8 activation
+// rows of length K (K padded to the family's alignment with zeros). A family
+// describes only the integer product dot(n, m) and how it is computed inside one
+// register tile of `row_tile` weight rows by `m_tile` activation rows.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "Halide.h"
+#include "knob_space.h"
+#include "select_dot_products.h"
+
+namespace tern {
+
+template <typename Family_>
+class TernaryLinearGenerator : public Halide::Generator<Family_> {
+public:
+    template <typename T>
+    using GeneratorParam = Halide::GeneratorParam<T>;
+    template <typename T>
+    using Input = Halide::GeneratorInput<T>;
+    template <typename T>
+    using Output = Halide::GeneratorOutput<T>;
+    using Func = Halide::Func;
+    using Var = Halide::Var;
+    using Expr = Halide::Expr;
+
+    GeneratorParam<int> m_tile{"m_tile", 1};
+    GeneratorParam<int> unroll{"unroll", 1};
+    GeneratorParam<int> prefetch{"prefetch", 0};
+    GeneratorParam<int> tasks{"tasks", 1};
+
+    Input<Halide::Buffer<int8_t>> q{"q", 2};          // (K, M) activations
+    Input<Halide::Buffer<float>> q_scale{"q_scale", 1};  // (M) activation scales
+    Input<float> w_scale{"w_scale"};                   // per-tensor weight scale
+    Output<Halide::Buffer<float>> y{"y", 2};           // (N, M)
+
+protected:
+    Var n{"n"}, m{"m"}, no{"no"}, ni{"ni"}, mo{"mo"}, mi{"mi"};
+
+    void check_knob(Family f, const std::string& name, int value) {
+        if (!knob_value_is_legal(f, name, value)) {
+            throw std::invalid_argument(std::string(family_name(f)) + ": illegal value " +
+                                        std::to_string(value) + " for knob " + name);
+        }
+    }
+
+    void check_common_knobs(Family f) {
+        check_knob(f, "m_tile", m_tile);
+        check_knob(f, "unroll", unroll);
+        check_knob(f, "prefetch", prefetch);
+        check_knob(f, "tasks", tasks);
+    }
+
+    // Sum of each activation row, for formulations that store w + 1.
+    Func activation_sums() {
+        Func xsum{"xsum"};
+        Halide::RDom rk(0, q.dim(0).extent());
+        xsum(m) = 0;
+        xsum(m) += Halide::cast<int32_t>(q(rk, m));
+        return xsum;
+    }
+
+    // Applies the scales and schedules the register tiling of y: tiles of
+    // row_tile x m_tile, m tiles innermost so a tile of weights stays in L1
+    // while all activation rows pass over it. Returns the loop level at which a
+    // family computes its integer product.
+    Halide::LoopLevel define_output(Func dot, int row_tile, int vector_lanes) {
+        y(n, m) = Halide::cast<float>(dot(n, m)) * (q_scale(m) * w_scale);
+        y.split(n, no, ni, row_tile)
+            .split(m, mo, mi, m_tile)
+            .reorder(ni, mi, mo, no)
+            .vectorize(ni, vector_lanes)
+            .unroll(mi);
+        if (tasks > 0) y.parallel(no, tasks);
+
+        // Dense layouts with the alignment the generators assume.
+        q.dim(0).set_min(0);
+        q.dim(1).set_min(0).set_stride(q.dim(0).extent());
+        y.dim(0).set_min(0);
+        y.dim(1).set_min(0).set_stride(y.dim(0).extent());
+        return Halide::LoopLevel(y, mo);
+    }
+
+    // Called from a family's schedule(): the pipeline exists only after generate().
+    void select_dot_products() {
+        this->get_pipeline().add_custom_lowering_pass(new SelectDotProducts);
+    }
+};
+
+}  // namespace tern

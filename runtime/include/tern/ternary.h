@@ -1,0 +1,82 @@
+// Ternary weight matrices: the canonical form and the packed layouts of the
+// kernel families.
+//
+// The canonical form is what every source of weights decodes into, one row at a
+// time: N rows of K values in {-1, 0, +1} plus the per-tensor scale. Packing
+// consumes rows through a RowSource callback, so a GGUF tensor (TQ2_0, TQ1_0,
+// I2_S) can be repacked at load time without materialising the int8 matrix.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "knob_space.h"
+
+namespace tern {
+
+// N x K ternary matrix, row-major (row n holds the K weights of output n).
+struct TernaryMatrix {
+    int n = 0;
+    int k = 0;
+    float scale = 1.0f;
+    std::vector<int8_t> w;  // n * k values in {-1, 0, 1}
+
+    TernaryMatrix() = default;
+    TernaryMatrix(int rows, int cols, float s = 1.0f);
+    int8_t at(int row, int col) const { return w[static_cast<size_t>(row) * k + col]; }
+};
+
+// Writes the K weights of row `row` into `out` (values -1, 0, +1).
+using RowSource = std::function<void(int row, int8_t* out)>;
+
+// What the packer needs to know about a kernel: its family and the knobs that
+// shape its weight layout.
+struct Layout {
+    Family family = Family::tmad;
+    int lanes = 8;    // see knob_space.h: rows per tile derive from it
+    int g = 2;        // tlut group size
+    int k_align = 4;  // K is padded to a multiple of this
+
+    int row_tile() const { return tern::row_tile(family, lanes); }
+    std::string describe() const;
+};
+
+// Bytes with 64-byte alignment (vector loads and cache lines).
+class AlignedBytes {
+public:
+    AlignedBytes() = default;
+    explicit AlignedBytes(size_t size);
+    uint8_t* data() { return data_.get(); }
+    const uint8_t* data() const { return data_.get(); }
+    size_t size() const { return size_; }
+
+private:
+    struct Free {
+        void operator()(uint8_t* p) const;
+    };
+    std::unique_ptr<uint8_t, Free> data_;
+    size_t size_ = 0;
+};
+
+// A matrix in a family's layout, padded to whole tiles: rows n..n_pad and
+// columns k..k_pad hold zero weights.
+struct PackedMatrix {
+    Layout layout;
+    int n = 0, k = 0;
+    int n_pad = 0, k_pad = 0;
+    float scale = 1.0f;
+    int elem_bits = 8;       // 8, or 16 for tadd's mask words
+    std::vector<int> dims;   // Halide buffer extents, innermost first (dense)
+    AlignedBytes data;
+};
+
+PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout& layout);
+PackedMatrix pack(const TernaryMatrix& m, const Layout& layout);
+// Inverse of pack (for tests and tools): the canonical matrix back.
+TernaryMatrix unpack(const PackedMatrix& p);
+
+}  // namespace tern

@@ -1,0 +1,16 @@
+// One row of the generated kernel table (see cmake/TernKernels.cmake).
+#pragma once
+
+#include <vector>
+#include <utility>
+
+namespace tern::detail {
+
+struct KernelEntry {
+    const char* name;
+    const char* family;
+    std::vector<std::pair<const char*, int>> knobs;
+    void* entry;
+};
+
+}  // namespace tern::detail

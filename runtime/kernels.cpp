@@ -1,0 +1,181 @@
+// Argument checking, padding and Halide buffer set-up around the generated
+// kernels.
+#include "tern/kernels.h"
+
+#include <HalideRuntime.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernel_registry.h"
+#include "tern/error.h"
+
+namespace tern {
+namespace detail {
+#include "kernel_table.inc"
+}  // namespace detail
+
+namespace {
+
+using TernaryFn = int (*)(halide_buffer_t* q, halide_buffer_t* q_scale, float w_scale,
+                          halide_buffer_t* packed, halide_buffer_t* y);
+
+// A dense Halide buffer over caller memory; extents innermost first.
+class DenseBuffer {
+public:
+    DenseBuffer(const void* host, halide_type_t type, const std::vector<int>& extents) {
+        int stride = 1;
+        for (int e : extents) {
+            dims_.push_back(halide_dimension_t{0, e, stride, 0});
+            stride *= e;
+        }
+        buf_.host = static_cast<uint8_t*>(const_cast<void*>(host));
+        buf_.type = type;
+        buf_.dimensions = static_cast<int>(dims_.size());
+        buf_.dim = dims_.data();
+    }
+    halide_buffer_t* get() { return &buf_; }
+
+private:
+    halide_buffer_t buf_{};
+    std::vector<halide_dimension_t> dims_;
+};
+
+const halide_type_t kI8{halide_type_int, 8, 1};
+const halide_type_t kU8{halide_type_uint, 8, 1};
+const halide_type_t kU16{halide_type_uint, 16, 1};
+const halide_type_t kF32{halide_type_float, 32, 1};
+
+void require(bool ok, const std::string& message) {
+    if (!ok) throw Error(message);
+}
+
+void require_pointer(const void* p, const char* fn, const char* arg) {
+    require(p != nullptr, std::string(fn) + ": " + arg + " is null");
+}
+
+std::vector<KernelInfo> load_table() {
+    std::vector<KernelInfo> out;
+    for (const detail::KernelEntry& e : detail::kGeneratedKernels) {
+        KernelInfo k;
+        k.name = e.name;
+        k.family = e.family;
+        for (const auto& kv : e.knobs) k.knobs[kv.first] = kv.second;
+        k.entry = e.entry;
+        out.push_back(std::move(k));
+    }
+    return out;
+}
+
+void check_halide(int status, const std::string& name) {
+    require(status == 0, "kernel " + name + " failed with Halide error " + std::to_string(status));
+}
+
+}  // namespace
+
+bool KernelInfo::is_ternary() const {
+    return family == "tmad" || family == "tlut" || family == "tadd";
+}
+
+Family KernelInfo::ternary_family() const {
+    if (family == "tmad") return Family::tmad;
+    if (family == "tlut") return Family::tlut;
+    if (family == "tadd") return Family::tadd;
+    throw Error("kernel " + name + " (" + family + ") is not a ternary kernel");
+}
+
+int KernelInfo::knob(const std::string& k) const {
+    auto it = knobs.find(k);
+    if (it == knobs.end()) throw Error("kernel " + name + " has no knob '" + k + "'");
+    return it->second;
+}
+
+Layout KernelInfo::layout() const {
+    Layout l;
+    l.family = ternary_family();
+    l.lanes = knob("lanes");
+    l.g = l.family == Family::tlut ? knob("g") : 2;
+    l.k_align = k_alignment(l.family, knob("kblock"), l.g);
+    return l;
+}
+
+const std::vector<KernelInfo>& kernels() {
+    static const std::vector<KernelInfo> table = load_table();
+    return table;
+}
+
+const KernelInfo& kernel(const std::string& name) {
+    std::string known;
+    for (const KernelInfo& k : kernels()) {
+        if (k.name == name) return k;
+        known += (known.empty() ? "" : ", ") + k.name;
+    }
+    throw Error("no kernel named '" + name + "' in this build (have: " + known + ")");
+}
+
+const KernelInfo& kernel_for(Family f, int m_rows) {
+    const std::string fam = family_name(f);
+    const KernelInfo* best = nullptr;
+    for (const KernelInfo& k : kernels()) {
+        if (k.family != fam || k.m_tile() > m_rows) continue;
+        if (!best || k.m_tile() > best->m_tile()) best = &k;
+    }
+    if (!best)
+        throw Error("no " + fam + " kernel in this build takes " + std::to_string(m_rows) + " rows");
+    return *best;
+}
+
+void set_num_threads(int threads) { halide_set_num_threads(threads); }
+
+void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_t* q,
+                    const float* q_scale, int m_rows, float* y) {
+    static const char* fn = "ternary_linear";
+    require_pointer(q, fn, "q");
+    require_pointer(q_scale, fn, "q_scale");
+    require_pointer(y, fn, "y");
+    require_pointer(w.data.data(), fn, "packed weights");
+    require(m_rows >= 1, std::string(fn) + ": m_rows is " + std::to_string(m_rows) +
+                             ", expected at least 1");
+    const Layout want = kernel.layout();
+    require(w.layout.family == want.family && w.layout.lanes == want.lanes &&
+                w.layout.g == want.g && w.k_pad % want.k_align == 0,
+            std::string(fn) + ": weights packed as [" + w.layout.describe() + "] but kernel " +
+                kernel.name + " reads [" + want.describe() + "]");
+    require(m_rows >= kernel.m_tile(),
+            std::string(fn) + ": kernel " + kernel.name + " computes tiles of " +
+                std::to_string(kernel.m_tile()) + " rows, got m_rows " + std::to_string(m_rows) +
+                " (use kernel_for to pick the GEMV kernel)");
+
+    // Zero-pad activations to k_pad and write outputs through a scratch buffer
+    // when N is not a whole number of tiles.
+    std::vector<int8_t> q_padded;
+    const int8_t* q_in = q;
+    if (w.k_pad != w.k) {
+        q_padded.assign(static_cast<size_t>(m_rows) * w.k_pad, 0);
+        for (int m = 0; m < m_rows; ++m)
+            std::memcpy(&q_padded[static_cast<size_t>(m) * w.k_pad], q + static_cast<size_t>(m) * w.k, w.k);
+        q_in = q_padded.data();
+    }
+    std::vector<float> y_padded;
+    float* y_out = y;
+    if (w.n_pad != w.n) {
+        y_padded.resize(static_cast<size_t>(m_rows) * w.n_pad);
+        y_out = y_padded.data();
+    }
+
+    DenseBuffer qb(q_in, kI8, {w.k_pad, m_rows});
+    DenseBuffer sb(q_scale, kF32, {m_rows});
+    DenseBuffer pb(w.data.data(), w.elem_bits == 16 ? kU16 : kU8, w.dims);
+    DenseBuffer yb(y_out, kF32, {w.n_pad, m_rows});
+    const int status = reinterpret_cast<TernaryFn>(kernel.entry)(qb.get(), sb.get(), w.scale,
+                                                                 pb.get(), yb.get());
+    check_halide(status, kernel.name);
+
+    if (y_out != y) {
+        for (int m = 0; m < m_rows; ++m)
+            std::memcpy(y + static_cast<size_t>(m) * w.n, &y_padded[static_cast<size_t>(m) * w.n_pad],
+                        sizeof(float) * w.n);
+    }
+}
+
+}  // namespace tern

@@ -1,0 +1,190 @@
+// Packers from canonical ternary rows into each family's layout, and back.
+// The layouts are documented at the top of each generator.
+#include <cstdlib>
+#include <cstring>
+
+#include "tern/error.h"
+#include "tern/ternary.h"
+
+namespace tern {
+
+namespace {
+
+int round_up(int v, int m) { return (v + m - 1) / m * m; }
+
+// The position of one weight in a packed buffer: element index and bit shift.
+struct Slot {
+    size_t index;
+    int shift;
+};
+
+// tmad: byte (t, kq, 4j + b), bits 2s of row t*R + s*L + j, k = 4kq + b.
+Slot tmad_slot(const Layout& l, int k_pad, int n, int k) {
+    const int L = l.lanes, R = 4 * L;
+    const int t = n / R, s = (n % R) / L, j = n % L;
+    const size_t index = (static_cast<size_t>(t) * (k_pad / 4) + k / 4) * R + 4 * j + k % 4;
+    return {index, 2 * s};
+}
+
+// tadd: u16 word (t, kw, plane, j), bit b, k = 16kw + b. Plane 0 marks +1,
+// plane 1 marks -1.
+Slot tadd_slot(const Layout& l, int k_pad, int n, int k, int plane) {
+    const int T = l.lanes;
+    const int t = n / T, j = n % T;
+    const size_t index = ((static_cast<size_t>(t) * (k_pad / 16) + k / 16) * 2 + plane) * T + j;
+    return {index, k % 16};
+}
+
+// tlut: byte (t, grp, j) = base-3 index sum_i (w_i + 1) 3^i over k = g*grp + i.
+size_t tlut_index(const Layout& l, int k_pad, int n, int grp) {
+    const int T = l.lanes;
+    return (static_cast<size_t>(n / T) * (k_pad / l.g) + grp) * T + n % T;
+}
+
+int pow3(int g) { return g == 0 ? 1 : 3 * pow3(g - 1); }
+
+void check_layout(const Layout& l) {
+    const char* f = family_name(l.family);
+    if (!knob_value_is_legal(l.family, "lanes", l.lanes))
+        throw Error(std::string("layout ") + f + ": lanes " + std::to_string(l.lanes) +
+                    " is not a legal value");
+    if (l.family == Family::tlut && !knob_value_is_legal(l.family, "g", l.g))
+        throw Error(std::string("layout tlut: group size g ") + std::to_string(l.g) +
+                    " is not a legal value");
+    const int need = l.family == Family::tmad ? 4 : l.family == Family::tadd ? 16 : l.g;
+    if (l.k_align <= 0 || l.k_align % need != 0)
+        throw Error(std::string("layout ") + f + ": k_align " + std::to_string(l.k_align) +
+                    " must be a positive multiple of " + std::to_string(need));
+}
+
+}  // namespace
+
+TernaryMatrix::TernaryMatrix(int rows, int cols, float s)
+    : n(rows), k(cols), scale(s), w(static_cast<size_t>(rows) * cols, 0) {}
+
+std::string Layout::describe() const {
+    std::string d = std::string(family_name(family)) + " lanes=" + std::to_string(lanes);
+    if (family == Family::tlut) d += " g=" + std::to_string(g);
+    return d + " k_align=" + std::to_string(k_align);
+}
+
+AlignedBytes::AlignedBytes(size_t size) : size_(size) {
+    const size_t rounded = (size + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    if (!p) throw Error("out of memory allocating " + std::to_string(size) + " bytes");
+    std::memset(p, 0, rounded == 0 ? 64 : rounded);
+    data_.reset(static_cast<uint8_t*>(p));
+}
+
+void AlignedBytes::Free::operator()(uint8_t* p) const { std::free(p); }
+
+PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout& layout) {
+    check_layout(layout);
+    if (n <= 0 || k <= 0)
+        throw Error("pack: matrix must have positive size, got " + std::to_string(n) + " x " +
+                    std::to_string(k));
+    PackedMatrix p;
+    p.layout = layout;
+    p.n = n;
+    p.k = k;
+    p.scale = scale;
+    p.n_pad = round_up(n, layout.row_tile());
+    p.k_pad = round_up(k, layout.k_align);
+    const int T = layout.row_tile();
+    switch (layout.family) {
+        case Family::tmad:
+            p.dims = {T, p.k_pad / 4, p.n_pad / T};
+            p.data = AlignedBytes(static_cast<size_t>(p.n_pad) * p.k_pad / 4);
+            break;
+        case Family::tadd:
+            p.elem_bits = 16;
+            p.dims = {T, 2, p.k_pad / 16, p.n_pad / T};
+            p.data = AlignedBytes(static_cast<size_t>(p.n_pad) * p.k_pad / 16 * 2 * 2);
+            break;
+        case Family::tlut:
+            p.dims = {T, p.k_pad / layout.g, p.n_pad / T};
+            p.data = AlignedBytes(static_cast<size_t>(p.n_pad) * (p.k_pad / layout.g));
+            break;
+    }
+
+    std::vector<int8_t> row(p.k_pad, 0);
+    uint8_t* bytes = p.data.data();
+    uint16_t* words = reinterpret_cast<uint16_t*>(bytes);
+    for (int r = 0; r < p.n_pad; ++r) {
+        std::fill(row.begin(), row.end(), 0);
+        if (r < n) {
+            rows(r, row.data());
+            for (int c = 0; c < k; ++c) {
+                if (row[c] < -1 || row[c] > 1)
+                    throw Error("pack: weight (" + std::to_string(r) + ", " + std::to_string(c) +
+                                ") is " + std::to_string(row[c]) + ", expected -1, 0 or +1");
+            }
+        }
+        switch (layout.family) {
+            case Family::tmad:
+                for (int c = 0; c < p.k_pad; ++c) {
+                    const Slot s = tmad_slot(layout, p.k_pad, r, c);
+                    bytes[s.index] |= static_cast<uint8_t>((row[c] + 1) << s.shift);
+                }
+                break;
+            case Family::tadd:
+                for (int c = 0; c < p.k_pad; ++c) {
+                    if (row[c] == 0) continue;
+                    const Slot s = tadd_slot(layout, p.k_pad, r, c, row[c] > 0 ? 0 : 1);
+                    words[s.index] |= static_cast<uint16_t>(1u << s.shift);
+                }
+                break;
+            case Family::tlut:
+                for (int grp = 0; grp < p.k_pad / layout.g; ++grp) {
+                    int idx = 0;
+                    for (int i = layout.g - 1; i >= 0; --i) idx = 3 * idx + row[grp * layout.g + i] + 1;
+                    bytes[tlut_index(layout, p.k_pad, r, grp)] = static_cast<uint8_t>(idx);
+                }
+                break;
+        }
+    }
+    return p;
+}
+
+PackedMatrix pack(const TernaryMatrix& m, const Layout& layout) {
+    if (m.w.size() != static_cast<size_t>(m.n) * m.k)
+        throw Error("pack: matrix holds " + std::to_string(m.w.size()) + " weights, expected " +
+                    std::to_string(m.n) + " x " + std::to_string(m.k));
+    return pack(m.n, m.k, m.scale,
+                [&](int r, int8_t* out) { std::memcpy(out, &m.w[static_cast<size_t>(r) * m.k], m.k); },
+                layout);
+}
+
+TernaryMatrix unpack(const PackedMatrix& p) {
+    TernaryMatrix m(p.n, p.k, p.scale);
+    const Layout& l = p.layout;
+    const uint8_t* bytes = p.data.data();
+    const uint16_t* words = reinterpret_cast<const uint16_t*>(bytes);
+    for (int r = 0; r < p.n; ++r) {
+        for (int c = 0; c < p.k; ++c) {
+            int w = 0;
+            switch (l.family) {
+                case Family::tmad: {
+                    const Slot s = tmad_slot(l, p.k_pad, r, c);
+                    w = ((bytes[s.index] >> s.shift) & 3) - 1;
+                    break;
+                }
+                case Family::tadd: {
+                    const Slot plus = tadd_slot(l, p.k_pad, r, c, 0);
+                    const Slot minus = tadd_slot(l, p.k_pad, r, c, 1);
+                    w = ((words[plus.index] >> plus.shift) & 1) - ((words[minus.index] >> minus.shift) & 1);
+                    break;
+                }
+                case Family::tlut: {
+                    const int idx = bytes[tlut_index(l, p.k_pad, r, c / l.g)];
+                    w = (idx / pow3(c % l.g)) % 3 - 1;
+                    break;
+                }
+            }
+            m.w[static_cast<size_t>(r) * p.k + c] = static_cast<int8_t>(w);
+        }
+    }
+    return m;
+}
+
+}  // namespace tern

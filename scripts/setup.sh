@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what tern needs on Debian 12 (as root, with apt-get; packages already
+# present are skipped) and builds tern in Release mode on all cores.
+#   scripts/setup.sh [build-dir]      (default: build)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+build_dir="${1:-build}"
+
+packages=(cmake g++ make libhalide14-0-dev llvm-14-dev libyaml-cpp-dev libgtest-dev libbenchmark-dev
+          g++-aarch64-linux-gnu qemu-user)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "setup: need root to install packages (run as root or with sudo)" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+else
+    echo "setup: all Debian packages present"
+fi
+
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build_dir" -j "$(nproc)"
+echo "setup: built in $build_dir"
