@@ -1,0 +1,90 @@
+// tlut: table lookup in the T-MAC / bitnet.cpp TL style. For each group of g
+// activations the table holds the partial sum for every one of the 3^g weight
+// patterns; each weight row stores one pattern index per group, and the product
+// is the sum of the looked-up entries.
+//
+// Halide 14 has no vector table lookup (pshufb / tbl) for data-dependent indices,
+// and a gather per lane is slow, so the lookup is a select chain over the 3^g
+// entries, each a scalar broadcast: 3^g - 1 compare-and-blend steps per vector of
+// rows. The tuner measures what that costs against tmad and tadd.
+//
+// Layout: a tile of T = lanes rows, one byte per row and group, rows innermost:
+//   packed(T, K / g, N / T) uint8 = sum_i (w_i + 1) * 3^i over k = g * grp + i.
+#include "ternary_linear_generator.h"
+
+namespace tern {
+
+class TlutGenerator : public TernaryLinearGenerator<TlutGenerator> {
+public:
+    GeneratorParam<int> lanes{"lanes", 16};
+    GeneratorParam<int> g{"g", 2};
+    GeneratorParam<int> kblock{"kblock", 32};
+
+    Input<Halide::Buffer<uint8_t>> packed{"packed", 3};
+
+    void generate() {
+        using namespace Halide;
+        check_common_knobs(Family::tlut);
+        check_knob(Family::tlut, "lanes", lanes);
+        check_knob(Family::tlut, "g", g);
+        check_knob(Family::tlut, "kblock", kblock);
+        const int T = lanes, G = g;
+        int patterns = 1;
+        for (int i = 0; i < G; ++i) patterns *= 3;
+        Var j{"j"}, blk{"blk"}, t{"t"}, pat{"pat"}, grp{"grp"};
+        Expr groups = packed.dim(1).extent();
+
+        // table(pat, grp, m) = sum_i (digit_i(pat) - 1) * q(g * grp + i, m)
+        Expr entry = cast<int16_t>(0);
+        for (int i = 0, place = 1; i < G; ++i, place *= 3) {
+            Expr w = cast<int16_t>((pat / place) % 3 - 1);
+            entry = entry + w * cast<int16_t>(q(G * grp + i, m));
+        }
+        table(pat, grp, m) = entry;
+
+        // int16 sums over blocks of kblock groups: |entry| <= g * 128.
+        r = RDom(0, kblock, "r");
+        Expr gi = blk * kblock + r;
+        Expr idx = cast<int16_t>(packed(j, gi, t));
+        Expr value = table(0, gi, m);
+        for (int p = 1; p < patterns; ++p) value = select(idx == p, table(p, gi, m), value);
+        acc16(j, m, blk, t) = cast<int16_t>(0);
+        acc16(j, m, blk, t) += value;
+
+        blocks = RDom(0, groups / kblock, "blocks");
+        acc(j, m, t) = 0;
+        acc(j, m, t) += cast<int32_t>(acc16(j, m, blocks, t));
+        Func dot{"dot"};
+        dot(n, m) = acc(n % T, m, n / T);
+        tile_level = define_output(dot, T, std::min(T, 16));
+
+        packed.dim(0).set_bounds(0, T);
+        packed.dim(1).set_min(0).set_stride(T);
+        packed.dim(2).set_min(0);
+        q.dim(0).set_extent(G * groups);
+        y.dim(0).set_extent(packed.dim(2).extent() * T);
+    }
+
+    void schedule() {
+        Var pat{table.args()[0]}, grp{table.args()[1]}, mt{table.args()[2]};
+        // Tables for all groups and rows once: K / g * 3^g int16 per activation row.
+        table.compute_root().reorder(pat, grp, mt).unroll(pat).vectorize(grp, 16).parallel(mt);
+        Var j{acc.args()[0]}, mv{acc.args()[1]};
+        acc.compute_at(tile_level).vectorize(j).unroll(mv);
+        acc.update().reorder(j, mv, blocks.x).vectorize(j).unroll(mv);
+        if (prefetch > 0) acc.update().prefetch(packed, blocks.x, blocks.x, prefetch);
+        acc16.compute_at(acc, blocks.x).vectorize(j).unroll(mv);
+        acc16.update().reorder(j, mv, r.x).vectorize(j).unroll(mv);
+        if (unroll > 1) acc16.update().unroll(r.x, unroll);
+        select_dot_products();
+    }
+
+private:
+    Func table{"table"}, acc16{"acc16"}, acc{"acc"};
+    Halide::RDom r, blocks;
+    Halide::LoopLevel tile_level;
+};
+
+}  // namespace tern
+
+HALIDE_REGISTER_GENERATOR(tern::TlutGenerator, tlut)
