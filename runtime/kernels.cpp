@@ -10,13 +10,15 @@
 #include "kernel_registry.h"
 #include "tern/error.h"
 
-namespace tern {
-namespace detail {
 #include "kernel_table.inc"
-}  // namespace detail
 
+namespace tern {
 namespace {
 
+using RmsnormQuantFn = int (*)(halide_buffer_t* x, halide_buffer_t* weight, float eps,
+                               halide_buffer_t* q, halide_buffer_t* scale);
+using Int8GemvFn = int (*)(halide_buffer_t* w, halide_buffer_t* row_scale, halide_buffer_t* q,
+                           float q_scale, halide_buffer_t* y);
 using TernaryFn = int (*)(halide_buffer_t* q, halide_buffer_t* q_scale, float w_scale,
                           halide_buffer_t* packed, halide_buffer_t* y);
 
@@ -176,6 +178,45 @@ void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_
             std::memcpy(y + static_cast<size_t>(m) * w.n, &y_padded[static_cast<size_t>(m) * w.n_pad],
                         sizeof(float) * w.n);
     }
+}
+
+void rmsnorm_quantize(const float* x, const float* weight, int k, int m_rows, float eps, int8_t* q,
+                      float* scale) {
+    static const char* fn = "rmsnorm_quantize";
+    require_pointer(x, fn, "x");
+    require_pointer(weight, fn, "weight");
+    require_pointer(q, fn, "q");
+    require_pointer(scale, fn, "scale");
+    require(k >= 1 && m_rows >= 1, std::string(fn) + ": k and m_rows must be positive, got k " +
+                                       std::to_string(k) + ", m_rows " + std::to_string(m_rows));
+    require(eps >= 0.0f, std::string(fn) + ": eps must be non-negative");
+    const KernelInfo& kern = kernel("rmsnorm_quant");
+    DenseBuffer xb(x, kF32, {k, m_rows});
+    DenseBuffer wb(weight, kF32, {k});
+    DenseBuffer qb(q, kI8, {k, m_rows});
+    DenseBuffer sb(scale, kF32, {m_rows});
+    check_halide(reinterpret_cast<RmsnormQuantFn>(kern.entry)(xb.get(), wb.get(), eps, qb.get(), sb.get()),
+                 kern.name);
+}
+
+void int8_gemv(const int8_t* w, const float* row_scale, int n, int k, const int8_t* q,
+               float q_scale, float* y) {
+    static const char* fn = "int8_gemv";
+    require_pointer(w, fn, "w");
+    require_pointer(row_scale, fn, "row_scale");
+    require_pointer(q, fn, "q");
+    require_pointer(y, fn, "y");
+    const KernelInfo& kern = kernel("int8_gemv");
+    require(k >= 16 && k % 16 == 0,
+            std::string(fn) + ": k is " + std::to_string(k) + ", expected a positive multiple of 16");
+    require(n >= kern.knob("rows"), std::string(fn) + ": n is " + std::to_string(n) +
+                                        ", expected at least " + std::to_string(kern.knob("rows")));
+    DenseBuffer wb(w, kI8, {k, n});
+    DenseBuffer sb(row_scale, kF32, {n});
+    DenseBuffer qb(q, kI8, {k});
+    DenseBuffer yb(y, kF32, {n});
+    check_halide(reinterpret_cast<Int8GemvFn>(kern.entry)(wb.get(), sb.get(), qb.get(), q_scale, yb.get()),
+                 kern.name);
 }
 
 }  // namespace tern

@@ -1,0 +1,83 @@
+// Bad arguments to the public kernel API and to the packer end in tern::Error
+// with a message that names what was wrong.
+#include <gtest/gtest.h>
+
+#include "tern/error.h"
+#include "tern/kernels.h"
+#include "test_data.h"
+
+namespace tern {
+namespace {
+
+// Expects fn() to throw tern::Error whose message contains every fragment.
+template <typename Fn>
+void expect_error(Fn fn, std::initializer_list<const char*> fragments) {
+    try {
+        fn();
+        FAIL() << "expected tern::Error";
+    } catch (const Error& e) {
+        for (const char* f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos)
+            << "message '" << e.what() << "' lacks '" << f << "'";
+    }
+}
+
+class ApiErrors : public testing::Test {
+protected:
+    const KernelInfo& gemv = kernel_for(Family::tmad, 1);
+    TernaryMatrix w = test::random_ternary(64, 128, 1);
+    PackedMatrix packed = pack(w, gemv.layout());
+    std::vector<int8_t> q = test::random_int8(128 * 8, 2);
+    std::vector<float> s = std::vector<float>(8, 0.1f);
+    std::vector<float> y = std::vector<float>(64 * 8);
+};
+
+TEST_F(ApiErrors, NullBuffers) {
+    expect_error([&] { ternary_linear(gemv, packed, nullptr, s.data(), 1, y.data()); }, {"ternary_linear", "q is null"});
+    expect_error([&] { ternary_linear(gemv, packed, q.data(), nullptr, 1, y.data()); }, {"q_scale is null"});
+    expect_error([&] { ternary_linear(gemv, packed, q.data(), s.data(), 1, nullptr); }, {"y is null"});
+    PackedMatrix empty;
+    expect_error([&] { ternary_linear(gemv, empty, q.data(), s.data(), 1, y.data()); }, {"packed weights is null"});
+    expect_error([&] { rmsnorm_quantize(nullptr, s.data(), 8, 1, 1e-5f, q.data(), s.data()); }, {"rmsnorm_quantize", "x is null"});
+    expect_error([&] { int8_gemv(q.data(), s.data(), 8, 16, nullptr, 1.0f, y.data()); }, {"int8_gemv", "q is null"});
+}
+
+TEST_F(ApiErrors, WrongLayout) {
+    for (const KernelInfo& other : kernels()) {
+        if (!other.is_ternary() || other.family == "tmad") continue;
+        const PackedMatrix p = pack(w, other.layout());
+        expect_error([&] { ternary_linear(gemv, p, q.data(), s.data(), 1, y.data()); },
+                     {"packed as [", "kernel tmad_gemv reads [tmad"});
+    }
+}
+
+TEST_F(ApiErrors, MismatchedDimensions) {
+    expect_error([&] { ternary_linear(gemv, packed, q.data(), s.data(), 0, y.data()); }, {"m_rows is 0"});
+    const KernelInfo& gemm = kernel_for(Family::tmad, 512);
+    ASSERT_GT(gemm.m_tile(), 1);
+    expect_error([&] { ternary_linear(gemm, packed, q.data(), s.data(), gemm.m_tile() - 1, y.data()); },
+                 {"computes tiles of"});
+    expect_error([&] { int8_gemv(q.data(), s.data(), 8, 20, q.data(), 1.0f, y.data()); }, {"k is 20", "multiple of 16"});
+    expect_error([&] { int8_gemv(q.data(), s.data(), 3, 16, q.data(), 1.0f, y.data()); }, {"n is 3"});
+    expect_error([&] { rmsnorm_quantize(y.data(), s.data(), 0, 1, 1e-5f, q.data(), s.data()); }, {"k and m_rows must be positive"});
+}
+
+TEST_F(ApiErrors, UnknownKernel) {
+    expect_error([] { kernel("tmad_gemv_fast"); }, {"no kernel named 'tmad_gemv_fast'", "tmad_gemv"});
+    expect_error([&] { gemv.knob("colour"); }, {"has no knob 'colour'"});
+}
+
+TEST_F(ApiErrors, BadPacking) {
+    TernaryMatrix bad = w;
+    bad.w[5] = 2;
+    expect_error([&] { pack(bad, gemv.layout()); }, {"weight (0, 5) is 2"});
+    Layout l = gemv.layout();
+    l.lanes = 5;
+    expect_error([&] { pack(w, l); }, {"lanes 5 is not a legal value"});
+    l = gemv.layout();
+    l.k_align = 6;
+    expect_error([&] { pack(w, l); }, {"k_align 6"});
+    expect_error([&] { pack(TernaryMatrix(0, 4), gemv.layout()); }, {"positive size"});
+}
+
+}  // namespace
+}  // namespace tern

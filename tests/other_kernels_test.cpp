@@ -1,0 +1,86 @@
+// The fused RMSNorm + quantiser and the int8 LM-head GEMV against the reference.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tern/kernels.h"
+#include "tern/reference.h"
+#include "test_data.h"
+
+namespace tern {
+namespace {
+
+// The kernel reduces in vector lanes, the reference sequentially, so a value on
+// a rounding boundary may land one step apart; everything else is equal.
+void expect_quantisation_close(int k, int m_rows, uint32_t seed, float amplitude) {
+    auto x = test::random_float(static_cast<size_t>(k) * m_rows, seed, -amplitude, amplitude);
+    const auto weight = test::random_float(k, seed + 1, 0.5f, 1.5f);
+    std::vector<int8_t> q(x.size()), q_ref(x.size());
+    std::vector<float> s(m_rows), s_ref(m_rows);
+    rmsnorm_quantize(x.data(), weight.data(), k, m_rows, 1e-5f, q.data(), s.data());
+    for (int m = 0; m < m_rows; ++m)
+        ref::rmsnorm_quantize(&x[static_cast<size_t>(m) * k], weight.data(), k, 1e-5f,
+                              &q_ref[static_cast<size_t>(m) * k], &s_ref[m]);
+    int off_by_one = 0;
+    for (size_t i = 0; i < q.size(); ++i) {
+        ASSERT_LE(std::abs(q[i] - q_ref[i]), 1) << "k=" << k << " at " << i;
+        off_by_one += q[i] != q_ref[i];
+    }
+    EXPECT_LE(off_by_one, static_cast<int>(q.size() / 1000 + 1)) << "k=" << k;
+    for (int m = 0; m < m_rows; ++m) EXPECT_NEAR(s[m], s_ref[m], 1e-5f * s_ref[m]) << "row " << m;
+}
+
+TEST(RmsnormQuant, MatchesReference) {
+    for (int k : {1, 7, 64, 100, 2560, 6912}) expect_quantisation_close(k, 3, k, 4.0f);
+}
+
+TEST(RmsnormQuant, ExtremesReachBothEnds) {
+    const int k = 256;
+    std::vector<float> x(k, 0.5f), w(k, 1.0f);
+    x[3] = -2.0f;  // absmax: quantises to -127
+    std::vector<int8_t> q(k);
+    float s = 0;
+    rmsnorm_quantize(x.data(), w.data(), k, 1, 1e-6f, q.data(), &s);
+    EXPECT_EQ(q[3], -127);
+    EXPECT_EQ(q[0], 32);  // 0.5 * 127 / 2 = 31.75
+}
+
+TEST(RmsnormQuant, ZeroRowGivesZeroScale) {
+    const int k = 300;
+    std::vector<float> x(2 * k, 0.0f), w(k, 1.0f);
+    for (int i = 0; i < k; ++i) x[k + i] = 0.01f * (i - 150);
+    std::vector<int8_t> q(2 * k, 42);
+    std::vector<float> s(2, -1.0f);
+    rmsnorm_quantize(x.data(), w.data(), k, 2, 1e-5f, q.data(), s.data());
+    EXPECT_EQ(s[0], 0.0f);
+    for (int i = 0; i < k; ++i) ASSERT_EQ(q[i], 0);
+    EXPECT_GT(s[1], 0.0f);
+}
+
+TEST(Int8Gemv, MatchesReferenceExactly) {
+    for (auto [n, k] : {std::pair{8, 16}, {100, 64}, {1001, 2560}, {4099, 2560}}) {
+        const auto w = test::random_int8(static_cast<size_t>(n) * k, n);
+        const auto q = test::random_int8(k, k);
+        const auto rs = test::random_float(n, 5, 0.001f, 0.02f);
+        std::vector<float> y(n), y_ref(n);
+        int8_gemv(w.data(), rs.data(), n, k, q.data(), 0.03f, y.data());
+        ref::int8_gemv(w.data(), rs.data(), n, k, q.data(), 0.03f, y_ref.data());
+        for (int i = 0; i < n; ++i) ASSERT_EQ(y[i], y_ref[i]) << "n=" << n << " k=" << k << " row " << i;
+    }
+}
+
+TEST(Int8Gemv, Extremes) {
+    const int n = 16, k = 32;
+    for (int8_t wv : {int8_t{-128}, int8_t{127}}) {
+        for (int8_t xv : {int8_t{-128}, int8_t{127}}) {
+            std::vector<int8_t> w(n * k, wv), q(k, xv);
+            std::vector<float> rs(n, 1.0f), y(n), y_ref(n);
+            int8_gemv(w.data(), rs.data(), n, k, q.data(), 1.0f, y.data());
+            ref::int8_gemv(w.data(), rs.data(), n, k, q.data(), 1.0f, y_ref.data());
+            EXPECT_EQ(y, y_ref);
+        }
+    }
+}
+
+}  // namespace
+}  // namespace tern
