@@ -1,0 +1,43 @@
+// tmad must reach the targets' integer dot-product instructions in its inner
+// loop; a schedule change that falls back to scalar or widening code fails here.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+namespace {
+
+std::string read(const char* path) {
+    std::ifstream in(path);
+    EXPECT_TRUE(in.good()) << "cannot read " << path;
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+int count(const std::string& text, const std::string& pattern) {
+    const std::regex re(pattern);
+    return static_cast<int>(std::distance(std::sregex_iterator(text.begin(), text.end(), re),
+                                          std::sregex_iterator()));
+}
+
+TEST(EmittedAssembly, Avx2UsesVectorMultiplyAdd) {
+    const std::string s = read(ASM_AVX2);
+    EXPECT_GE(count(s, R"(\bvpmaddubsw\s+%ymm)") + count(s, R"(\bvpmaddwd\s+%ymm)"), 4) << ASM_AVX2;
+    // The pairwise products must not be widened to 16 bits and multiplied lane by lane.
+    EXPECT_EQ(count(s, R"(\bvpmullw\b)"), 0) << ASM_AVX2;
+}
+
+TEST(EmittedAssembly, Avx512VnniUsesVpdpbusd) {
+    const std::string s = read(ASM_VNNI);
+    EXPECT_GE(count(s, R"(\bvpdpbusd\s+%zmm)"), 4) << ASM_VNNI;
+}
+
+TEST(EmittedAssembly, ArmDotProdUsesSdot) {
+    const std::string s = read(ASM_NEON);
+    EXPECT_GE(count(s, R"(\b[su]dot\s+v\d+\.4s)"), 4) << ASM_NEON;
+}
+
+}  // namespace
