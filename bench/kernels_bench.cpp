@@ -1,0 +1,170 @@
+// Kernel benchmarks: every ternary kernel of the build at the BitNet b1.58 2B4T
+// shapes, GEMV (decode) and GEMM (prompt processing), 1 and 2 threads, beside a
+// memory read-bandwidth probe, so each row shows its share of the machine's
+// bandwidth.
+//
+// Decode streams weights the way inference does: each call reads the next of
+// enough distinct matrices to exceed the last-level cache many times over
+// (512 MiB in all). "cached" rows repeat one matrix and measure the cache instead.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "read_bandwidth.h"
+#include "tern/kernels.h"
+#include "tern/reference.h"
+
+namespace tern::bench {
+namespace {
+
+constexpr size_t kStreamBytes = size_t{512} << 20;
+
+struct Shape {
+    int k, n;
+    std::string name() const { return std::to_string(k) + "x" + std::to_string(n); }
+};
+const Shape kShapes[] = {{2560, 2560}, {2560, 640}, {2560, 6912}, {6912, 2560}};
+
+// Read bandwidth at each thread count: median of five passes over 512 MiB,
+// measured once per process.
+double probe_gbs(int threads) {
+    static std::map<int, double> cache;
+    auto it = cache.find(threads);
+    if (it != cache.end()) return it->second;
+    AlignedBytes buffer(kStreamBytes);
+    std::memset(buffer.data(), 1, buffer.size());
+    uint64_t sink = 0;
+    std::vector<double> runs;
+    for (int i = 0; i < 5; ++i) runs.push_back(read_bandwidth_gbs(buffer.data(), buffer.size(), threads, &sink));
+    std::sort(runs.begin(), runs.end());
+    benchmark::DoNotOptimize(sink);
+    return cache[threads] = runs[2];
+}
+
+PackedMatrix clone(const PackedMatrix& p) {
+    PackedMatrix c;
+    c.layout = p.layout;
+    c.n = p.n;
+    c.k = p.k;
+    c.n_pad = p.n_pad;
+    c.k_pad = p.k_pad;
+    c.scale = p.scale;
+    c.elem_bits = p.elem_bits;
+    c.dims = p.dims;
+    c.data = AlignedBytes(p.data.size());
+    std::memcpy(c.data.data(), p.data.data(), p.data.size());
+    return c;
+}
+
+TernaryMatrix random_matrix(int n, int k) {
+    TernaryMatrix m(n, k, 0.5f);
+    uint32_t state = 12345;
+    for (auto& w : m.w) {
+        state = state * 1664525u + 1013904223u;
+        w = static_cast<int8_t>(static_cast<int>(state >> 30) % 3 - 1);
+    }
+    return m;
+}
+
+void report(benchmark::State& state, double seconds, double weight_bytes, double ops, int threads) {
+    const double gbs = weight_bytes / seconds / 1e9;
+    state.counters["GB/s"] = gbs;
+    state.counters["GOPS"] = ops / seconds / 1e9;
+    state.counters["bw%"] = 100.0 * gbs / probe_gbs(threads);
+}
+
+// mode: "stream" (distinct matrices, 512 MiB), "cached" (one matrix), or GEMM
+// with m_rows activation rows on one cache-resident matrix.
+void run_ternary(benchmark::State& state, const KernelInfo* kernel, Shape shape, int m_rows,
+                 bool stream, int threads) {
+    set_num_threads(threads);
+    probe_gbs(threads);
+    const PackedMatrix first = pack(random_matrix(shape.n, shape.k), kernel->layout());
+    std::vector<PackedMatrix> mats;
+    const size_t copies = stream ? std::max<size_t>(2, kStreamBytes / first.data.size()) : 1;
+    for (size_t i = 0; i < copies; ++i) mats.push_back(clone(first));
+    std::vector<int8_t> q(static_cast<size_t>(m_rows) * shape.k);
+    for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<int8_t>((i * 37) % 255 - 127);
+    std::vector<float> s(m_rows, 0.01f), y(static_cast<size_t>(m_rows) * shape.n);
+
+    size_t next = 0;
+    ternary_linear(*kernel, mats[0], q.data(), s.data(), m_rows, y.data());  // warm-up
+    const auto start = std::chrono::steady_clock::now();
+    for (auto _ : state) {
+        ternary_linear(*kernel, mats[next], q.data(), s.data(), m_rows, y.data());
+        next = next + 1 == mats.size() ? 0 : next + 1;
+        benchmark::DoNotOptimize(y.data());
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double iters = static_cast<double>(state.iterations());
+    report(state, seconds, iters * first.data.size(), iters * 2.0 * shape.n * shape.k * m_rows, threads);
+    state.SetLabel(first.layout.describe());
+    set_num_threads(0);
+}
+
+void BM_ReadBandwidth(benchmark::State& state) {
+    const int threads = static_cast<int>(state.range(0));
+    AlignedBytes buffer(kStreamBytes);
+    std::memset(buffer.data(), 1, buffer.size());
+    uint64_t sink = 0;
+    double total = 0;
+    for (auto _ : state) total += read_bandwidth_gbs(buffer.data(), buffer.size(), threads, &sink);
+    benchmark::DoNotOptimize(sink);
+    state.counters["GB/s"] = total / static_cast<double>(state.iterations());
+}
+
+void register_all() {
+    benchmark::RegisterBenchmark("read_bandwidth", BM_ReadBandwidth)
+        ->ArgName("threads")
+        ->Arg(1)
+        ->Arg(2)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+    for (const KernelInfo& k : kernels()) {
+        if (!k.is_ternary()) continue;
+        for (const Shape& shape : kShapes) {
+            for (int threads : {1, 2}) {
+                const std::string suffix = "/" + shape.name() + "/threads:" + std::to_string(threads);
+                if (k.m_tile() == 1) {
+                    for (bool stream : {true, false}) {
+                        benchmark::RegisterBenchmark(
+                            ((stream ? "gemv_stream/" : "gemv_cached/") + k.name + suffix).c_str(),
+                            [&k, shape, threads, stream](benchmark::State& st) {
+                                run_ternary(st, &k, shape, 1, stream, threads);
+                            })
+                            ->UseRealTime()
+                            ->Unit(benchmark::kMicrosecond);
+                    }
+                } else {
+                    for (int m_rows : {128, 512}) {
+                        benchmark::RegisterBenchmark(
+                            ("gemm_m" + std::to_string(m_rows) + "/" + k.name + suffix).c_str(),
+                            [&k, shape, threads, m_rows](benchmark::State& st) {
+                                run_ternary(st, &k, shape, m_rows, false, threads);
+                            })
+                            ->UseRealTime()
+                            ->Unit(benchmark::kMillisecond);
+                    }
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace tern::bench
+
+int main(int argc, char** argv) {
+    tern::bench::register_all();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -1,0 +1,58 @@
+#include "read_bandwidth.h"
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace tern::bench {
+
+namespace {
+
+// Four independent 32-byte accumulators per 128 bytes keep enough loads in flight.
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) uint64_t read_slice(const uint8_t* p, size_t n) {
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    for (size_t i = 0; i + 128 <= n; i += 128) {
+        a = _mm256_add_epi64(a, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
+        b = _mm256_add_epi64(b, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+        c = _mm256_add_epi64(c, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+        d = _mm256_add_epi64(d, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+    }
+    const __m256i s = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
+    return static_cast<uint64_t>(_mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 3));
+}
+#else
+uint64_t read_slice(const uint8_t* p, size_t n) {
+    const uint64_t* w = reinterpret_cast<const uint64_t*>(p);
+    uint64_t a = 0, b = 0, c = 0, d = 0;
+    for (size_t i = 0; i + 4 <= n / 8; i += 4) {
+        a += w[i];
+        b += w[i + 1];
+        c += w[i + 2];
+        d += w[i + 3];
+    }
+    return a + b + c + d;
+}
+#endif
+
+}  // namespace
+
+double read_bandwidth_gbs(const uint8_t* data, size_t bytes, int threads, uint64_t* sink) {
+    const size_t slice = bytes / threads / 128 * 128;
+    std::vector<uint64_t> sums(threads);
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] { sums[t] = read_slice(data + t * slice, slice); });
+    for (auto& th : pool) th.join();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (uint64_t s : sums) *sink += s;
+    return static_cast<double>(slice) * threads / seconds / 1e9;
+}
+
+}  // namespace tern::bench
