@@ -30,20 +30,19 @@ struct Shape {
 };
 const Shape kShapes[] = {{2560, 2560}, {2560, 640}, {2560, 6912}, {6912, 2560}};
 
-// Read bandwidth at each thread count: median of five passes over 512 MiB,
-// measured once per process.
+// One pass of the read-bandwidth probe over 512 MiB. Kernel rows measure it
+// right before and after their own timing loop, so their share of the bandwidth
+// is a ratio taken side by side on a machine whose bandwidth drifts.
 double probe_gbs(int threads) {
-    static std::map<int, double> cache;
-    auto it = cache.find(threads);
-    if (it != cache.end()) return it->second;
-    AlignedBytes buffer(kStreamBytes);
-    std::memset(buffer.data(), 1, buffer.size());
+    static AlignedBytes buffer = [] {
+        AlignedBytes b(kStreamBytes);
+        std::memset(b.data(), 1, b.size());
+        return b;
+    }();
     uint64_t sink = 0;
-    std::vector<double> runs;
-    for (int i = 0; i < 5; ++i) runs.push_back(read_bandwidth_gbs(buffer.data(), buffer.size(), threads, &sink));
-    std::sort(runs.begin(), runs.end());
+    const double gbs = read_bandwidth_gbs(buffer.data(), buffer.size(), threads, &sink);
     benchmark::DoNotOptimize(sink);
-    return cache[threads] = runs[2];
+    return gbs;
 }
 
 PackedMatrix clone(const PackedMatrix& p) {
@@ -71,11 +70,13 @@ TernaryMatrix random_matrix(int n, int k) {
     return m;
 }
 
-void report(benchmark::State& state, double seconds, double weight_bytes, double ops, int threads) {
+void report(benchmark::State& state, double seconds, double weight_bytes, double ops,
+            double probe) {
     const double gbs = weight_bytes / seconds / 1e9;
     state.counters["GB/s"] = gbs;
     state.counters["GOPS"] = ops / seconds / 1e9;
-    state.counters["bw%"] = 100.0 * gbs / probe_gbs(threads);
+    state.counters["probe_GB/s"] = probe;
+    state.counters["bw%"] = 100.0 * gbs / probe;
 }
 
 // mode: "stream" (distinct matrices, 512 MiB), "cached" (one matrix), or GEMM
@@ -83,7 +84,6 @@ void report(benchmark::State& state, double seconds, double weight_bytes, double
 void run_ternary(benchmark::State& state, const KernelInfo* kernel, Shape shape, int m_rows,
                  bool stream, int threads) {
     set_num_threads(threads);
-    probe_gbs(threads);
     const PackedMatrix first = pack(random_matrix(shape.n, shape.k), kernel->layout());
     std::vector<PackedMatrix> mats;
     const size_t copies = stream ? std::max<size_t>(2, kStreamBytes / first.data.size()) : 1;
@@ -94,6 +94,7 @@ void run_ternary(benchmark::State& state, const KernelInfo* kernel, Shape shape,
 
     size_t next = 0;
     ternary_linear(*kernel, mats[0], q.data(), s.data(), m_rows, y.data());  // warm-up
+    const double probe_before = probe_gbs(threads);
     const auto start = std::chrono::steady_clock::now();
     for (auto _ : state) {
         ternary_linear(*kernel, mats[next], q.data(), s.data(), m_rows, y.data());
@@ -103,19 +104,16 @@ void run_ternary(benchmark::State& state, const KernelInfo* kernel, Shape shape,
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double iters = static_cast<double>(state.iterations());
-    report(state, seconds, iters * first.data.size(), iters * 2.0 * shape.n * shape.k * m_rows, threads);
+    const double probe = 0.5 * (probe_before + probe_gbs(threads));
+    report(state, seconds, iters * first.data.size(), iters * 2.0 * shape.n * shape.k * m_rows, probe);
     state.SetLabel(first.layout.describe());
     set_num_threads(0);
 }
 
 void BM_ReadBandwidth(benchmark::State& state) {
     const int threads = static_cast<int>(state.range(0));
-    AlignedBytes buffer(kStreamBytes);
-    std::memset(buffer.data(), 1, buffer.size());
-    uint64_t sink = 0;
     double total = 0;
-    for (auto _ : state) total += read_bandwidth_gbs(buffer.data(), buffer.size(), threads, &sink);
-    benchmark::DoNotOptimize(sink);
+    for (auto _ : state) total += probe_gbs(threads);
     state.counters["GB/s"] = total / static_cast<double>(state.iterations());
 }
 

@@ -44,12 +44,16 @@ inline std::vector<Knob> knob_space(Family f) {
     const Knob unroll{"unroll", {1, 2, 4}, "unroll of the innermost K loop", false};
     const Knob prefetch{"prefetch", {0, 2, 4, 8, 16}, "K blocks of weights prefetched ahead (0 = off)",
                         false};
-    const Knob tasks{"tasks", {1, 2, 4, 8}, "row tiles per parallel task", false};
+    const Knob tasks{"tasks", {1, 4, 16, 64}, "row tiles per parallel task", false};
     switch (f) {
         case Family::tmad:
             return {{"lanes", {4, 8, 16}, "int32 lanes per vector; a row tile is 4 * lanes rows", true},
                     {"kblock", {4, 8, 16, 32}, "K quads per block accumulated before widening", false},
                     {"dot", {0, 1, 2}, "0 pair16 (pmaddubsw), 1 quad32u (vpdpbusd), 2 quad32s (sdot)",
+                     false},
+                    {"unpack", {0, 1},
+                     "0 shift every code down; 1 mask odd codes in place (x4, one shift less; "
+                     "pair16 with kblock <= 16)",
                      false},
                     m_tile, unroll, prefetch, tasks};
         case Family::tadd:

@@ -9,7 +9,6 @@
 // register tile of `row_tile` weight rows by `m_tile` activation rows.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 
 #include "Halide.h"
@@ -46,8 +45,9 @@ protected:
 
     void check_knob(Family f, const std::string& name, int value) {
         if (!knob_value_is_legal(f, name, value)) {
-            throw std::invalid_argument(std::string(family_name(f)) + ": illegal value " +
-                                        std::to_string(value) + " for knob " + name);
+            throw Halide::CompileError(std::string(family_name(f)) + ": illegal value " +
+                                       std::to_string(value) + " for knob " + name +
+                                       " (legal values: generators/knob_space.h)");
         }
     }
 

@@ -22,6 +22,7 @@ public:
     GeneratorParam<int> lanes{"lanes", 8};
     GeneratorParam<int> kblock{"kblock", 16};
     GeneratorParam<int> dot_kind{"dot", 0};
+    GeneratorParam<int> unpack{"unpack", 0};
 
     Input<Halide::Buffer<uint8_t>> packed{"packed", 3};
 
@@ -31,11 +32,26 @@ public:
         check_knob(Family::tmad, "lanes", lanes);
         check_knob(Family::tmad, "kblock", kblock);
         check_knob(Family::tmad, "dot", dot_kind);
+        check_knob(Family::tmad, "unpack", unpack);
         const int L = lanes, R = 4 * L;
         const DotKind kind = static_cast<DotKind>(static_cast<int>(dot_kind));
+        const bool in_place = unpack == 1;
+        if (in_place && (kind != DotKind::pair16 || kblock > 16)) {
+            throw CompileError("tmad: unpack=1 needs dot=0 (pair16) and kblock <= 16");
+        }
 
         Var b{"b"}, j{"j"}, s{"s"}, kq{"kq"}, t{"t"}, p{"p"}, blk{"blk"};
-        code(b, j, s, kq, t) = (packed(4 * j + b, kq, t) >> cast<uint8_t>(2 * s)) & cast<uint8_t>(3);
+        if (in_place) {
+            // One shift by 4 per byte; codes 1 and 3 stay in bits 2-3 and are read
+            // as 4c. Their int16 pair sums reach 2 * 8 * 128 and a block of 16
+            // quads exactly fits int16 (codes never exceed 2: the packer writes
+            // w + 1). The sums are scaled back by 4 below, which is exact.
+            code(b, j, s, kq, t) = (packed(4 * j + b, kq, t) >> cast<uint8_t>(4 * (s / 2))) &
+                                   cast<uint8_t>(select(s % 2 == 1, 12, 3));
+        } else {
+            code(b, j, s, kq, t) =
+                (packed(4 * j + b, kq, t) >> cast<uint8_t>(2 * s)) & cast<uint8_t>(3);
+        }
         xq(b, kq, m) = q(4 * kq + b, m);
         Expr quads = packed.dim(1).extent();
         xsum = activation_sums();
@@ -52,8 +68,10 @@ public:
             RDom rb(0, quads / kblock, "rb");
             acc(p, j, s, m, t) = 0;
             acc(p, j, s, m, t) += cast<int32_t>(acc16(p, j, s, m, rb, t));
-            dot(n, m) = acc(0, n % L, (n / L) % 4, m, n / R) + acc(1, n % L, (n / L) % 4, m, n / R) -
-                        xsum(m);
+            Expr s_of_n = (n / L) % 4;
+            Expr total = acc(0, n % L, s_of_n, m, n / R) + acc(1, n % L, s_of_n, m, n / R);
+            if (in_place) total = total >> ((s_of_n % 2) * 2);
+            dot(n, m) = total - xsum(m);
             reduce_pairs = r;
             reduce_blocks = rb;
         } else {
@@ -89,7 +107,12 @@ public:
                 .vectorize(j)
                 .unroll(s)
                 .unroll(mv);
-            if (prefetch > 0) acc.update().prefetch(packed, reduce_blocks.x, reduce_blocks.x, prefetch);
+            if (prefetch > 0) {
+                // Tiles are contiguous, so prefetch runs on past the tile's end into
+                // the next one; prefetches never fault, even past the buffer.
+                acc.update().prefetch(packed, reduce_blocks.x, reduce_blocks.x, prefetch,
+                                      Halide::PrefetchBoundStrategy::NonFaulting);
+            }
             acc16.compute_at(acc, reduce_blocks.x).vectorize(p).vectorize(j).unroll(s).unroll(mv);
             acc16.update()
                 .reorder(reduce_pairs.x, p, j, s, mv, reduce_pairs.y)
@@ -111,8 +134,11 @@ public:
                 .unroll(s)
                 .unroll(mv);
             if (unroll > 1) acc.update().unroll(reduce_quads.y, unroll);
-            if (prefetch > 0)
-                acc.update().prefetch(packed, reduce_quads.y, reduce_quads.y, int(prefetch) * int(kblock));
+            if (prefetch > 0) {
+                acc.update().prefetch(packed, reduce_quads.y, reduce_quads.y,
+                                      int(prefetch) * int(kblock),
+                                      Halide::PrefetchBoundStrategy::NonFaulting);
+            }
         }
         select_dot_products();
     }
