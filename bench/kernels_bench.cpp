@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "read_bandwidth.h"
+#include "table_reporter.h"
 #include "tern/kernels.h"
 #include "tern/reference.h"
 
@@ -162,7 +163,8 @@ int main(int argc, char** argv) {
     tern::bench::register_all();
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
+    tern::bench::TableReporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
     benchmark::Shutdown();
     return 0;
 }
