@@ -55,7 +55,7 @@ double probe_gbs(int threads) {
 // A copy of p with different contents: random bytes drawn from the values p
 // holds, so the layout stays valid (tmad codes <= 2, tlut indices < 3^g). Distinct
 // contents matter: a hypervisor may merge identical pages (KSM), which would
-// turn a 512 MiB stream of identical copies into a cache-resident one.
+// turn a stream of identical copies into a cache-resident one.
 PackedMatrix shuffled_copy(const PackedMatrix& p, uint64_t seed) {
     PackedMatrix c;
     c.layout = p.layout;
@@ -116,7 +116,7 @@ const std::vector<PackedMatrix>& weights(const KernelInfo& kernel, Shape shape, 
     return mats;
 }
 
-// mode: "stream" (distinct matrices, 512 MiB), "cached" (one matrix), or GEMM
+// mode: "stream" (distinct matrices, kStreamBytes), "cached" (one matrix), or GEMM
 // with m_rows activation rows on one cache-resident matrix.
 void run_ternary(benchmark::State& state, const KernelInfo* kernel, Shape shape, int m_rows,
                  bool stream, int threads) {
