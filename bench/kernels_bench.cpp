@@ -105,7 +105,8 @@ void report(benchmark::State& state, double seconds, double weight_bytes, double
 const std::vector<PackedMatrix>& weights(const KernelInfo& kernel, Shape shape, bool stream) {
     static std::string key;
     static std::vector<PackedMatrix> mats;
-    const std::string want = kernel.layout().describe() + "/" + shape.name() + (stream ? "/stream" : "");
+    const std::string want =
+        kernel.layout().describe() + "/" + shape.name() + (stream ? "/stream" : "");
     if (key != want) {
         mats.clear();
         mats.push_back(pack(random_matrix(shape.n, shape.k), kernel.layout()));
@@ -140,7 +141,8 @@ void run_ternary(benchmark::State& state, const KernelInfo* kernel, Shape shape,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double iters = static_cast<double>(state.iterations());
     const double probe = 0.5 * (probe_before + probe_gbs(threads));
-    report(state, seconds, iters * first.data.size(), iters * 2.0 * shape.n * shape.k * m_rows, probe);
+    report(state, seconds, iters * first.data.size(), iters * 2.0 * shape.n * shape.k * m_rows,
+           probe);
     state.SetLabel(first.layout.describe());
     set_num_threads(0);
 }
@@ -163,7 +165,8 @@ void register_all() {
         if (!k.is_ternary()) continue;
         for (const Shape& shape : kShapes) {
             for (int threads : {1, 2}) {
-                const std::string suffix = "/" + shape.name() + "/threads:" + std::to_string(threads);
+                const std::string suffix =
+                    "/" + shape.name() + "/threads:" + std::to_string(threads);
                 if (k.m_tile() == 1) {
                     for (bool stream : {true, false}) {
                         benchmark::RegisterBenchmark(

@@ -42,7 +42,9 @@ void TableReporter::ReportRuns(const std::vector<Run>& runs) {
 
 void TableReporter::Finalize() {
     ConsoleReporter::Finalize();
-    std::printf("\n| test | kernel | K x N | threads | GB/s (median ± sd) | share of read bandwidth | GOPS |\n");
+    std::printf(
+        "\n| test | kernel | K x N | threads | GB/s (median ± sd) | share of read bandwidth | GOPS "
+        "|\n");
     std::printf("| --- | --- | --- | --- | --- | --- | --- |\n");
     for (const std::string& name : order_) {
         const Row& row = rows_.at(name);

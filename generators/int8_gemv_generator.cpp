@@ -14,11 +14,11 @@ public:
     GeneratorParam<int> rows_per_tile{"rows", 8};
     GeneratorParam<int> tasks{"tasks", 16};
 
-    Input<Halide::Buffer<int8_t>> w{"w", 2};             // (K, N) row-major
+    Input<Halide::Buffer<int8_t>> w{"w", 2};                 // (K, N) row-major
     Input<Halide::Buffer<float>> row_scale{"row_scale", 1};  // (N)
-    Input<Halide::Buffer<int8_t>> q{"q", 1};             // (K)
+    Input<Halide::Buffer<int8_t>> q{"q", 1};                 // (K)
     Input<float> q_scale{"q_scale"};
-    Output<Halide::Buffer<float>> y{"y", 1};             // (N)
+    Output<Halide::Buffer<float>> y{"y", 1};  // (N)
 
     void generate() {
         using namespace Halide;

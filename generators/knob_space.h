@@ -16,9 +16,12 @@ enum class Family { tmad, tlut, tadd };
 
 inline const char* family_name(Family f) {
     switch (f) {
-        case Family::tmad: return "tmad";
-        case Family::tlut: return "tlut";
-        case Family::tadd: return "tadd";
+        case Family::tmad:
+            return "tmad";
+        case Family::tlut:
+            return "tlut";
+        case Family::tadd:
+            return "tadd";
     }
     return "?";
 }
@@ -40,31 +43,45 @@ struct Knob {
 // Legal values per family. The first value of each knob is not a default; defaults
 // live in schedules/<target>.yaml.
 inline std::vector<Knob> knob_space(Family f) {
-    const Knob m_tile{"m_tile", {1, 2, 3, 4}, "activation rows per register tile (1 = GEMV)", false};
+    const Knob m_tile{
+        "m_tile", {1, 2, 3, 4}, "activation rows per register tile (1 = GEMV)", false};
     const Knob unroll{"unroll", {1, 2, 4}, "unroll of the innermost K loop", false};
-    const Knob prefetch{"prefetch", {0, 2, 4, 8, 16}, "K blocks of weights prefetched ahead (0 = off)",
-                        false};
+    const Knob prefetch{
+        "prefetch", {0, 2, 4, 8, 16}, "K blocks of weights prefetched ahead (0 = off)", false};
     const Knob tasks{"tasks", {1, 4, 16, 64}, "row tiles per parallel task", false};
     switch (f) {
         case Family::tmad:
-            return {{"lanes", {4, 8, 16}, "int32 lanes per vector; a row tile is 4 * lanes rows", true},
-                    {"kblock", {4, 8, 16, 32}, "K quads per block accumulated before widening", false},
-                    {"dot", {0, 1, 2}, "0 pair16 (pmaddubsw), 1 quad32u (vpdpbusd), 2 quad32s (sdot)",
-                     false},
-                    {"unpack", {0, 1},
-                     "0 shift every code down; 1 mask odd codes in place (x4, one shift less; "
-                     "pair16 with kblock <= 16)",
-                     false},
-                    m_tile, unroll, prefetch, tasks};
+            return {
+                {"lanes", {4, 8, 16}, "int32 lanes per vector; a row tile is 4 * lanes rows", true},
+                {"kblock", {4, 8, 16, 32}, "K quads per block accumulated before widening", false},
+                {"dot",
+                 {0, 1, 2},
+                 "0 pair16 (pmaddubsw), 1 quad32u (vpdpbusd), 2 quad32s (sdot)",
+                 false},
+                {"unpack",
+                 {0, 1},
+                 "0 shift every code down; 1 mask odd codes in place (x4, one shift less; "
+                 "pair16 with kblock <= 16)",
+                 false},
+                m_tile,
+                unroll,
+                prefetch,
+                tasks};
         case Family::tadd:
             return {{"lanes", {8, 16, 32}, "rows per tile (int16 lanes)", true},
                     {"kblock", {2, 4, 8}, "16-weight mask words per int16 block", false},
-                    m_tile, unroll, prefetch, tasks};
+                    m_tile,
+                    unroll,
+                    prefetch,
+                    tasks};
         case Family::tlut:
             return {{"lanes", {8, 16, 32}, "rows per tile (int16 lanes)", true},
                     {"g", {2, 3}, "activations per table group (3^g table entries)", true},
                     {"kblock", {8, 16, 32, 64}, "groups per int16 block", false},
-                    m_tile, unroll, prefetch, tasks};
+                    m_tile,
+                    unroll,
+                    prefetch,
+                    tasks};
     }
     return {};
 }
@@ -81,9 +98,12 @@ inline bool knob_value_is_legal(Family f, const std::string& name, int value) {
 // activations) to a multiple of this.
 inline int k_alignment(Family f, int kblock, int g) {
     switch (f) {
-        case Family::tmad: return 4 * kblock;
-        case Family::tadd: return 16 * kblock;
-        case Family::tlut: return g * kblock;
+        case Family::tmad:
+            return 4 * kblock;
+        case Family::tadd:
+            return 16 * kblock;
+        case Family::tlut:
+            return g * kblock;
     }
     return 1;
 }
@@ -94,9 +114,12 @@ inline int row_tile(Family f, int lanes) { return f == Family::tmad ? 4 * lanes 
 // Largest int16 block that cannot overflow, per family (see each generator).
 inline int max_kblock(Family f, int g) {
     switch (f) {
-        case Family::tmad: return 42;               // 42 * 2 * 3 * 128 < 32768
-        case Family::tadd: return 15;               // 15 * 16 * 128 < 32768
-        case Family::tlut: return 32767 / (g * 128);  // |table entry| <= g * 128
+        case Family::tmad:
+            return 42;  // 42 * 2 * 3 * 128 < 32768
+        case Family::tadd:
+            return 15;  // 15 * 16 * 128 < 32768
+        case Family::tlut:
+            return 32767 / (g * 128);  // |table entry| <= g * 128
     }
     return 0;
 }

@@ -14,10 +14,10 @@ class RmsnormQuantGenerator : public Halide::Generator<RmsnormQuantGenerator> {
 public:
     GeneratorParam<int> vector_width{"vector_width", 16};
 
-    Input<Halide::Buffer<float>> x{"x", 2};       // (K, M)
+    Input<Halide::Buffer<float>> x{"x", 2};            // (K, M)
     Input<Halide::Buffer<float>> weight{"weight", 1};  // (K)
     Input<float> eps{"eps"};
-    Output<Halide::Buffer<int8_t>> q{"q", 2};     // (K, M)
+    Output<Halide::Buffer<int8_t>> q{"q", 2};         // (K, M)
     Output<Halide::Buffer<float>> scale{"scale", 1};  // (M)
 
     void generate() {

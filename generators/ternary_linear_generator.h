@@ -35,10 +35,10 @@ public:
     GeneratorParam<int> prefetch{"prefetch", 0};
     GeneratorParam<int> tasks{"tasks", 1};
 
-    Input<Halide::Buffer<int8_t>> q{"q", 2};          // (K, M) activations
+    Input<Halide::Buffer<int8_t>> q{"q", 2};             // (K, M) activations
     Input<Halide::Buffer<float>> q_scale{"q_scale", 1};  // (M) activation scales
-    Input<float> w_scale{"w_scale"};                   // per-tensor weight scale
-    Output<Halide::Buffer<float>> y{"y", 2};           // (N, M)
+    Input<float> w_scale{"w_scale"};                     // per-tensor weight scale
+    Output<Halide::Buffer<float>> y{"y", 2};             // (N, M)
 
 protected:
     Var n{"n"}, m{"m"}, no{"no"}, ni{"ni"}, mo{"mo"}, mi{"mi"};

@@ -1,8 +1,8 @@
 // One row of the generated kernel table (see cmake/TernKernels.cmake).
 #pragma once
 
-#include <vector>
 #include <utility>
+#include <vector>
 
 namespace tern::detail {
 

@@ -8,9 +8,8 @@
 #include <cstring>
 
 #include "kernel_registry.h"
-#include "tern/error.h"
-
 #include "kernel_table.inc"
+#include "tern/error.h"
 
 namespace tern {
 namespace {
@@ -123,7 +122,8 @@ const KernelInfo& kernel_for(Family f, int m_rows) {
         if (!best || k.m_tile() > best->m_tile()) best = &k;
     }
     if (!best)
-        throw Error("no " + fam + " kernel in this build takes " + std::to_string(m_rows) + " rows");
+        throw Error("no " + fam + " kernel in this build takes " + std::to_string(m_rows) +
+                    " rows");
     return *best;
 }
 
@@ -136,17 +136,17 @@ void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_
     require_pointer(q_scale, fn, "q_scale");
     require_pointer(y, fn, "y");
     require_pointer(w.data.data(), fn, "packed weights");
-    require(m_rows >= 1, std::string(fn) + ": m_rows is " + std::to_string(m_rows) +
-                             ", expected at least 1");
+    require(m_rows >= 1,
+            std::string(fn) + ": m_rows is " + std::to_string(m_rows) + ", expected at least 1");
     const Layout want = kernel.layout();
     require(w.layout.family == want.family && w.layout.lanes == want.lanes &&
                 w.layout.g == want.g && w.k_pad % want.k_align == 0,
             std::string(fn) + ": weights packed as [" + w.layout.describe() + "] but kernel " +
                 kernel.name + " reads [" + want.describe() + "]");
-    require(m_rows >= kernel.m_tile(),
-            std::string(fn) + ": kernel " + kernel.name + " computes tiles of " +
-                std::to_string(kernel.m_tile()) + " rows, got m_rows " + std::to_string(m_rows) +
-                " (use kernel_for to pick the GEMV kernel)");
+    require(m_rows >= kernel.m_tile(), std::string(fn) + ": kernel " + kernel.name +
+                                           " computes tiles of " + std::to_string(kernel.m_tile()) +
+                                           " rows, got m_rows " + std::to_string(m_rows) +
+                                           " (use kernel_for to pick the GEMV kernel)");
 
     // Zero-pad activations to k_pad and write outputs through a scratch buffer
     // when N is not a whole number of tiles.
@@ -155,7 +155,8 @@ void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_
     if (w.k_pad != w.k) {
         q_padded.assign(static_cast<size_t>(m_rows) * w.k_pad, 0);
         for (int m = 0; m < m_rows; ++m)
-            std::memcpy(&q_padded[static_cast<size_t>(m) * w.k_pad], q + static_cast<size_t>(m) * w.k, w.k);
+            std::memcpy(&q_padded[static_cast<size_t>(m) * w.k_pad],
+                        q + static_cast<size_t>(m) * w.k, w.k);
         q_in = q_padded.data();
     }
     std::vector<float> y_padded;
@@ -169,14 +170,14 @@ void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_
     DenseBuffer sb(q_scale, kF32, {m_rows});
     DenseBuffer pb(w.data.data(), w.elem_bits == 16 ? kU16 : kU8, w.dims);
     DenseBuffer yb(y_out, kF32, {w.n_pad, m_rows});
-    const int status = reinterpret_cast<TernaryFn>(kernel.entry)(qb.get(), sb.get(), w.scale,
-                                                                 pb.get(), yb.get());
+    const int status =
+        reinterpret_cast<TernaryFn>(kernel.entry)(qb.get(), sb.get(), w.scale, pb.get(), yb.get());
     check_halide(status, kernel.name);
 
     if (y_out != y) {
         for (int m = 0; m < m_rows; ++m)
-            std::memcpy(y + static_cast<size_t>(m) * w.n, &y_padded[static_cast<size_t>(m) * w.n_pad],
-                        sizeof(float) * w.n);
+            std::memcpy(y + static_cast<size_t>(m) * w.n,
+                        &y_padded[static_cast<size_t>(m) * w.n_pad], sizeof(float) * w.n);
     }
 }
 
@@ -195,8 +196,9 @@ void rmsnorm_quantize(const float* x, const float* weight, int k, int m_rows, fl
     DenseBuffer wb(weight, kF32, {k});
     DenseBuffer qb(q, kI8, {k, m_rows});
     DenseBuffer sb(scale, kF32, {m_rows});
-    check_halide(reinterpret_cast<RmsnormQuantFn>(kern.entry)(xb.get(), wb.get(), eps, qb.get(), sb.get()),
-                 kern.name);
+    check_halide(
+        reinterpret_cast<RmsnormQuantFn>(kern.entry)(xb.get(), wb.get(), eps, qb.get(), sb.get()),
+        kern.name);
 }
 
 void int8_gemv(const int8_t* w, const float* row_scale, int n, int k, const int8_t* q,
@@ -207,16 +209,17 @@ void int8_gemv(const int8_t* w, const float* row_scale, int n, int k, const int8
     require_pointer(q, fn, "q");
     require_pointer(y, fn, "y");
     const KernelInfo& kern = kernel("int8_gemv");
-    require(k >= 16 && k % 16 == 0,
-            std::string(fn) + ": k is " + std::to_string(k) + ", expected a positive multiple of 16");
+    require(k >= 16 && k % 16 == 0, std::string(fn) + ": k is " + std::to_string(k) +
+                                        ", expected a positive multiple of 16");
     require(n >= kern.knob("rows"), std::string(fn) + ": n is " + std::to_string(n) +
                                         ", expected at least " + std::to_string(kern.knob("rows")));
     DenseBuffer wb(w, kI8, {k, n});
     DenseBuffer sb(row_scale, kF32, {n});
     DenseBuffer qb(q, kI8, {k});
     DenseBuffer yb(y, kF32, {n});
-    check_halide(reinterpret_cast<Int8GemvFn>(kern.entry)(wb.get(), sb.get(), qb.get(), q_scale, yb.get()),
-                 kern.name);
+    check_halide(
+        reinterpret_cast<Int8GemvFn>(kern.entry)(wb.get(), sb.get(), qb.get(), q_scale, yb.get()),
+        kern.name);
 }
 
 }  // namespace tern

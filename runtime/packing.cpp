@@ -137,7 +137,8 @@ PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout
             case Family::tlut:
                 for (int grp = 0; grp < p.k_pad / layout.g; ++grp) {
                     int idx = 0;
-                    for (int i = layout.g - 1; i >= 0; --i) idx = 3 * idx + row[grp * layout.g + i] + 1;
+                    for (int i = layout.g - 1; i >= 0; --i)
+                        idx = 3 * idx + row[grp * layout.g + i] + 1;
                     bytes[tlut_index(layout, p.k_pad, r, grp)] = static_cast<uint8_t>(idx);
                 }
                 break;
@@ -150,9 +151,10 @@ PackedMatrix pack(const TernaryMatrix& m, const Layout& layout) {
     if (m.w.size() != static_cast<size_t>(m.n) * m.k)
         throw Error("pack: matrix holds " + std::to_string(m.w.size()) + " weights, expected " +
                     std::to_string(m.n) + " x " + std::to_string(m.k));
-    return pack(m.n, m.k, m.scale,
-                [&](int r, int8_t* out) { std::memcpy(out, &m.w[static_cast<size_t>(r) * m.k], m.k); },
-                layout);
+    return pack(
+        m.n, m.k, m.scale,
+        [&](int r, int8_t* out) { std::memcpy(out, &m.w[static_cast<size_t>(r) * m.k], m.k); },
+        layout);
 }
 
 TernaryMatrix unpack(const PackedMatrix& p) {
@@ -172,7 +174,8 @@ TernaryMatrix unpack(const PackedMatrix& p) {
                 case Family::tadd: {
                     const Slot plus = tadd_slot(l, p.k_pad, r, c, 0);
                     const Slot minus = tadd_slot(l, p.k_pad, r, c, 1);
-                    w = ((words[plus.index] >> plus.shift) & 1) - ((words[minus.index] >> minus.shift) & 1);
+                    w = ((words[plus.index] >> plus.shift) & 1) -
+                        ((words[minus.index] >> minus.shift) & 1);
                     break;
                 }
                 case Family::tlut: {

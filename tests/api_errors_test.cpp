@@ -16,8 +16,9 @@ void expect_error(Fn fn, std::initializer_list<const char*> fragments) {
         fn();
         FAIL() << "expected tern::Error";
     } catch (const Error& e) {
-        for (const char* f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos)
-            << "message '" << e.what() << "' lacks '" << f << "'";
+        for (const char* f : fragments)
+            EXPECT_NE(std::string(e.what()).find(f), std::string::npos)
+                << "message '" << e.what() << "' lacks '" << f << "'";
     }
 }
 
@@ -32,13 +33,19 @@ protected:
 };
 
 TEST_F(ApiErrors, NullBuffers) {
-    expect_error([&] { ternary_linear(gemv, packed, nullptr, s.data(), 1, y.data()); }, {"ternary_linear", "q is null"});
-    expect_error([&] { ternary_linear(gemv, packed, q.data(), nullptr, 1, y.data()); }, {"q_scale is null"});
-    expect_error([&] { ternary_linear(gemv, packed, q.data(), s.data(), 1, nullptr); }, {"y is null"});
+    expect_error([&] { ternary_linear(gemv, packed, nullptr, s.data(), 1, y.data()); },
+                 {"ternary_linear", "q is null"});
+    expect_error([&] { ternary_linear(gemv, packed, q.data(), nullptr, 1, y.data()); },
+                 {"q_scale is null"});
+    expect_error([&] { ternary_linear(gemv, packed, q.data(), s.data(), 1, nullptr); },
+                 {"y is null"});
     PackedMatrix empty;
-    expect_error([&] { ternary_linear(gemv, empty, q.data(), s.data(), 1, y.data()); }, {"packed weights is null"});
-    expect_error([&] { rmsnorm_quantize(nullptr, s.data(), 8, 1, 1e-5f, q.data(), s.data()); }, {"rmsnorm_quantize", "x is null"});
-    expect_error([&] { int8_gemv(q.data(), s.data(), 8, 16, nullptr, 1.0f, y.data()); }, {"int8_gemv", "q is null"});
+    expect_error([&] { ternary_linear(gemv, empty, q.data(), s.data(), 1, y.data()); },
+                 {"packed weights is null"});
+    expect_error([&] { rmsnorm_quantize(nullptr, s.data(), 8, 1, 1e-5f, q.data(), s.data()); },
+                 {"rmsnorm_quantize", "x is null"});
+    expect_error([&] { int8_gemv(q.data(), s.data(), 8, 16, nullptr, 1.0f, y.data()); },
+                 {"int8_gemv", "q is null"});
 }
 
 TEST_F(ApiErrors, WrongLayout) {
@@ -51,18 +58,24 @@ TEST_F(ApiErrors, WrongLayout) {
 }
 
 TEST_F(ApiErrors, MismatchedDimensions) {
-    expect_error([&] { ternary_linear(gemv, packed, q.data(), s.data(), 0, y.data()); }, {"m_rows is 0"});
+    expect_error([&] { ternary_linear(gemv, packed, q.data(), s.data(), 0, y.data()); },
+                 {"m_rows is 0"});
     const KernelInfo& gemm = kernel_for(Family::tmad, 512);
     ASSERT_GT(gemm.m_tile(), 1);
-    expect_error([&] { ternary_linear(gemm, packed, q.data(), s.data(), gemm.m_tile() - 1, y.data()); },
-                 {"computes tiles of"});
-    expect_error([&] { int8_gemv(q.data(), s.data(), 8, 20, q.data(), 1.0f, y.data()); }, {"k is 20", "multiple of 16"});
-    expect_error([&] { int8_gemv(q.data(), s.data(), 3, 16, q.data(), 1.0f, y.data()); }, {"n is 3"});
-    expect_error([&] { rmsnorm_quantize(y.data(), s.data(), 0, 1, 1e-5f, q.data(), s.data()); }, {"k and m_rows must be positive"});
+    expect_error(
+        [&] { ternary_linear(gemm, packed, q.data(), s.data(), gemm.m_tile() - 1, y.data()); },
+        {"computes tiles of"});
+    expect_error([&] { int8_gemv(q.data(), s.data(), 8, 20, q.data(), 1.0f, y.data()); },
+                 {"k is 20", "multiple of 16"});
+    expect_error([&] { int8_gemv(q.data(), s.data(), 3, 16, q.data(), 1.0f, y.data()); },
+                 {"n is 3"});
+    expect_error([&] { rmsnorm_quantize(y.data(), s.data(), 0, 1, 1e-5f, q.data(), s.data()); },
+                 {"k and m_rows must be positive"});
 }
 
 TEST_F(ApiErrors, UnknownKernel) {
-    expect_error([] { kernel("tmad_gemv_fast"); }, {"no kernel named 'tmad_gemv_fast'", "tmad_gemv"});
+    expect_error([] { kernel("tmad_gemv_fast"); },
+                 {"no kernel named 'tmad_gemv_fast'", "tmad_gemv"});
     expect_error([&] { gemv.knob("colour"); }, {"has no knob 'colour'"});
 }
 

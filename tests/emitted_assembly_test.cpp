@@ -19,8 +19,8 @@ std::string read(const char* path) {
 
 int count(const std::string& text, const std::string& pattern) {
     const std::regex re(pattern);
-    return static_cast<int>(std::distance(std::sregex_iterator(text.begin(), text.end(), re),
-                                          std::sregex_iterator()));
+    return static_cast<int>(
+        std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
 }
 
 TEST(EmittedAssembly, Avx2UsesVectorMultiplyAdd) {

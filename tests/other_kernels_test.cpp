@@ -65,7 +65,8 @@ TEST(Int8Gemv, MatchesReferenceExactly) {
         std::vector<float> y(n), y_ref(n);
         int8_gemv(w.data(), rs.data(), n, k, q.data(), 0.03f, y.data());
         ref::int8_gemv(w.data(), rs.data(), n, k, q.data(), 0.03f, y_ref.data());
-        for (int i = 0; i < n; ++i) ASSERT_EQ(y[i], y_ref[i]) << "n=" << n << " k=" << k << " row " << i;
+        for (int i = 0; i < n; ++i)
+            ASSERT_EQ(y[i], y_ref[i]) << "n=" << n << " k=" << k << " row " << i;
     }
 }
 

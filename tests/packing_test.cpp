@@ -33,8 +33,8 @@ TEST(Packing, TmadCodesAreWeightPlusOne) {
     // One row tile, K = 4: byte 4j + b holds rows j, L + j, 2L + j, 3L + j.
     Layout l{Family::tmad, 8, 2, 4};
     TernaryMatrix m(32, 4);
-    m.w[0 * 4 + 0] = 1;    // row 0 (s=0, j=0), k 0 -> code 2 in bits 0-1 of byte 0
-    m.w[8 * 4 + 0] = -1;   // row 8 (s=1, j=0), k 0 -> code 0 in bits 2-3 of byte 0
+    m.w[0 * 4 + 0] = 1;   // row 0 (s=0, j=0), k 0 -> code 2 in bits 0-1 of byte 0
+    m.w[8 * 4 + 0] = -1;  // row 8 (s=1, j=0), k 0 -> code 0 in bits 2-3 of byte 0
     const PackedMatrix p = pack(m, l);
     EXPECT_EQ(p.data.data()[0], 2 | (0 << 2) | (1 << 4) | (1 << 6));
     EXPECT_EQ(p.data.data()[1], 0x55);  // all zero weights: code 1 everywhere
@@ -43,12 +43,13 @@ TEST(Packing, TmadCodesAreWeightPlusOne) {
 TEST(Packing, RowSourceFeedsThePacker) {
     // The entry point a GGUF decoder uses: rows on demand, never a whole matrix.
     int calls = 0;
-    const PackedMatrix p = pack(10, 40, 2.0f,
-                                [&](int row, int8_t* out) {
-                                    ++calls;
-                                    for (int k = 0; k < 40; ++k) out[k] = static_cast<int8_t>((row + k) % 3 - 1);
-                                },
-                                kernel_for(Family::tmad, 1).layout());
+    const PackedMatrix p = pack(
+        10, 40, 2.0f,
+        [&](int row, int8_t* out) {
+            ++calls;
+            for (int k = 0; k < 40; ++k) out[k] = static_cast<int8_t>((row + k) % 3 - 1);
+        },
+        kernel_for(Family::tmad, 1).layout());
     EXPECT_EQ(calls, 10);
     const TernaryMatrix back = unpack(p);
     for (int r = 0; r < 10; ++r)

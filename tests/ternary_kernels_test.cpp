@@ -20,10 +20,10 @@ struct Shape {
 const Shape kModelShapes[] = {{2560, 2560}, {2560, 640}, {2560, 6912}, {6912, 2560}};
 const Shape kSmallShapes[] = {{4, 1}, {64, 32}, {100, 7}, {129, 65}, {256, 33}, {1000, 300}};
 
-std::vector<std::string> ternary_kernel_names() {
+std::vector<std::string> ternary_kernel_names(bool gemm_only) {
     std::vector<std::string> names;
     for (const KernelInfo& k : kernels())
-        if (k.is_ternary()) names.push_back(k.name);
+        if (k.is_ternary() && (!gemm_only || k.m_tile() > 1)) names.push_back(k.name);
     return names;
 }
 
@@ -39,9 +39,8 @@ void expect_matches_reference(const KernelInfo& kernel, const TernaryMatrix& w,
     ternary_linear(kernel, packed, q.data(), q_scale.data(), m_rows, got.data());
     ref::ternary_linear(w, q.data(), q_scale.data(), m_rows, want.data());
     for (size_t i = 0; i < got.size(); ++i) {
-        ASSERT_EQ(got[i], want[i]) << kernel.name << " K=" << w.k << " N=" << w.n
-                                   << " M=" << m_rows << " at row " << i / w.n << ", output "
-                                   << i % w.n;
+        ASSERT_EQ(got[i], want[i]) << kernel.name << " K=" << w.k << " N=" << w.n << " M=" << m_rows
+                                   << " at row " << i / w.n << ", output " << i % w.n;
     }
 }
 
@@ -67,11 +66,6 @@ TEST_P(TernaryKernel, SmallAndOddShapes) {
     for (const Shape& s : kSmallShapes) run_random(kernel(), s.k, s.n, rows(), 7 * s.k + s.n);
 }
 
-TEST_P(TernaryKernel, PromptLengths) {
-    if (kernel().m_tile() == 1) GTEST_SKIP() << "GEMV kernel";
-    for (int m : {kernel().m_tile(), 128, 512}) run_random(kernel(), 2560, 640, m, m);
-}
-
 TEST_P(TernaryKernel, EdgeCases) {
     const int k = 300, n = 70, m = rows();
     for (int value : {0, 1, -1}) {
@@ -90,7 +84,17 @@ TEST_P(TernaryKernel, EdgeCases) {
     expect_matches_reference(kernel(), w, q, s, m);
 }
 
-INSTANTIATE_TEST_SUITE_P(All, TernaryKernel, testing::ValuesIn(ternary_kernel_names()),
+INSTANTIATE_TEST_SUITE_P(All, TernaryKernel, testing::ValuesIn(ternary_kernel_names(false)),
+                         [](const auto& info) { return info.param; });
+
+using TernaryGemm = TernaryKernel;
+
+// Prompt lengths a model runs, including rows that are not a whole tile.
+TEST_P(TernaryGemm, PromptLengths) {
+    for (int m : {kernel().m_tile(), 128, 512, 129}) run_random(kernel(), 2560, 640, m, m);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, TernaryGemm, testing::ValuesIn(ternary_kernel_names(true)),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -19,7 +19,7 @@ struct KernelInfo {
     void* entry = nullptr;
 
     bool is_ternary() const;
-    Family ternary_family() const;  // throws unless is_ternary()
+    Family ternary_family() const;            // throws unless is_ternary()
     int knob(const std::string& name) const;  // throws if the kernel has no such knob
     int m_tile() const { return knob("m_tile"); }
     // The weight layout this kernel reads (ternary kernels only).

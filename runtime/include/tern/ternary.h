@@ -69,8 +69,8 @@ struct PackedMatrix {
     int n = 0, k = 0;
     int n_pad = 0, k_pad = 0;
     float scale = 1.0f;
-    int elem_bits = 8;       // 8, or 16 for tadd's mask words
-    std::vector<int> dims;   // Halide buffer extents, innermost first (dense)
+    int elem_bits = 8;      // 8, or 16 for tadd's mask words
+    std::vector<int> dims;  // Halide buffer extents, innermost first (dense)
     AlignedBytes data;
 };
 
