@@ -1,4 +1,5 @@
-// A lowering pass that lets Halide 14 use pmaddubsw on x86 where it is exact.
+// A lowering pass that lets Halide 14 use pmaddubsw and pmaddwd on x86 where
+// they are exact.
 //
 // Halide 14 maps a pairwise SaturatingAdd reduction of u8 x s8 products to
 // pmaddubsw, but the front end cannot express a saturating reduction (atomic()
@@ -7,6 +8,10 @@
 // provably small, the pair sum cannot saturate, so Add and SaturatingAdd agree and
 // the rewrite is exact. The bound comes from Halide's own interval analysis of the
 // operand (for 2-bit codes, `(byte >> s) & 3` gives [0, 3]).
+//
+// Likewise a pairwise sum of int16 lanes into int32 has no pattern of its own and
+// becomes sign extensions, horizontal adds and permutes; written as a dot product
+// with ones it is one pmaddwd, exact for every input.
 #pragma once
 
 #include "Halide.h"
@@ -35,6 +40,14 @@ class SelectDotProducts : public Halide::Internal::IRMutator {
                     return VectorReduce::make(VectorReduce::SaturatingAdd, value, lanes);
                 }
             }
+        }
+        const Cast* widen = value.as<Cast>();
+        if (op->op == VectorReduce::Add && widen && op->type == Int(32, lanes) &&
+            widen->value.type() == Int(16, 2 * lanes)) {
+            Expr ones = make_one(widen->value.type());
+            Expr products = Call::make(value.type(), Call::widening_mul, {widen->value, ones},
+                                       Call::PureIntrinsic);
+            return VectorReduce::make(VectorReduce::Add, products, lanes);
         }
         return VectorReduce::make(op->op, value, lanes);
     }

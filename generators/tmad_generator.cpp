@@ -65,11 +65,13 @@ public:
             acc16(p, j, s, m, blk, t) = cast<int16_t>(0);
             acc16(p, j, s, m, blk, t) +=
                 cast<int16_t>(code(2 * p + r.x, j, s, k, t)) * cast<int16_t>(xq(2 * p + r.x, k, m));
-            RDom rb(0, quads / kblock, "rb");
-            acc(p, j, s, m, t) = 0;
-            acc(p, j, s, m, t) += cast<int32_t>(acc16(p, j, s, m, rb, t));
+            // Blocks widen into int32 with the two int16 halves of each row summed
+            // (pmaddwd against ones, see select_dot_products.h).
+            RDom rb(0, 2, 0, quads / kblock, "rb");
+            acc(j, s, m, t) = 0;
+            acc(j, s, m, t) += cast<int32_t>(acc16(rb.x, j, s, m, rb.y, t));
             Expr s_of_n = (n / L) % 4;
-            Expr total = acc(0, n % L, s_of_n, m, n / R) + acc(1, n % L, s_of_n, m, n / R);
+            Expr total = acc(n % L, s_of_n, m, n / R);
             if (in_place) total = total >> ((s_of_n % 2) * 2);
             dot(n, m) = total - xsum(m);
             reduce_pairs = r;
@@ -99,21 +101,24 @@ public:
         const DotKind kind = static_cast<DotKind>(static_cast<int>(dot_kind));
         if (kind != DotKind::quad32s) xsum.compute_root();
         if (kind == DotKind::pair16) {
-            Var p{acc.args()[0]}, j{acc.args()[1]}, s{acc.args()[2]}, mv{acc.args()[3]};
-            acc.compute_at(tile_level).vectorize(p).vectorize(j).unroll(s).unroll(mv);
+            Var j{acc.args()[0]}, s{acc.args()[1]}, mv{acc.args()[2]};
+            Var p{acc16.args()[0]};
+            const Halide::RVar half = reduce_blocks.x, block = reduce_blocks.y;
+            acc.compute_at(tile_level).vectorize(j).unroll(s).unroll(mv);
             acc.update()
-                .reorder(p, j, s, mv, reduce_blocks.x)
-                .vectorize(p)
+                .reorder(half, j, s, mv, block)
+                .atomic()
+                .vectorize(half)
                 .vectorize(j)
                 .unroll(s)
                 .unroll(mv);
             if (prefetch > 0) {
                 // Tiles are contiguous, so prefetch runs on past the tile's end into
                 // the next one; prefetches never fault, even past the buffer.
-                acc.update().prefetch(packed, reduce_blocks.x, reduce_blocks.x, prefetch,
+                acc.update().prefetch(packed, block, block, prefetch,
                                       Halide::PrefetchBoundStrategy::NonFaulting);
             }
-            acc16.compute_at(acc, reduce_blocks.x).vectorize(p).vectorize(j).unroll(s).unroll(mv);
+            acc16.compute_at(acc, block).vectorize(p).vectorize(j).unroll(s).unroll(mv);
             acc16.update()
                 .reorder(reduce_pairs.x, p, j, s, mv, reduce_pairs.y)
                 .atomic()
