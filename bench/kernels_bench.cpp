@@ -72,10 +72,14 @@ PackedMatrix shuffled_copy(const PackedMatrix& p, uint64_t seed) {
     std::vector<uint8_t> values;
     for (int v = 0; v < 256; ++v)
         if (seen[v]) values.push_back(static_cast<uint8_t>(v));
+    uint8_t pick[256];  // random byte -> one of the values p holds
+    for (int i = 0; i < 256; ++i) pick[i] = values[i % values.size()];
     uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (size_t i = 0; i < c.data.size(); ++i) {
+    uint8_t* out = c.data.data();
+    for (size_t i = 0; i < c.data.size(); i += 8) {
         state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-        c.data.data()[i] = values[(state >> 32) % values.size()];
+        for (size_t b = 0; b < 8 && i + b < c.data.size(); ++b)
+            out[i + b] = pick[(state >> (8 * b)) & 255];
     }
     return c;
 }
@@ -164,23 +168,28 @@ void register_all() {
     for (const KernelInfo& k : kernels()) {
         if (!k.is_ternary()) continue;
         for (const Shape& shape : kShapes) {
-            for (int threads : {1, 2}) {
-                const std::string suffix =
-                    "/" + shape.name() + "/threads:" + std::to_string(threads);
-                if (k.m_tile() == 1) {
-                    for (bool stream : {true, false}) {
+            // Threads innermost, so consecutive benchmarks share their weights.
+            auto name = [&](const std::string& test, int threads) {
+                return test + "/" + k.name + "/" + shape.name() +
+                       "/threads:" + std::to_string(threads);
+            };
+            if (k.m_tile() == 1) {
+                for (bool stream : {true, false}) {
+                    for (int threads : {1, 2}) {
                         benchmark::RegisterBenchmark(
-                            ((stream ? "gemv_stream/" : "gemv_cached/") + k.name + suffix).c_str(),
+                            name(stream ? "gemv_stream" : "gemv_cached", threads).c_str(),
                             [&k, shape, threads, stream](benchmark::State& st) {
                                 run_ternary(st, &k, shape, 1, stream, threads);
                             })
                             ->UseRealTime()
                             ->Unit(benchmark::kMicrosecond);
                     }
-                } else {
-                    for (int m_rows : {128, 512}) {
+                }
+            } else {
+                for (int m_rows : {128, 512}) {
+                    for (int threads : {1, 2}) {
                         benchmark::RegisterBenchmark(
-                            ("gemm_m" + std::to_string(m_rows) + "/" + k.name + suffix).c_str(),
+                            name("gemm_m" + std::to_string(m_rows), threads).c_str(),
                             [&k, shape, threads, m_rows](benchmark::State& st) {
                                 run_ternary(st, &k, shape, m_rows, false, threads);
                             })

@@ -1,5 +1,8 @@
 // Packers from canonical ternary rows into each family's layout, and back.
 // The layouts are documented at the top of each generator.
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -69,10 +72,16 @@ std::string Layout::describe() const {
 }
 
 AlignedBytes::AlignedBytes(size_t size) : size_(size) {
-    const size_t rounded = (size + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    // Large buffers (weights) go on 2 MiB boundaries and ask for transparent huge
+    // pages: streaming them then crosses a page, and misses the TLB, 512x less
+    // often, and hardware prefetchers (which stop at page boundaries) run longer.
+    constexpr size_t kHuge = size_t{2} << 20;
+    const size_t align = size >= kHuge ? kHuge : 64;
+    const size_t rounded = std::max<size_t>(align, (size + align - 1) / align * align);
+    void* p = std::aligned_alloc(align, rounded);
     if (!p) throw Error("out of memory allocating " + std::to_string(size) + " bytes");
-    std::memset(p, 0, rounded == 0 ? 64 : rounded);
+    if (align == kHuge) madvise(p, rounded, MADV_HUGEPAGE);
+    std::memset(p, 0, rounded);
     data_.reset(static_cast<uint8_t*>(p));
 }
 
