@@ -33,10 +33,9 @@ struct Shape {
 };
 const Shape kShapes[] = {{2560, 2560}, {2560, 640}, {2560, 6912}, {6912, 2560}};
 
-// One pass of the read-bandwidth probe over kStreamBytes. Kernel rows measure it
-// right before and after their own timing loop, so their share of the bandwidth
-// is a ratio taken side by side on a machine whose bandwidth drifts.
-double probe_gbs(int threads) {
+// One pass of the read-bandwidth probe over `regions`, or over a buffer of its
+// own (kStreamBytes) when none are given.
+double probe_gbs(int threads, std::vector<Region> regions = {}) {
     static AlignedBytes buffer = [] {
         AlignedBytes b(kStreamBytes);
         uint64_t state = 0x9E3779B97F4A7C15ull;
@@ -46,8 +45,12 @@ double probe_gbs(int threads) {
         }
         return b;
     }();
+    if (regions.empty()) {
+        for (size_t at = 0; at < buffer.size(); at += size_t{4} << 20)
+            regions.push_back({buffer.data() + at, std::min(size_t{4} << 20, buffer.size() - at)});
+    }
     uint64_t sink = 0;
-    const double gbs = read_bandwidth_gbs(buffer.data(), buffer.size(), threads, &sink);
+    const double gbs = read_bandwidth_gbs(regions, threads, &sink);
     benchmark::DoNotOptimize(sink);
     return gbs;
 }
@@ -134,7 +137,11 @@ void run_ternary(benchmark::State& state, const KernelInfo* kernel, Shape shape,
 
     size_t next = 0;
     ternary_linear(*kernel, mats[0], q.data(), s.data(), m_rows, y.data());  // warm-up
-    const double probe_before = probe_gbs(threads);
+    // Stream rows probe the matrices they stream; the others the probe's own buffer.
+    std::vector<Region> regions;
+    if (stream)
+        for (const PackedMatrix& m : mats) regions.push_back({m.data.data(), m.data.size()});
+    const double probe_before = probe_gbs(threads, regions);
     const auto start = std::chrono::steady_clock::now();
     for (auto _ : state) {
         ternary_linear(*kernel, mats[next], q.data(), s.data(), m_rows, y.data());
@@ -144,7 +151,7 @@ void run_ternary(benchmark::State& state, const KernelInfo* kernel, Shape shape,
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double iters = static_cast<double>(state.iterations());
-    const double probe = 0.5 * (probe_before + probe_gbs(threads));
+    const double probe = 0.5 * (probe_before + probe_gbs(threads, regions));
     report(state, seconds, iters * first.data.size(), iters * 2.0 * shape.n * shape.k * m_rows,
            probe);
     state.SetLabel(first.layout.describe());

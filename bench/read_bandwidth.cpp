@@ -15,6 +15,7 @@ namespace {
 // Four independent 32-byte accumulators per 128 bytes keep enough loads in flight.
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) uint64_t read_slice(const uint8_t* p, size_t n) {
+    // p is 64-byte aligned (AlignedBytes).
     __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
     for (size_t i = 0; i + 128 <= n; i += 128) {
         a = _mm256_add_epi64(a, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
@@ -41,18 +42,23 @@ uint64_t read_slice(const uint8_t* p, size_t n) {
 
 }  // namespace
 
-double read_bandwidth_gbs(const uint8_t* data, size_t bytes, int threads, uint64_t* sink) {
-    const size_t slice = bytes / threads / 128 * 128;
+double read_bandwidth_gbs(const std::vector<Region>& regions, int threads, uint64_t* sink) {
     std::vector<uint64_t> sums(threads);
+    size_t total = 0;
+    for (const Region& r : regions) total += r.bytes / 128 * 128;
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t)
-        pool.emplace_back([&, t] { sums[t] = read_slice(data + t * slice, slice); });
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            for (size_t i = t; i < regions.size(); i += threads)
+                sums[t] += read_slice(regions[i].data, regions[i].bytes / 128 * 128);
+        });
+    }
     for (auto& th : pool) th.join();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (uint64_t s : sums) *sink += s;
-    return static_cast<double>(slice) * threads / seconds / 1e9;
+    return static_cast<double>(total) / seconds / 1e9;
 }
 
 }  // namespace tern::bench

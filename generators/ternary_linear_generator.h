@@ -78,7 +78,11 @@ protected:
             .reorder(ni, mi, mo, no)
             .vectorize(ni, vector_lanes)
             .unroll(mi);
-        if (tasks > 0) y.parallel(no, tasks);
+        // Groups of `tasks` row tiles per parallel task; the last group may be
+        // short (GuardWithIf: shifting it inwards would start before row 0 when a
+        // matrix has fewer tiles than a group).
+        Var task{"task"};
+        y.split(no, task, no, tasks, Halide::TailStrategy::GuardWithIf).parallel(task);
 
         // Dense layouts with the alignment the generators assume.
         q.dim(0).set_min(0);

@@ -10,7 +10,7 @@ struct KernelEntry {
     const char* name;
     const char* family;
     std::vector<std::pair<const char*, int>> knobs;
-    void* entry;
+    int (*entry)(void** args);  // the generated argv entry point
 };
 
 }  // namespace tern::detail

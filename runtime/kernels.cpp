@@ -14,13 +14,6 @@
 namespace tern {
 namespace {
 
-using RmsnormQuantFn = int (*)(halide_buffer_t* x, halide_buffer_t* weight, float eps,
-                               halide_buffer_t* q, halide_buffer_t* scale);
-using Int8GemvFn = int (*)(halide_buffer_t* w, halide_buffer_t* row_scale, halide_buffer_t* q,
-                           float q_scale, halide_buffer_t* y);
-using TernaryFn = int (*)(halide_buffer_t* q, halide_buffer_t* q_scale, float w_scale,
-                          halide_buffer_t* packed, halide_buffer_t* y);
-
 // A dense Halide buffer over caller memory; extents innermost first.
 class DenseBuffer {
 public:
@@ -170,9 +163,9 @@ void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_
     DenseBuffer sb(q_scale, kF32, {m_rows});
     DenseBuffer pb(w.data.data(), w.elem_bits == 16 ? kU16 : kU8, w.dims);
     DenseBuffer yb(y_out, kF32, {w.n_pad, m_rows});
-    const int status =
-        reinterpret_cast<TernaryFn>(kernel.entry)(qb.get(), sb.get(), w.scale, pb.get(), yb.get());
-    check_halide(status, kernel.name);
+    float w_scale = w.scale;
+    void* args[] = {qb.get(), sb.get(), &w_scale, pb.get(), yb.get()};
+    check_halide(kernel.entry(args), kernel.name);
 
     if (y_out != y) {
         for (int m = 0; m < m_rows; ++m)
@@ -196,9 +189,8 @@ void rmsnorm_quantize(const float* x, const float* weight, int k, int m_rows, fl
     DenseBuffer wb(weight, kF32, {k});
     DenseBuffer qb(q, kI8, {k, m_rows});
     DenseBuffer sb(scale, kF32, {m_rows});
-    check_halide(
-        reinterpret_cast<RmsnormQuantFn>(kern.entry)(xb.get(), wb.get(), eps, qb.get(), sb.get()),
-        kern.name);
+    void* args[] = {xb.get(), wb.get(), &eps, qb.get(), sb.get()};
+    check_halide(kern.entry(args), kern.name);
 }
 
 void int8_gemv(const int8_t* w, const float* row_scale, int n, int k, const int8_t* q,
@@ -217,9 +209,8 @@ void int8_gemv(const int8_t* w, const float* row_scale, int n, int k, const int8
     DenseBuffer sb(row_scale, kF32, {n});
     DenseBuffer qb(q, kI8, {k});
     DenseBuffer yb(y, kF32, {n});
-    check_halide(
-        reinterpret_cast<Int8GemvFn>(kern.entry)(wb.get(), sb.get(), qb.get(), q_scale, yb.get()),
-        kern.name);
+    void* args[] = {wb.get(), sb.get(), qb.get(), &q_scale, yb.get()};
+    check_halide(kern.entry(args), kern.name);
 }
 
 }  // namespace tern

@@ -12,11 +12,16 @@
 
 namespace tern {
 
+// A generated kernel: compiled into this build (ahead of time) or by the tuner
+// (JIT). Both are called through Halide's argv entry point: an array of
+// halide_buffer_t* for buffers and pointers to scalars, in generator order.
 struct KernelInfo {
+    using Entry = int (*)(void** args);
+
     std::string name;    // e.g. "tmad_gemv"
     std::string family;  // "tmad", "tlut", "tadd", "rmsnorm_quant", "int8_gemv"
     std::map<std::string, int> knobs;
-    void* entry = nullptr;
+    Entry entry = nullptr;
 
     bool is_ternary() const;
     Family ternary_family() const;            // throws unless is_ternary()

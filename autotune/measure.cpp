@@ -1,0 +1,135 @@
+#include "measure.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include "tern/reference.h"
+
+namespace tern::tune {
+
+namespace {
+
+// Distinct random contents with the same value distribution as p, so a hypervisor
+// cannot merge identical pages and the stream really comes from memory.
+PackedMatrix varied_copy(const PackedMatrix& p, uint64_t seed) {
+    PackedMatrix c;
+    c.layout = p.layout;
+    c.n = p.n;
+    c.k = p.k;
+    c.n_pad = p.n_pad;
+    c.k_pad = p.k_pad;
+    c.scale = p.scale;
+    c.elem_bits = p.elem_bits;
+    c.dims = p.dims;
+    c.data = AlignedBytes(p.data.size());
+    bool seen[256] = {};
+    for (size_t i = 0; i < p.data.size(); ++i) seen[p.data.data()[i]] = true;
+    std::vector<uint8_t> values;
+    for (int v = 0; v < 256; ++v)
+        if (seen[v]) values.push_back(static_cast<uint8_t>(v));
+    uint8_t pick[256];
+    for (int i = 0; i < 256; ++i) pick[i] = values[i % values.size()];
+    uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < c.data.size(); i += 8) {
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        for (size_t b = 0; b < 8 && i + b < c.data.size(); ++b)
+            c.data.data()[i + b] = pick[(state >> (8 * b)) & 255];
+    }
+    return c;
+}
+
+}  // namespace
+
+std::string Problem::key() const {
+    return std::string(op_name(op)) + " " + std::to_string(k) + "x" + std::to_string(n) +
+           (op == Op::gemm ? " m" + std::to_string(m_rows) : "") + " t" + std::to_string(threads);
+}
+
+Workload::Workload(const Problem& p, size_t stream_bytes)
+    : problem_(p), stream_bytes_(stream_bytes), w_(p.n, p.k, 0.5f) {
+    std::mt19937 rng(p.k * 31 + p.n);
+    for (auto& v : w_.w) v = static_cast<int8_t>(static_cast<int>(rng() % 3) - 1);
+    q_.resize(static_cast<size_t>(p.m_rows) * p.k);
+    for (auto& v : q_) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+    q_scale_.assign(p.m_rows, 0.01f);
+    y_.resize(static_cast<size_t>(p.m_rows) * p.n);
+    y_ref_.resize(y_.size());
+    ref::ternary_linear(w_, q_.data(), q_scale_.data(), p.m_rows, y_ref_.data());
+}
+
+const std::vector<PackedMatrix>& Workload::packed_for(const KernelInfo& kernel) {
+    const Layout layout = kernel.layout();
+    if (layout.describe() != layout_key_) {
+        packed_.clear();
+        packed_.push_back(pack(w_, layout));
+        if (problem_.op == Op::gemv) {
+            const size_t copies = std::max<size_t>(2, stream_bytes_ / packed_[0].data.size());
+            for (size_t i = 1; i < copies; ++i) packed_.push_back(varied_copy(packed_[0], i));
+        }
+        layout_key_ = layout.describe();
+    }
+    return packed_;
+}
+
+double Workload::weight_bytes(const KernelInfo& kernel) const {
+    const Layout l = kernel.layout();
+    const double n_pad = (problem_.n + l.row_tile() - 1) / l.row_tile() * l.row_tile();
+    const double k_pad = (problem_.k + l.k_align - 1) / l.k_align * l.k_align;
+    switch (l.family) {
+        case Family::tmad:
+            return n_pad * k_pad / 4;
+        case Family::tadd:
+            return n_pad * k_pad / 4;
+        case Family::tlut:
+            return n_pad * (k_pad / l.g);
+    }
+    return 0;
+}
+
+std::string Workload::verify(const KernelInfo& kernel) {
+    const PackedMatrix& w = packed_for(kernel)[0];
+    set_num_threads(problem_.threads);
+    std::fill(y_.begin(), y_.end(), -12345.0f);
+    ternary_linear(kernel, w, q_.data(), q_scale_.data(), problem_.m_rows, y_.data());
+    for (size_t i = 0; i < y_.size(); ++i) {
+        if (y_[i] != y_ref_[i]) {
+            return "output (row " + std::to_string(i / problem_.n) + ", " +
+                   std::to_string(i % problem_.n) + ") is " + std::to_string(y_[i]) +
+                   ", reference " + std::to_string(y_ref_[i]);
+        }
+    }
+    return "";
+}
+
+Timing Workload::time(const KernelInfo& kernel, int repetitions, double min_batch_s) {
+    const auto& mats = packed_for(kernel);
+    set_num_threads(problem_.threads);
+    using clock = std::chrono::steady_clock;
+    size_t next = 0;
+    auto call = [&] {
+        ternary_linear(kernel, mats[next], q_.data(), q_scale_.data(), problem_.m_rows, y_.data());
+        next = next + 1 == mats.size() ? 0 : next + 1;
+    };
+    call();  // warm-up
+    Timing t;
+    for (int r = 0; r < repetitions; ++r) {
+        int calls = 0;
+        const auto start = clock::now();
+        double elapsed = 0;
+        while (elapsed < min_batch_s || calls < 2) {
+            call();
+            ++calls;
+            elapsed = std::chrono::duration<double>(clock::now() - start).count();
+        }
+        t.samples_us.push_back(elapsed / calls * 1e6);
+    }
+    std::vector<double> sorted = t.samples_us;
+    std::sort(sorted.begin(), sorted.end());
+    t.median_us = sorted[sorted.size() / 2];
+    t.spread_pct = 100.0 * (sorted.back() - sorted.front()) / t.median_us;
+    return t;
+}
+
+}  // namespace tern::tune

@@ -1,0 +1,31 @@
+// The candidates of a tuning problem: every legal knob combination of every
+// family that applies to the target, built from generators/knob_space.h.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "knob_space.h"
+#include "target_info.h"
+
+namespace tern::tune {
+
+struct Candidate {
+    Family family;
+    std::map<std::string, int> knobs;
+    std::string key() const;  // "tmad lanes=8 ..."
+};
+
+enum class Op { gemv, gemm };
+const char* op_name(Op op);
+
+// Legal combinations: GEMV fixes m_tile = 1, GEMM takes m_tile > 1; tmad's dot
+// kinds are the target's; int16 blocks stay within max_kblock; unpack=1 only
+// with pair16 and kblock <= 16.
+std::vector<Candidate> enumerate(Family family, Op op, const TargetInfo& target);
+
+// Candidates one knob step away from c (the neighbouring legal value of one knob).
+std::vector<Candidate> neighbours(const Candidate& c, Op op, const TargetInfo& target);
+
+}  // namespace tern::tune

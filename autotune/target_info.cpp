@@ -1,0 +1,133 @@
+#include "target_info.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "knob_space.h"
+#include "tern/error.h"
+
+namespace tern::tune {
+
+namespace {
+
+std::string where(const std::string& file, const YAML::Node& node) {
+    return file + ":" + std::to_string(node.Mark().line + 1);
+}
+
+YAML::Node require_key(const std::string& file, const YAML::Node& map, const char* key) {
+    const YAML::Node v = map[key];
+    if (!v) throw Error(where(file, map) + ": missing key '" + key + "'");
+    return v;
+}
+
+std::vector<std::string> string_list(const std::string& file, const YAML::Node& map,
+                                     const char* key) {
+    const YAML::Node v = require_key(file, map, key);
+    if (!v.IsSequence()) throw Error(where(file, v) + ": key '" + key + "' must be a list");
+    std::vector<std::string> out;
+    for (const auto& item : v) out.push_back(item.as<std::string>());
+    return out;
+}
+
+int dot_kind_value(const std::string& file, const std::string& name) {
+    if (name == "pair16") return static_cast<int>(DotKind::pair16);
+    if (name == "quad32u") return static_cast<int>(DotKind::quad32u);
+    if (name == "quad32s") return static_cast<int>(DotKind::quad32s);
+    throw Error(file + ": unknown tmad_dot kind '" + name +
+                "' (expected pair16, quad32u, quad32s)");
+}
+
+}  // namespace
+
+std::vector<TargetInfo> load_targets(const std::string& dir) {
+    std::vector<std::string> files;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+        if (entry.path().extension() == ".yaml") files.push_back(entry.path().string());
+    std::sort(files.begin(), files.end());
+    if (files.empty()) throw Error("no target files (*.yaml) in " + dir);
+    std::vector<TargetInfo> targets;
+    for (const std::string& file : files) {
+        YAML::Node root;
+        try {
+            root = YAML::LoadFile(file);
+        } catch (const YAML::Exception& e) {
+            throw Error(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+        }
+        TargetInfo t;
+        t.name = require_key(file, root, "name").as<std::string>();
+        t.halide_target = require_key(file, root, "halide_target").as<std::string>();
+        t.cpu_features = string_list(file, root, "cpu_features");
+        t.families = string_list(file, root, "families");
+        for (const std::string& d : string_list(file, root, "tmad_dot"))
+            t.tmad_dot.push_back(dot_kind_value(file, d));
+        targets.push_back(std::move(t));
+    }
+    return targets;
+}
+
+HostCpu detect_host_cpu() {
+    HostCpu cpu;
+#if defined(__x86_64__)
+    cpu.arch = "x86-64";
+#elif defined(__aarch64__)
+    cpu.arch = "arm-64";
+#else
+    cpu.arch = "unknown";
+#endif
+    std::ifstream in("/proc/cpuinfo");
+    for (std::string line; std::getline(in, line);) {
+        const size_t colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string key = line.substr(0, colon);
+        key.erase(key.find_last_not_of(" \t") + 1);
+        const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+        if (key == "model name" && cpu.model.empty()) cpu.model = value;
+        if ((key == "flags" || key == "Features") && cpu.flags.empty()) {
+            std::istringstream words(value);
+            for (std::string w; words >> w;) cpu.flags.insert(w);
+        }
+    }
+    if (cpu.model.empty()) cpu.model = "unknown CPU";
+    return cpu;
+}
+
+std::vector<std::string> missing_features(const TargetInfo& t, const HostCpu& cpu) {
+    std::vector<std::string> missing;
+    if (t.name.rfind(cpu.arch, 0) != 0) missing.push_back("architecture " + t.name.substr(0, 6));
+#if defined(__linux__)
+    if (t.halide_target.find("-linux") == std::string::npos)
+        missing.push_back("its operating system");
+#endif
+    for (const std::string& f : t.cpu_features)
+        if (!cpu.flags.count(f)) missing.push_back(f);
+    return missing;
+}
+
+const TargetInfo& choose_host_target(const std::vector<TargetInfo>& targets, const HostCpu& cpu,
+                                     std::string* why) {
+    const TargetInfo* best = nullptr;
+    std::string rejected;
+    for (const TargetInfo& t : targets) {
+        const auto missing = missing_features(t, cpu);
+        if (!missing.empty()) {
+            std::string m;
+            for (const auto& f : missing) m += (m.empty() ? "" : ", ") + f;
+            rejected += "; " + t.name + " needs " + m;
+            continue;
+        }
+        if (!best || t.cpu_features.size() > best->cpu_features.size()) best = &t;
+    }
+    if (!best) throw Error("no target in targets/ runs on this CPU (" + cpu.model + ")" + rejected);
+    if (why) {
+        std::string have;
+        for (const auto& f : best->cpu_features) have += (have.empty() ? "" : ", ") + f;
+        *why = cpu.model + " has " + have + rejected;
+    }
+    return *best;
+}
+
+}  // namespace tern::tune

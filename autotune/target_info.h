@@ -1,0 +1,37 @@
+// The targets of targets/<name>.yaml and which of them the running CPU can run.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace tern::tune {
+
+struct TargetInfo {
+    std::string name;                       // e.g. "x86-64-avx2"
+    std::string halide_target;              // Halide target string
+    std::vector<std::string> cpu_features;  // /proc/cpuinfo flag names the target needs
+    std::vector<std::string> families;
+    std::vector<int> tmad_dot;  // legal tmad dot kinds (knob_space.h DotKind)
+};
+
+// Reads every targets/*.yaml under dir. Throws tern::Error naming the file,
+// line and key on malformed input.
+std::vector<TargetInfo> load_targets(const std::string& dir);
+
+struct HostCpu {
+    std::string model;  // /proc/cpuinfo "model name"
+    std::string arch;   // "x86-64" or "arm-64"
+    std::set<std::string> flags;
+};
+HostCpu detect_host_cpu();
+
+// Features of `t` the CPU lacks (empty: it can run t).
+std::vector<std::string> missing_features(const TargetInfo& t, const HostCpu& cpu);
+
+// The target with the most features the CPU has all of; `why` says what was
+// chosen over what. Throws if none fits.
+const TargetInfo& choose_host_target(const std::vector<TargetInfo>& targets, const HostCpu& cpu,
+                                     std::string* why);
+
+}  // namespace tern::tune

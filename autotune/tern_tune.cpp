@@ -1,0 +1,312 @@
+// tern-tune: searches kernel schedules on this machine and writes the schedule
+// database the build turns into kernels.
+//
+//   tern-tune --preset 2b4t --threads 1,2 --budget 10m [--out schedules/host.yaml]
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "Halide.h"
+#include "jit_kernel.h"
+#include "schedule_db.h"
+#include "search.h"
+#include "target_info.h"
+#include "tern/error.h"
+
+namespace tern::tune {
+namespace {
+
+const char* kUsage = R"(usage: tern-tune [options]
+
+Searches schedules for tern's kernels on this CPU: every legal knob combination
+of every kernel family is a candidate; candidates are JIT-compiled, verified
+exactly against the reference and timed (GEMV with weights streamed from memory).
+The winners go to a schedule database that the build compiles into kernels:
+  cmake -S . -B build -DTERN_SCHEDULES=<out>
+
+options:
+  --preset NAME      shapes of a model: 2b4t (BitNet b1.58 2B4T) or small (tests)
+  --shapes KxN,...   explicit shapes instead of a preset (K inputs, N outputs)
+  --ops LIST         gemv, gemm or both (default: gemv,gemm)
+  --m ROWS           activation rows of the GEMM problems (default 128)
+  --threads LIST     thread counts to tune for (default: 1)
+  --budget TIME      total search time, e.g. 90s, 10m, 1h (default 10m)
+  --target NAME      a targets/<NAME>.yaml instead of the detected one
+  --targets-dir DIR  where the target files are (default: the source tree's)
+  --out FILE         database to write (default: schedules/<target>.tuned.yaml)
+  --resume           keep the finished kernels of an existing --out database
+  --seed N           random seed of the search (default 1)
+  --stream-mib N     weights streamed by GEMV timing, MiB (default 1024)
+  --help             this text
+)";
+
+struct Options {
+    std::vector<std::pair<int, int>> shapes;  // (k, n)
+    std::vector<Op> ops{Op::gemv, Op::gemm};
+    int m_rows = 128;
+    std::vector<int> threads{1};
+    double budget_s = 600;
+    std::string target, targets_dir = TERN_SOURCE_DIR "/targets", out;
+    bool resume = false;
+    uint32_t seed = 1;
+    size_t stream_mib = 1024;
+};
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::stringstream in(s);
+    for (std::string p; std::getline(in, p, sep);)
+        if (!p.empty()) out.push_back(p);
+    return out;
+}
+
+int parse_int(const std::string& flag, const std::string& v, int lo) {
+    size_t used = 0;
+    int x = 0;
+    try {
+        x = std::stoi(v, &used);
+    } catch (...) {
+        used = 0;
+    }
+    if (used != v.size() || x < lo)
+        throw Error(flag + ": expected an integer >= " + std::to_string(lo) + ", got '" + v + "'");
+    return x;
+}
+
+double parse_duration(const std::string& v) {
+    size_t used = 0;
+    double x = -1;
+    try {
+        x = std::stod(v, &used);
+    } catch (...) {
+    }
+    const std::string unit = v.substr(used);
+    const double scale = unit.empty() || unit == "s" ? 1
+                         : unit == "m"               ? 60
+                         : unit == "h"               ? 3600
+                                                     : -1;
+    if (x <= 0 || scale < 0)
+        throw Error("--budget: expected a duration such as 90s, 10m or 1h, got '" + v + "'");
+    return x * scale;
+}
+
+std::vector<std::pair<int, int>> preset_shapes(const std::string& name) {
+    if (name == "2b4t") return {{2560, 2560}, {2560, 640}, {2560, 6912}, {6912, 2560}};
+    if (name == "small") return {{256, 128}, {512, 96}};
+    throw Error("--preset: unknown preset '" + name + "' (expected 2b4t or small)");
+}
+
+Options parse(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw Error(a + ": missing value");
+            return argv[++i];
+        };
+        if (a == "--help" || a == "-h") {
+            std::cout << kUsage;
+            std::exit(0);
+        } else if (a == "--preset") {
+            o.shapes = preset_shapes(value());
+        } else if (a == "--shapes") {
+            o.shapes.clear();
+            for (const auto& s : split(value(), ',')) {
+                const auto kn = split(s, 'x');
+                if (kn.size() != 2) throw Error("--shapes: expected KxN, got '" + s + "'");
+                o.shapes.emplace_back(parse_int("--shapes", kn[0], 1),
+                                      parse_int("--shapes", kn[1], 1));
+            }
+        } else if (a == "--ops") {
+            o.ops.clear();
+            for (const auto& s : split(value(), ',')) {
+                if (s != "gemv" && s != "gemm")
+                    throw Error("--ops: expected gemv or gemm, got '" + s + "'");
+                o.ops.push_back(s == "gemv" ? Op::gemv : Op::gemm);
+            }
+        } else if (a == "--m") {
+            o.m_rows = parse_int(a, value(), 2);
+        } else if (a == "--threads") {
+            o.threads.clear();
+            for (const auto& s : split(value(), ',')) o.threads.push_back(parse_int(a, s, 1));
+        } else if (a == "--budget") {
+            o.budget_s = parse_duration(value());
+        } else if (a == "--target") {
+            o.target = value();
+        } else if (a == "--targets-dir") {
+            o.targets_dir = value();
+        } else if (a == "--out") {
+            o.out = value();
+        } else if (a == "--resume") {
+            o.resume = true;
+        } else if (a == "--seed") {
+            o.seed = static_cast<uint32_t>(parse_int(a, value(), 0));
+        } else if (a == "--stream-mib") {
+            o.stream_mib = static_cast<size_t>(parse_int(a, value(), 1));
+        } else {
+            throw Error("unknown option '" + a + "' (see --help)");
+        }
+    }
+    if (o.shapes.empty()) o.shapes = preset_shapes("2b4t");
+    if (o.ops.empty() || o.threads.empty())
+        throw Error("--ops and --threads need at least one value");
+    return o;
+}
+
+std::string today() {
+    char buf[32];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(buf, sizeof buf, "%Y-%m-%d", std::gmtime(&now));
+    return buf;
+}
+
+std::string clock_text(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+    return buf;
+}
+
+int run(int argc, char** argv) {
+    const Options o = parse(argc, argv);
+    const std::vector<TargetInfo> targets = load_targets(o.targets_dir);
+    const HostCpu cpu = detect_host_cpu();
+    const TargetInfo* target = nullptr;
+    if (o.target.empty()) {
+        std::string why;
+        target = &choose_host_target(targets, cpu, &why);
+        std::printf("target %s: %s\n", target->name.c_str(), why.c_str());
+    } else {
+        for (const TargetInfo& t : targets)
+            if (t.name == o.target) target = &t;
+        if (!target) throw Error("--target: no targets/" + o.target + ".yaml in " + o.targets_dir);
+        const auto missing = missing_features(*target, cpu);
+        if (!missing.empty()) {
+            std::string m;
+            for (const auto& f : missing) m += (m.empty() ? "" : ", ") + f;
+            throw Error("--target " + o.target + ": this CPU (" + cpu.model + ") lacks " + m +
+                        "; kernels for it cannot run here");
+        }
+        std::printf("target %s (chosen with --target)\n", target->name.c_str());
+    }
+    const Halide::Target halide_target(target->halide_target);
+
+    Provenance here{cpu.model, target->cpu_features, TERN_HALIDE_VERSION, TERN_VERSION, today()};
+    const std::string out =
+        o.out.empty() ? std::string(TERN_SOURCE_DIR "/schedules/") + target->name + ".tuned.yaml"
+                      : o.out;
+    ScheduleDb db;
+    if (o.resume && std::filesystem::exists(out)) {
+        db = load_schedule_db(out);
+        if (db.target != target->name)
+            throw Error(out + ": database is for target " + db.target + ", not " + target->name);
+        for (const std::string& m : provenance_mismatches(db.provenance, here))
+            std::printf(
+                "warning: %s: %s; its timings are not comparable, finished kernels are kept\n",
+                out.c_str(), m.c_str());
+        std::printf("resuming %s: %zu kernels present\n", out.c_str(), db.kernels.size());
+    } else {
+        // Start from the target's defaults so the database builds on its own: the
+        // generic kernels (norm, LM head, fallbacks) come from there.
+        const std::string defaults =
+            std::string(TERN_SOURCE_DIR "/schedules/") + target->name + ".yaml";
+        db = load_schedule_db(defaults);
+        for (auto it = db.kernels.begin(); it != db.kernels.end();)
+            it = it->tuned() ? db.kernels.erase(it) : it + 1;
+    }
+    db.target = target->name;
+    db.provenance = here;
+
+    std::vector<Problem> problems;
+    for (Op op : o.ops)
+        for (const auto& [k, n] : o.shapes)
+            for (int t : o.threads)
+                problems.push_back({op, k, n, op == Op::gemv ? 1 : o.m_rows, t});
+
+    const auto start = std::chrono::steady_clock::now();
+    auto elapsed = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    size_t index = 0;
+    for (const Problem& p : problems) {
+        ++index;
+        if (db.find(op_name(p.op), p.k, p.n, p.m_rows, p.threads)) {
+            std::printf("[%zu/%zu] %s: done earlier, kept\n", index, problems.size(),
+                        p.key().c_str());
+            continue;
+        }
+        const double share = std::max(
+            1.0, (o.budget_s - elapsed()) / static_cast<double>(problems.size() - index + 1));
+        Workload workload(p, o.stream_mib << 20);
+        std::vector<Candidate> pool;
+        for (const std::string& f : target->families) {
+            const Family fam = f == "tmad"   ? Family::tmad
+                               : f == "tlut" ? Family::tlut
+                                             : Family::tadd;
+            for (Candidate& c : enumerate(fam, p.op, *target)) pool.push_back(std::move(c));
+        }
+        SearchOptions so;
+        so.budget_s = share;
+        so.seed = o.seed + static_cast<uint32_t>(index);
+        const double total_left = o.budget_s - elapsed();
+        const auto progress = [&](const Trial& t, const SearchResult& r, double left) {
+            std::printf("[%zu/%zu] %s | %3d tried, %d rejected | %s left | %-7s %s: %s", index,
+                        problems.size(), p.key().c_str(), r.tried, r.rejected,
+                        clock_text(std::max(0.0, total_left - (share - left))).c_str(),
+                        t.phase.c_str(), t.candidate.key().c_str(),
+                        t.status == "ok" ? (std::to_string(t.median_us) + " us").c_str()
+                                         : t.status.c_str());
+            if (r.best) std::printf(" | best %.1f us", r.timing.median_us);
+            std::printf("\n");
+            std::fflush(stdout);
+        };
+        const SearchResult r =
+            search(workload, pool, *target, so, jit_evaluator(halide_target), progress);
+        if (!r.best) throw Error(p.key() + ": no candidate compiled and verified");
+
+        DbEntry e;
+        e.family = family_name(r.best->family);
+        e.knobs = r.best->knobs;
+        e.op = op_name(p.op);
+        e.k = p.k;
+        e.n = p.n;
+        e.m = p.m_rows;
+        e.threads = p.threads;
+        e.name = e.family + "_" + e.op + "_" + std::to_string(p.k) + "x" + std::to_string(p.n) +
+                 (p.op == Op::gemm ? "_m" + std::to_string(p.m_rows) : "") + "_t" +
+                 std::to_string(p.threads);
+        e.median_us = r.timing.median_us;
+        e.spread_pct = r.timing.spread_pct;
+        KernelInfo probe_info;
+        probe_info.family = e.family;
+        probe_info.knobs = e.knobs;
+        e.gbs = workload.weight_bytes(probe_info) / (e.median_us * 1e-6) / 1e9;
+        e.gops = 2.0 * p.k * p.n * p.m_rows / (e.median_us * 1e-6) / 1e9;
+        e.tried = r.tried;
+        db.kernels.push_back(e);
+        save_schedule_db(db, out);
+        std::printf(
+            "[%zu/%zu] %s: %s %s, %.1f us (spread %.0f%%), %.1f GB/s, %.0f GOPS, %d tried -> %s\n",
+            index, problems.size(), p.key().c_str(), e.family.c_str(),
+            describe_knobs(e.knobs).c_str(), e.median_us, e.spread_pct, e.gbs, e.gops, e.tried,
+            out.c_str());
+    }
+    save_schedule_db(db, out);
+    std::printf("wrote %s (%zu kernels) in %s\n", out.c_str(), db.kernels.size(),
+                clock_text(elapsed()).c_str());
+    return 0;
+}
+
+}  // namespace
+}  // namespace tern::tune
+
+int main(int argc, char** argv) {
+    try {
+        return tern::tune::run(argc, argv);
+    } catch (const tern::Error& e) {
+        std::fprintf(stderr, "tern-tune: %s\n", e.what());
+        return 1;
+    }
+}
