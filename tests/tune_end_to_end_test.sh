@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# tern-tune end to end: a small-budget run writes a database; killed mid-run the
+# database stays valid and --resume does not redo finished kernels; a foreign
+# database is reported; the build and the benchmark consume the result.
+#   tune_end_to_end_test.sh <tern-tune> <source dir> <work dir>
+set -euo pipefail
+tune=$1 src=$2 work=$3
+rm -rf "$work" && mkdir -p "$work"
+db=$work/tuned.yaml
+common=(--shapes 256x128,512x96 --ops gemv,gemm --m 8 --threads 1 --stream-mib 16)
+
+# Kill after the first kernel is written.
+"$tune" "${common[@]}" --budget 40s --out "$db" > "$work/first.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+    grep -q "tried -> $db" "$work/first.log" 2>/dev/null && break
+    sleep 0.1
+done
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+grep -q "tried -> $db" "$work/first.log" || { cat "$work/first.log"; echo "FAIL: no kernel finished"; exit 1; }
+first=$(grep -c "op: " "$db")
+[[ $first -ge 1 ]] || { echo "FAIL: killed run left no tuned kernel in $db"; exit 1; }
+echo "killed after $first finished kernel(s)"
+
+# Resume: finished kernels are kept, the rest tuned.
+"$tune" "${common[@]}" --budget 8s --out "$db" --resume > "$work/resume.log" 2>&1
+kept=$(grep -c "done earlier, kept" "$work/resume.log")
+[[ $kept -eq $first ]] || { cat "$work/resume.log"; echo "FAIL: resumed run kept $kept, expected $first"; exit 1; }
+[[ $(grep -c "op: " "$db") -eq 4 ]] || { cat "$db"; echo "FAIL: expected 4 tuned kernels"; exit 1; }
+
+# A database from another CPU is reported, not trusted silently.
+sed 's/^  cpu: .*/  cpu: "Some Other CPU"/' "$db" > "$work/foreign.yaml"
+"$tune" "${common[@]}" --budget 1s --out "$work/foreign.yaml" --resume > "$work/foreign.log" 2>&1
+grep -q "warning: .*tuned on CPU 'Some Other CPU'" "$work/foreign.log" || { cat "$work/foreign.log"; echo "FAIL: foreign database not reported"; exit 1; }
+
+# A malformed database is an error naming the line.
+printf 'target: x86-64-avx2\nprovenance: {cpu: X, halide: "14", tern: "0", date: "d"}\nkernels:\n  - {name: a}\n' > "$work/bad.yaml"
+if "$tune" "${common[@]}" --budget 1s --out "$work/bad.yaml" --resume > "$work/bad.log" 2>&1; then
+    echo "FAIL: malformed database accepted"; exit 1
+fi
+grep -q "bad.yaml:4: missing key 'family'" "$work/bad.log" || { cat "$work/bad.log"; echo "FAIL: error does not name line and key"; exit 1; }
+
+# The build and the benchmark consume the tuned database.
+cmake -S "$src" -B "$work/build" -DTERN_SCHEDULES="$db" -DTERN_BUILD_TESTS=OFF > "$work/cmake.log"
+cmake --build "$work/build" --target kernels_bench -j 2 > "$work/build.log"
+"$work/build/bench/kernels_bench" --benchmark_filter='gemv_cached/[a-z]+_gemv_256x128_t1/2560x640/threads:1' \
+    --benchmark_min_time=0.01 > "$work/bench.log" 2>&1
+grep -q "_gemv_256x128_t1/2560x640" "$work/bench.log" || { cat "$work/bench.log"; echo "FAIL: tuned kernel not benchmarked"; exit 1; }
+echo "PASS"
