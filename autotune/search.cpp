@@ -75,7 +75,8 @@ SearchResult search(Workload& workload, const std::vector<Candidate>& pool,
         }
         if (progress) progress(t, result, std::max(0.0, options.budget_s - elapsed()));
         if (result.tried >= 20 && result.rejected == result.tried)
-            throw Error("the first " + std::to_string(result.tried) + " candidates all failed; last: " + t.status);
+            throw Error("the first " + std::to_string(result.tried) +
+                        " candidates all failed; last: " + t.status);
     };
     auto leaders = [&](size_t count) {
         std::vector<const Trial*> ok;

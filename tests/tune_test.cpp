@@ -61,7 +61,8 @@ TEST(Search, NeverChoosesARejectedCandidate) {
     ASSERT_TRUE(r.best.has_value());
     EXPECT_NE(r.best->knobs.at("unroll"), 1);
     EXPECT_GT(r.rejected, 0);
-    EXPECT_EQ(r.best->knobs.at("prefetch"), 0) << "the refinement should find the fastest legal value";
+    EXPECT_EQ(r.best->knobs.at("prefetch"), 0)
+        << "the refinement should find the fastest legal value";
 }
 
 TEST(SearchSpace, HoldsOnlyLegalCandidates) {
@@ -78,7 +79,9 @@ TEST(SearchSpace, HoldsOnlyLegalCandidates) {
                     EXPECT_TRUE(knob_value_is_legal(f, name, value)) << c.key();
                 if (f == Family::tmad) {
                     EXPECT_EQ(c.knobs.at("dot"), 0) << "AVX2 has only pair16: " << c.key();
-                    if (c.knobs.at("unpack") == 1) EXPECT_LE(c.knobs.at("kblock"), 16) << c.key();
+                    if (c.knobs.at("unpack") == 1) {
+                        EXPECT_LE(c.knobs.at("kblock"), 16) << c.key();
+                    }
                 }
             }
             for (const Candidate& n : neighbours(pool[pool.size() / 2], op, target))
@@ -90,12 +93,15 @@ TEST(SearchSpace, HoldsOnlyLegalCandidates) {
 TEST(HostTarget, DetectsARunnableTarget) {
     const HostCpu cpu = detect_host_cpu();
     std::string why;
-    const TargetInfo& t = choose_host_target(load_targets(TERN_SOURCE_DIR "/targets"), cpu, &why);
+    const std::vector<TargetInfo> targets = load_targets(TERN_SOURCE_DIR "/targets");
+    const TargetInfo& t = choose_host_target(targets, cpu, &why);
     EXPECT_TRUE(missing_features(t, cpu).empty());
     EXPECT_NE(why.find(cpu.model), std::string::npos);
     // The Apple target never runs on Linux.
-    for (const TargetInfo& other : load_targets(TERN_SOURCE_DIR "/targets"))
-        if (other.name == "arm-64-osx-m2") EXPECT_FALSE(missing_features(other, cpu).empty());
+    for (const TargetInfo& other : targets)
+        if (other.name == "arm-64-osx-m2") {
+            EXPECT_FALSE(missing_features(other, cpu).empty());
+        }
 }
 
 class Databases : public testing::Test {
@@ -113,12 +119,14 @@ protected:
         } catch (const Error& e) {
             const std::string msg = e.what();
             EXPECT_NE(msg.find(path), std::string::npos) << msg;
-            for (const char* f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << msg << " lacks " << f;
+            for (const char* f : fragments)
+                EXPECT_NE(msg.find(f), std::string::npos) << msg << " lacks " << f;
         }
     }
     int counter_ = 0;
     const std::string header_ =
-        "target: x86-64-avx2\nprovenance: {cpu: X, features: [avx2], halide: \"14.0.0\", tern: \"0.1.0\", "
+        "target: x86-64-avx2\nprovenance: {cpu: X, features: [avx2], halide: \"14.0.0\", tern: "
+        "\"0.1.0\", "
         "date: \"2026-11-24\"}\n";
 };
 
@@ -151,11 +159,13 @@ TEST_F(Databases, RoundTrips) {
 }
 
 TEST_F(Databases, MalformedFilesNameLineAndKey) {
-    expect_error("target: [unclosed\n", {":1:"});
-    expect_error(header_ + "kernels:\n  - {name: a, family: tmad}\n", {":4:", "missing key 'knobs'"});
+    expect_error("target: [unclosed\n", {":2:", "end of sequence flow not found"});
+    expect_error(header_ + "kernels:\n  - {name: a, family: tmad}\n",
+                 {":4:", "missing key 'knobs'"});
     expect_error(header_ + "kernels:\n  - {name: a, family: tmad, knobs: {lanes: eight}}\n",
                  {":4:", "key 'knobs'", "wrong type"});
-    expect_error(header_ + "kernels:\n  - {name: a, family: tmad, knobs: {}, op: gemx}\n", {"'op' is 'gemx'"});
+    expect_error(header_ + "kernels:\n  - {name: a, family: tmad, knobs: {}, op: gemx}\n",
+                 {"'op' is 'gemx'"});
     expect_error("target: x86-64-avx2\nkernels: []\n", {"missing key 'provenance'"});
     expect_error(header_ + "kernels: 3\n", {"'kernels' must be a list"});
 }
