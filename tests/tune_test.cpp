@@ -3,6 +3,7 @@
 // databases are read strictly.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -102,6 +103,33 @@ TEST(HostTarget, DetectsARunnableTarget) {
         if (other.name == "arm-64-osx-m2") {
             EXPECT_FALSE(missing_features(other, cpu).empty());
         }
+}
+
+// Every target has a checked-in database whose kernels name complete, legal knob
+// sets, so every bundle builds without tuning.
+TEST(CheckedInDefaults, EveryTargetHasALegalDatabase) {
+    for (const TargetInfo& t : load_targets(TERN_SOURCE_DIR "/targets")) {
+        const ScheduleDb db = load_schedule_db(TERN_SOURCE_DIR "/schedules/" + t.name + ".yaml");
+        EXPECT_EQ(db.target, t.name);
+        std::set<std::string> families;
+        for (const DbEntry& e : db.kernels) {
+            families.insert(e.family);
+            if (e.family != "tmad" && e.family != "tlut" && e.family != "tadd") continue;
+            const Family f = e.family == "tmad" ? Family::tmad : e.family == "tlut" ? Family::tlut : Family::tadd;
+            for (const Knob& k : knob_space(f)) {
+                ASSERT_TRUE(e.knobs.count(k.name)) << t.name << " " << e.name << " lacks " << k.name;
+                EXPECT_TRUE(knob_value_is_legal(f, k.name, e.knobs.at(k.name))) << t.name << " " << e.name;
+            }
+            EXPECT_EQ(e.knobs.size(), knob_space(f).size()) << t.name << " " << e.name << ": unknown knob";
+            if (f == Family::tmad) {
+                const int dot = e.knobs.at("dot");
+                EXPECT_NE(std::find(t.tmad_dot.begin(), t.tmad_dot.end(), dot), t.tmad_dot.end())
+                    << t.name << " " << e.name << ": dot " << dot << " is not one of the target's";
+            }
+        }
+        for (const char* needed : {"tmad", "tlut", "tadd", "rmsnorm_quant", "int8_gemv"})
+            EXPECT_TRUE(families.count(needed)) << t.name << " has no " << needed << " kernel";
+    }
 }
 
 class Databases : public testing::Test {
