@@ -11,6 +11,7 @@
 
 #include "Halide.h"
 #include "jit_kernel.h"
+#include "report.h"
 #include "schedule_db.h"
 #include "search.h"
 #include "target_info.h"
@@ -37,6 +38,7 @@ options:
   --target NAME      a targets/<NAME>.yaml instead of the detected one
   --targets-dir DIR  where the target files are (default: the source tree's)
   --out FILE         database to write (default: schedules/<target>.tuned.yaml)
+  --report FILE      HTML report with a plot per kernel (default: <out>.html)
   --resume           keep the finished kernels of an existing --out database
   --seed N           random seed of the search (default 1)
   --stream-mib N     weights streamed by GEMV timing, MiB (default 1024)
@@ -49,7 +51,7 @@ struct Options {
     int m_rows = 128;
     std::vector<int> threads{1};
     double budget_s = 600;
-    std::string target, targets_dir = TERN_SOURCE_DIR "/targets", out;
+    std::string target, targets_dir = TERN_SOURCE_DIR "/targets", out, report;
     bool resume = false;
     uint32_t seed = 1;
     size_t stream_mib = 1024;
@@ -140,6 +142,8 @@ Options parse(int argc, char** argv) {
             o.targets_dir = value();
         } else if (a == "--out") {
             o.out = value();
+        } else if (a == "--report") {
+            o.report = value();
         } else if (a == "--resume") {
             o.resume = true;
         } else if (a == "--seed") {
@@ -225,6 +229,10 @@ int run(int argc, char** argv) {
             for (int t : o.threads)
                 problems.push_back({op, k, n, op == Op::gemv ? 1 : o.m_rows, t});
 
+    const std::string report_path = o.report.empty() ? out + ".html" : o.report;
+    std::vector<ProblemReport> reports;
+    const std::string heading = "target " + target->name + " on " + cpu.model + ", Halide " +
+                                here.halide + ", tern " + here.tern + ", " + here.date;
     const auto start = std::chrono::steady_clock::now();
     auto elapsed = [&] {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -287,6 +295,8 @@ int run(int argc, char** argv) {
         e.tried = r.tried;
         db.kernels.push_back(e);
         save_schedule_db(db, out);
+        reports.push_back({p.key(), r, ""});
+        write_report(report_path, heading, reports);
         std::printf(
             "[%zu/%zu] %s: %s %s, %.1f us (spread %.0f%%), %.1f GB/s, %.0f GOPS, %d tried -> %s\n",
             index, problems.size(), p.key().c_str(), e.family.c_str(),
@@ -294,8 +304,8 @@ int run(int argc, char** argv) {
             out.c_str());
     }
     save_schedule_db(db, out);
-    std::printf("wrote %s (%zu kernels) in %s\n", out.c_str(), db.kernels.size(),
-                clock_text(elapsed()).c_str());
+    std::printf("wrote %s (%zu kernels) and %s in %s\n", out.c_str(), db.kernels.size(),
+                report_path.c_str(), clock_text(elapsed()).c_str());
     return 0;
 }
 

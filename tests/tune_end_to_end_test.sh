@@ -28,6 +28,9 @@ echo "killed after $first finished kernel(s)"
 kept=$(grep -c "done earlier, kept" "$work/resume.log")
 [[ $kept -eq $first ]] || { cat "$work/resume.log"; echo "FAIL: resumed run kept $kept, expected $first"; exit 1; }
 [[ $(grep -c "op: " "$db") -eq 4 ]] || { cat "$db"; echo "FAIL: expected 4 tuned kernels"; exit 1; }
+# The report has a plot per kernel tuned in this run, with the winner marked.
+[[ $(grep -c "<svg" "$db.html") -eq $((4 - first)) ]] || { echo "FAIL: report lacks plots"; exit 1; }
+grep -q ">winner " "$db.html" || { echo "FAIL: report marks no winner"; exit 1; }
 
 # A database from another CPU is reported, not trusted silently.
 sed 's/^  cpu: .*/  cpu: "Some Other CPU"/' "$db" > "$work/foreign.yaml"
