@@ -42,7 +42,7 @@ public:
         acc(j, m, t) += cast<int32_t>(acc16(j, m, blocks, t));
         Func dot{"dot"};
         dot(n, m) = acc(n % T, m, n / T);
-        tile_level = define_output(dot, T, std::min(T, 16));
+        define_output(dot);
 
         packed.dim(0).set_bounds(0, T);
         packed.dim(1).set_bounds(0, 2).set_stride(T);
@@ -53,6 +53,14 @@ public:
     }
 
     void schedule() {
+        const int T = lanes;
+        if (get_auto_schedule()) {
+            set_common_estimates();
+            packed.set_estimates({{0, T}, {0, 2}, {0, est_k / 16}, {0, est_n / T}});
+            select_dot_products();
+            return;
+        }
+        tile_level = schedule_output(T, std::min(T, 16));
         Var j{acc.args()[0]}, mv{acc.args()[1]};
         acc.compute_at(tile_level).vectorize(j).unroll(mv);
         acc.update().reorder(j, mv, blocks.x).vectorize(j).unroll(mv);

@@ -34,6 +34,11 @@ public:
     GeneratorParam<int> unroll{"unroll", 1};
     GeneratorParam<int> prefetch{"prefetch", 0};
     GeneratorParam<int> tasks{"tasks", 1};
+    // Problem size, used only as estimates when an autoscheduler schedules the
+    // pipeline (the tuner's comparison); padded K and N, activation rows M.
+    GeneratorParam<int> est_k{"est_k", 2560};
+    GeneratorParam<int> est_n{"est_n", 2560};
+    GeneratorParam<int> est_m{"est_m", 1};
 
     Input<Halide::Buffer<int8_t>> q{"q", 2};             // (K, M) activations
     Input<Halide::Buffer<float>> q_scale{"q_scale", 1};  // (M) activation scales
@@ -67,12 +72,21 @@ protected:
         return xsum;
     }
 
-    // Applies the scales and schedules the register tiling of y: tiles of
-    // row_tile x m_tile, m tiles innermost so a tile of weights stays in L1
-    // while all activation rows pass over it. Returns the loop level at which a
-    // family computes its integer product.
-    Halide::LoopLevel define_output(Func dot, int row_tile, int vector_lanes) {
+    // The output stage: the integer product with both scales applied.
+    void define_output(Func dot) {
         y(n, m) = Halide::cast<float>(dot(n, m)) * (q_scale(m) * w_scale);
+        // Dense layouts with the alignment the generators assume.
+        q.dim(0).set_min(0);
+        q.dim(1).set_min(0).set_stride(q.dim(0).extent());
+        y.dim(0).set_min(0);
+        y.dim(1).set_min(0).set_stride(y.dim(0).extent());
+    }
+
+    // Schedules the register tiling of y: tiles of row_tile x m_tile, m tiles
+    // innermost so a tile of weights stays in L1 while all activation rows pass
+    // over it. Returns the loop level at which a family computes its product.
+    Halide::LoopLevel schedule_output(int row_tile, int vector_lanes) {
+        Var task{"task"};
         y.split(n, no, ni, row_tile)
             .split(m, mo, mi, m_tile)
             .reorder(ni, mi, mo, no)
@@ -81,15 +95,17 @@ protected:
         // Groups of `tasks` row tiles per parallel task; the last group may be
         // short (GuardWithIf: shifting it inwards would start before row 0 when a
         // matrix has fewer tiles than a group).
-        Var task{"task"};
         y.split(no, task, no, tasks, Halide::TailStrategy::GuardWithIf).parallel(task);
-
-        // Dense layouts with the alignment the generators assume.
-        q.dim(0).set_min(0);
-        q.dim(1).set_min(0).set_stride(q.dim(0).extent());
-        y.dim(0).set_min(0);
-        y.dim(1).set_min(0).set_stride(y.dim(0).extent());
         return Halide::LoopLevel(y, mo);
+    }
+
+    // For an autoscheduler: estimates of the shared inputs and the output. A
+    // family adds its packed weights'.
+    void set_common_estimates() {
+        q.set_estimates({{0, est_k}, {0, est_m}});
+        q_scale.set_estimates({{0, est_m}});
+        w_scale.set_estimate(0.5f);
+        y.set_estimates({{0, est_n}, {0, est_m}});
     }
 
     // Called from a family's schedule(): the pipeline exists only after generate().

@@ -56,7 +56,7 @@ public:
         acc(j, m, t) += cast<int32_t>(acc16(j, m, blocks, t));
         Func dot{"dot"};
         dot(n, m) = acc(n % T, m, n / T);
-        tile_level = define_output(dot, T, std::min(T, 16));
+        define_output(dot);
 
         packed.dim(0).set_bounds(0, T);
         packed.dim(1).set_min(0).set_stride(T);
@@ -66,6 +66,14 @@ public:
     }
 
     void schedule() {
+        const int T = lanes;
+        if (get_auto_schedule()) {
+            set_common_estimates();
+            packed.set_estimates({{0, T}, {0, int(est_k) / int(g)}, {0, est_n / T}});
+            select_dot_products();
+            return;
+        }
+        tile_level = schedule_output(T, std::min(T, 16));
         Var pat{table.args()[0]}, grp{table.args()[1]}, mt{table.args()[2]};
         // Tables for all groups and rows once: K / g * 3^g int16 per activation row.
         table.compute_root().reorder(pat, grp, mt).unroll(pat).vectorize(grp, 16).parallel(mt);

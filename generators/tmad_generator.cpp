@@ -88,7 +88,7 @@ public:
             dot(n, m) = kind == DotKind::quad32s ? total : total - xsum(m);
             reduce_quads = r;
         }
-        tile_level = define_output(dot, R, L);
+        define_output(dot);
 
         packed.dim(0).set_bounds(0, R);
         packed.dim(1).set_min(0).set_stride(R);
@@ -99,6 +99,14 @@ public:
 
     void schedule() {
         const DotKind kind = static_cast<DotKind>(static_cast<int>(dot_kind));
+        const int L = lanes, R = 4 * L;
+        if (get_auto_schedule()) {
+            set_common_estimates();
+            packed.set_estimates({{0, R}, {0, est_k / 4}, {0, est_n / R}});
+            select_dot_products();
+            return;
+        }
+        tile_level = schedule_output(R, L);
         if (kind != DotKind::quad32s) xsum.compute_root();
         if (kind == DotKind::pair16) {
             Var j{acc.args()[0]}, s{acc.args()[1]}, mv{acc.args()[2]};
