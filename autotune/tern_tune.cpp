@@ -40,6 +40,12 @@ options:
   --out FILE         database to write (default: schedules/<target>.tuned.yaml)
   --report FILE      HTML report with a plot per kernel (default: <out>.html)
   --resume           keep the finished kernels of an existing --out database
+  --compare          also time, on each problem, the target's default schedule and
+                     Halide's autoschedulers (Adams2019, Li2018, Mullapudi2016)
+                     on the winner's algorithm and layout, and print the ratios
+  --families LIST    only these families (default: all the target has)
+  --restrict K=V,V;..  only these values of the named knobs (a reduced space)
+  --exhaustive       try every candidate of the space, whatever the budget
   --seed N           random seed of the search (default 1)
   --stream-mib N     weights streamed by GEMV timing, MiB (default 1024)
   --help             this text
@@ -52,7 +58,9 @@ struct Options {
     std::vector<int> threads{1};
     double budget_s = 600;
     std::string target, targets_dir = TERN_SOURCE_DIR "/targets", out, report;
-    bool resume = false;
+    bool resume = false, compare = false, exhaustive = false;
+    std::vector<std::string> families;
+    std::map<std::string, std::vector<int>> restrict;
     uint32_t seed = 1;
     size_t stream_mib = 1024;
 };
@@ -144,6 +152,24 @@ Options parse(int argc, char** argv) {
             o.out = value();
         } else if (a == "--report") {
             o.report = value();
+        } else if (a == "--compare") {
+            o.compare = true;
+        } else if (a == "--exhaustive") {
+            o.exhaustive = true;
+        } else if (a == "--families") {
+            o.families = split(value(), ',');
+            for (const auto& f : o.families)
+                if (f != "tmad" && f != "tlut" && f != "tadd")
+                    throw Error("--families: unknown family '" + f +
+                                "' (expected tmad, tlut, tadd)");
+        } else if (a == "--restrict") {
+            for (const auto& item : split(value(), ';')) {
+                const auto kv = split(item, '=');
+                if (kv.size() != 2)
+                    throw Error("--restrict: expected knob=v1,v2, got '" + item + "'");
+                for (const auto& v : split(kv[1], ','))
+                    o.restrict[kv[0]].push_back(parse_int("--restrict", v, 0));
+            }
         } else if (a == "--resume") {
             o.resume = true;
         } else if (a == "--seed") {
@@ -171,6 +197,78 @@ std::string clock_text(double s) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
     return buf;
+}
+
+// Times `knobs` of `family` on the workload, scheduled by the generator itself
+// or by an autoscheduler; returns the median in us, or a negative value with
+// `why` set when it failed to compile or verify.
+double time_variant(const std::string& family, const std::map<std::string, int>& knobs,
+                    Workload& workload, const Halide::Target& target,
+                    const std::string& autoscheduler, std::string* why) {
+    try {
+        const JitKernel k(family, knobs, target, "variant", autoscheduler,
+                          workload.problem().threads);
+        const std::string wrong = workload.verify(k.info());
+        if (!wrong.empty()) {
+            *why = "wrong result: " + wrong;
+            return -1;
+        }
+        return workload.time(k.info(), 5, 0.05).median_us;
+    } catch (const Error& e) {
+        *why = e.what();
+        return -1;
+    }
+}
+
+// The winner against the target's default schedule and Halide's autoschedulers
+// on the same algorithm and layout. Appends a markdown row to `rows`; returns a
+// sentence for the report.
+std::string compare(const Problem& p, const DbEntry& tuned, const Candidate& winner,
+                    Workload& workload, const Halide::Target& target, const ScheduleDb& defaults,
+                    std::vector<std::string>& rows) {
+    auto cell = [](double us, double tuned_us) {
+        char buf[64];
+        if (us < 0) return std::string("failed");
+        std::snprintf(buf, sizeof buf, "%.1f us (%.2fx)", us, us / tuned_us);
+        return std::string(buf);
+    };
+    std::string why;
+    // The tuned kernel again, in the same stretch of time as the others.
+    const double tuned_us = time_variant(tuned.family, tuned.knobs, workload, target, "", &why);
+    double default_us = -1;
+    for (const DbEntry& d : defaults.kernels) {
+        const bool gemv_kernel = d.knobs.count("m_tile") && d.knobs.at("m_tile") == 1;
+        if (!d.tuned() && d.family == tuned.family && gemv_kernel == (p.op == Op::gemv))
+            default_us = time_variant(d.family, d.knobs, workload, target, "", &why);
+    }
+    std::map<std::string, int> knobs = winner.knobs;
+    const Layout layout = [&] {
+        KernelInfo info;
+        info.family = tuned.family;
+        info.knobs = knobs;
+        return info.layout();
+    }();
+    knobs["est_k"] = (p.k + layout.k_align - 1) / layout.k_align * layout.k_align;
+    knobs["est_n"] = (p.n + layout.row_tile() - 1) / layout.row_tile() * layout.row_tile();
+    knobs["est_m"] = p.m_rows;
+    std::string row =
+        "| " + p.key() + " | " + cell(tuned_us, tuned_us) + " | " + cell(default_us, tuned_us);
+    std::string note = "Same algorithm and layout, other schedules:";
+    double best_auto = -1;
+    for (const std::string& name : load_autoschedulers()) {
+        std::string fail;
+        const double us = time_variant(tuned.family, knobs, workload, target, name, &fail);
+        row += " | " + cell(us, tuned_us);
+        note += " " + name + " " + (us < 0 ? "failed (" + fail + ")" : cell(us, tuned_us)) + ";";
+        if (us > 0 && (best_auto < 0 || us < best_auto)) best_auto = us;
+    }
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%.2fx", best_auto > 0 ? best_auto / tuned_us : 0.0);
+    row += std::string(" | ") + (best_auto > 0 ? ratio : "n/a") + " |";
+    rows.push_back(row);
+    note += " default " + cell(default_us, tuned_us) + "; tuned " + cell(tuned_us, tuned_us) + ".";
+    std::printf("compare %s\n", row.c_str());
+    return note;
 }
 
 int run(int argc, char** argv) {
@@ -230,6 +328,9 @@ int run(int argc, char** argv) {
                 problems.push_back({op, k, n, op == Op::gemv ? 1 : o.m_rows, t});
 
     const std::string report_path = o.report.empty() ? out + ".html" : o.report;
+    const ScheduleDb defaults_db =
+        load_schedule_db(std::string(TERN_SOURCE_DIR "/schedules/") + target->name + ".yaml");
+    std::vector<std::string> comparisons;
     std::vector<ProblemReport> reports;
     const std::string heading = "target " + target->name + " on " + cpu.model + ", Halide " +
                                 here.halide + ", tern " + here.tern + ", " + here.date;
@@ -256,7 +357,7 @@ int run(int argc, char** argv) {
             for (Candidate& c : enumerate(fam, p.op, *target)) pool.push_back(std::move(c));
         }
         SearchOptions so;
-        so.budget_s = share;
+        so.budget_s = o.exhaustive ? 1e12 : share;
         so.seed = o.seed + static_cast<uint32_t>(index);
         const double total_left = o.budget_s - elapsed();
         const auto progress = [&](const Trial& t, const SearchResult& r, double left) {
@@ -295,7 +396,10 @@ int run(int argc, char** argv) {
         e.tried = r.tried;
         db.kernels.push_back(e);
         save_schedule_db(db, out);
-        reports.push_back({p.key(), r, ""});
+        std::string note;
+        if (o.compare)
+            note = compare(p, e, *r.best, workload, halide_target, defaults_db, comparisons);
+        reports.push_back({p.key(), r, note});
         write_report(report_path, heading, reports);
         std::printf(
             "[%zu/%zu] %s: %s %s, %.1f us (spread %.0f%%), %.1f GB/s, %.0f GOPS, %d tried -> %s\n",
@@ -304,6 +408,14 @@ int run(int argc, char** argv) {
             out.c_str());
     }
     save_schedule_db(db, out);
+    if (!comparisons.empty()) {
+        std::printf(
+            "\n| problem | tuned | default | Adams2019 | Li2018 | Mullapudi2016 | tuned vs best "
+            "autoscheduler |\n");
+        std::printf("| --- | --- | --- | --- | --- | --- | --- |\n");
+        for (const std::string& row : comparisons) std::printf("%s\n", row.c_str());
+        std::printf("\n");
+    }
     std::printf("wrote %s (%zu kernels) and %s in %s\n", out.c_str(), db.kernels.size(),
                 report_path.c_str(), clock_text(elapsed()).c_str());
     return 0;
