@@ -60,15 +60,21 @@ Workload::Workload(const Problem& p, size_t stream_bytes)
 }
 
 const std::vector<PackedMatrix>& Workload::packed_for(const KernelInfo& kernel) {
+    // Layouts that differ only in K alignment pack the same bytes when the padded
+    // sizes agree; keying on those keeps the 1 GiB stream across kblock changes.
     const Layout layout = kernel.layout();
-    if (layout.describe() != layout_key_) {
+    const int k_pad = (problem_.k + layout.k_align - 1) / layout.k_align * layout.k_align;
+    const std::string key = std::string(family_name(layout.family)) +
+                            " lanes=" + std::to_string(layout.lanes) +
+                            " g=" + std::to_string(layout.g) + " k_pad=" + std::to_string(k_pad);
+    if (key != layout_key_) {
         packed_.clear();
         packed_.push_back(pack(w_, layout));
         if (problem_.op == Op::gemv) {
             const size_t copies = std::max<size_t>(2, stream_bytes_ / packed_[0].data.size());
             for (size_t i = 1; i < copies; ++i) packed_.push_back(varied_copy(packed_[0], i));
         }
-        layout_key_ = layout.describe();
+        layout_key_ = key;
     }
     return packed_;
 }

@@ -59,7 +59,8 @@ SearchResult search(Workload& workload, const std::vector<Candidate>& pool,
     }
 
     SearchResult result;
-    std::set<std::string> tried;
+    std::set<std::string> tried, in_pool;
+    for (const Candidate& c : pool) in_pool.insert(c.key());
     auto run = [&](const Candidate& c, const char* phase, double batch_s, int reps) {
         tried.insert(c.key());
         Trial t = evaluate(c, workload, batch_s, reps);
@@ -103,7 +104,7 @@ SearchResult search(Workload& workload, const std::vector<Candidate>& pool,
         bool stepped = false;
         for (const Candidate& leader : leaders(options.leaders)) {
             for (const Candidate& n : neighbours(leader, workload.problem().op, target)) {
-                if (tried.count(n.key())) continue;
+                if (tried.count(n.key()) || !in_pool.count(n.key())) continue;
                 run(n, "refine", options.quick_batch_s, 3);
                 stepped = true;
                 break;

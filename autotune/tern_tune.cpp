@@ -351,19 +351,34 @@ int run(int argc, char** argv) {
         Workload workload(p, o.stream_mib << 20);
         std::vector<Candidate> pool;
         for (const std::string& f : target->families) {
+            if (!o.families.empty() &&
+                std::find(o.families.begin(), o.families.end(), f) == o.families.end())
+                continue;
             const Family fam = f == "tmad"   ? Family::tmad
                                : f == "tlut" ? Family::tlut
                                              : Family::tadd;
-            for (Candidate& c : enumerate(fam, p.op, *target)) pool.push_back(std::move(c));
+            for (Candidate& c : enumerate(fam, p.op, *target)) {
+                bool keep = true;
+                for (const auto& [knob, values] : o.restrict) {
+                    const auto it = c.knobs.find(knob);
+                    if (it != c.knobs.end() &&
+                        std::find(values.begin(), values.end(), it->second) == values.end())
+                        keep = false;
+                }
+                if (keep) pool.push_back(std::move(c));
+            }
         }
+        if (pool.empty()) throw Error(p.key() + ": --families/--restrict leave no candidate");
         SearchOptions so;
-        so.budget_s = o.exhaustive ? 1e12 : share;
+        so.budget_s = o.exhaustive ? 1e9 : share;
         so.seed = o.seed + static_cast<uint32_t>(index);
         const double total_left = o.budget_s - elapsed();
         const auto progress = [&](const Trial& t, const SearchResult& r, double left) {
             std::printf("[%zu/%zu] %s | %3d tried, %d rejected | %s left | %-7s %s: %s", index,
                         problems.size(), p.key().c_str(), r.tried, r.rejected,
-                        clock_text(std::max(0.0, total_left - (share - left))).c_str(),
+                        o.exhaustive
+                            ? "(exhaustive)"
+                            : clock_text(std::max(0.0, total_left - (share - left))).c_str(),
                         t.phase.c_str(), t.candidate.key().c_str(),
                         t.status == "ok" ? (std::to_string(t.median_us) + " us").c_str()
                                          : t.status.c_str());
