@@ -16,17 +16,7 @@ namespace {
 // the stream really comes from memory. A memcpy keeps building a 1 GiB stream
 // cheap enough to do for every layout the search visits.
 PackedMatrix timing_copy(const PackedMatrix& p, uint64_t seed) {
-    PackedMatrix c;
-    c.layout = p.layout;
-    c.n = p.n;
-    c.k = p.k;
-    c.n_pad = p.n_pad;
-    c.k_pad = p.k_pad;
-    c.scale = p.scale;
-    c.elem_bits = p.elem_bits;
-    c.dims = p.dims;
-    c.data = AlignedBytes(p.data.size());
-    std::memcpy(c.data.data(), p.data.data(), p.data.size());
+    PackedMatrix c = copy(p);
     for (size_t at = 0; at + 8 <= c.data.size(); at += 4096)
         std::memcpy(c.data.data() + at, &seed, 8);
     return c;

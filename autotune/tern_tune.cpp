@@ -372,6 +372,12 @@ int run(int argc, char** argv) {
         SearchOptions so;
         so.budget_s = o.exhaustive ? 1e9 : share;
         so.seed = o.seed + static_cast<uint32_t>(index);
+        for (const DbEntry& d : defaults_db.kernels) {  // the default schedules as seeds
+            const bool gemv_kernel = d.knobs.count("m_tile") && d.knobs.at("m_tile") == 1;
+            if (d.tuned() || gemv_kernel != (p.op == Op::gemv)) continue;
+            for (const Candidate& c : pool)
+                if (family_name(c.family) == d.family && c.knobs == d.knobs) so.seeds.push_back(c);
+        }
         const double total_left = o.budget_s - elapsed();
         const auto progress = [&](const Trial& t, const SearchResult& r, double left) {
             std::printf("[%zu/%zu] %s | %3d tried, %d rejected | %s left | %-7s %s: %s", index,

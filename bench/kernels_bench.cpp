@@ -60,16 +60,7 @@ double probe_gbs(int threads, std::vector<Region> regions = {}) {
 // contents matter: a hypervisor may merge identical pages (KSM), which would
 // turn a stream of identical copies into a cache-resident one.
 PackedMatrix shuffled_copy(const PackedMatrix& p, uint64_t seed) {
-    PackedMatrix c;
-    c.layout = p.layout;
-    c.n = p.n;
-    c.k = p.k;
-    c.n_pad = p.n_pad;
-    c.k_pad = p.k_pad;
-    c.scale = p.scale;
-    c.elem_bits = p.elem_bits;
-    c.dims = p.dims;
-    c.data = AlignedBytes(p.data.size());
+    PackedMatrix c = copy(p);
     bool seen[256] = {};
     for (size_t i = 0; i < p.data.size(); ++i) seen[p.data.data()[i]] = true;
     std::vector<uint8_t> values;

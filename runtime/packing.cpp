@@ -166,6 +166,21 @@ PackedMatrix pack(const TernaryMatrix& m, const Layout& layout) {
         layout);
 }
 
+PackedMatrix copy(const PackedMatrix& p) {
+    PackedMatrix c;
+    c.layout = p.layout;
+    c.n = p.n;
+    c.k = p.k;
+    c.n_pad = p.n_pad;
+    c.k_pad = p.k_pad;
+    c.scale = p.scale;
+    c.elem_bits = p.elem_bits;
+    c.dims = p.dims;
+    c.data = AlignedBytes(p.data.size());
+    std::memcpy(c.data.data(), p.data.data(), p.data.size());
+    return c;
+}
+
 TernaryMatrix unpack(const PackedMatrix& p) {
     TernaryMatrix m(p.n, p.k, p.scale);
     const Layout& l = p.layout;

@@ -76,6 +76,8 @@ struct PackedMatrix {
 
 PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout& layout);
 PackedMatrix pack(const TernaryMatrix& m, const Layout& layout);
+// A deep copy (benchmarks and the tuner stream many copies of one matrix).
+PackedMatrix copy(const PackedMatrix& p);
 // Inverse of pack (for tests and tools): the canonical matrix back.
 TernaryMatrix unpack(const PackedMatrix& p);
 
