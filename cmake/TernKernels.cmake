@@ -51,9 +51,15 @@ function(tern_emit_assembly OUT)
 endfunction()
 
 # Writes <dir>/kernel_table.inc: one row per kernel instance, included by
-# runtime/kernel_registry.cpp.
+# runtime/kernels.cpp. ENTRIES ("name|family|knob=v,knob=v" each) defaults to
+# every kernel added with tern_add_kernel.
 function(tern_write_kernel_table OUT_DIR)
-    get_property(kernels GLOBAL PROPERTY TERN_KERNELS)
+    cmake_parse_arguments(ARG "" "" "ENTRIES" ${ARGN})
+    if (ARG_ENTRIES)
+        set(kernels "${ARG_ENTRIES}")
+    else ()
+        get_property(kernels GLOBAL PROPERTY TERN_KERNELS)
+    endif ()
     set(includes "")
     set(rows "")
     foreach (k IN LISTS kernels)
@@ -95,12 +101,12 @@ function(tern_target_property OUT TARGET_NAME KEY)
     set(${OUT} "${value}" PARENT_SCOPE)
 endfunction()
 
-# Adds one kernel instance per entry of a schedule database (schedules/*.yaml):
-# lines of the form
+# Reads a schedule database (schedules/*.yaml): lines of the form
 #   - {name: <kernel>, family: <generator>, knobs: {<knob>: <int>, ...}}
-# compiled for HALIDE_TARGET. A malformed entry stops the configure step with
-# the file, line number and what was expected.
-function(tern_add_kernels_from_schedule FILE HALIDE_TARGET)
+# Sets <PREFIX>_NAMES and, per name, <PREFIX>_<name>_FAMILY and <PREFIX>_<name>_PARAMS
+# (knob=value list) in the caller's scope. A malformed entry stops the configure
+# step with the file, line number and what was expected.
+function(tern_read_schedule FILE PREFIX)
     if (NOT EXISTS "${FILE}")
         message(FATAL_ERROR "schedule database ${FILE} does not exist")
     endif ()
@@ -108,7 +114,7 @@ function(tern_add_kernels_from_schedule FILE HALIDE_TARGET)
     file(STRINGS "${FILE}" lines)
     set(lineno 0)
     set(in_kernels OFF)
-    set(count 0)
+    set(names "")
     foreach (line IN LISTS lines)
         math(EXPR lineno "${lineno} + 1")
         if (line MATCHES "^kernels:")
@@ -131,10 +137,21 @@ function(tern_add_kernels_from_schedule FILE HALIDE_TARGET)
                 message(FATAL_ERROR "${FILE}:${lineno}: kernel ${name}: knob '${p}' is not <name>: <integer>")
             endif ()
         endforeach ()
-        tern_add_kernel(${name} FAMILY ${family} TARGET ${HALIDE_TARGET} PARAMS ${params})
-        math(EXPR count "${count} + 1")
+        list(APPEND names ${name})
+        set(${PREFIX}_${name}_FAMILY "${family}" PARENT_SCOPE)
+        set(${PREFIX}_${name}_PARAMS "${params}" PARENT_SCOPE)
     endforeach ()
-    if (count EQUAL 0)
+    if (NOT names)
         message(FATAL_ERROR "${FILE}: no kernels listed under 'kernels:'")
     endif ()
+    set(${PREFIX}_NAMES "${names}" PARENT_SCOPE)
+endfunction()
+
+# Adds one kernel instance per entry of a schedule database, compiled for
+# HALIDE_TARGET and linked into this build.
+function(tern_add_kernels_from_schedule FILE HALIDE_TARGET)
+    tern_read_schedule("${FILE}" db)
+    foreach (name IN LISTS db_NAMES)
+        tern_add_kernel(${name} FAMILY ${db_${name}_FAMILY} TARGET ${HALIDE_TARGET} PARAMS ${db_${name}_PARAMS})
+    endforeach ()
 endfunction()
