@@ -46,3 +46,28 @@ function(tern_add_cross_kernel_test TARGET_NAME)
     set_tests_properties(cross_kernels_${TARGET_NAME} PROPERTIES TIMEOUT 900
                          PASS_REGULAR_EXPRESSION "[1-9][0-9]* passed, 0 failed")
 endfunction()
+
+# tern_add_object_check(<target name> OBJDUMP <llvm-objdump> NM <llvm-nm>)
+#
+# For a target that cannot run here (Apple M2): emits its kernels as objects and
+# registers tests/macho_objects_test.sh on them.
+function(tern_add_object_check TARGET_NAME)
+    cmake_parse_arguments(ARG "" "OBJDUMP;NM" "" ${ARGN})
+    tern_target_property(halide_target ${TARGET_NAME} halide_target)
+    tern_read_schedule("${PROJECT_SOURCE_DIR}/schedules/${TARGET_NAME}.yaml" db)
+    set(dir "${CMAKE_CURRENT_BINARY_DIR}/${TARGET_NAME}")
+    file(MAKE_DIRECTORY "${dir}")
+    set(objects "")
+    foreach (name IN LISTS db_NAMES)
+        add_custom_command(OUTPUT "${dir}/${name}.o"
+                           COMMAND tern_generators -g ${db_${name}_FAMILY} -f ${name} -n ${name}
+                                   -e object -o "${dir}" "target=${halide_target}-no_runtime"
+                                   ${db_${name}_PARAMS}
+                           DEPENDS tern_generators VERBATIM)
+        list(APPEND objects "${dir}/${name}.o")
+    endforeach ()
+    add_custom_target(objects_${TARGET_NAME} ALL DEPENDS ${objects})
+    add_test(NAME objects_${TARGET_NAME}
+             COMMAND "${PROJECT_SOURCE_DIR}/tests/macho_objects_test.sh" ${ARG_OBJDUMP} ${ARG_NM} "${dir}"
+                     ${db_NAMES})
+endfunction()
