@@ -1,3 +1,12 @@
+# Sets halide_target, the db_* lists of the target's schedule database
+# (tern_read_schedule) and dir, a build directory for the target, in the caller.
+macro(_tern_load_target TARGET_NAME)
+    tern_target_property(halide_target ${TARGET_NAME} halide_target)
+    tern_read_schedule("${PROJECT_SOURCE_DIR}/schedules/${TARGET_NAME}.yaml" db)
+    set(dir "${CMAKE_CURRENT_BINARY_DIR}/${TARGET_NAME}")
+    file(MAKE_DIRECTORY "${dir}")
+endmacro()
+
 # tern_add_cross_kernel_test(<target name> COMPILER <cross g++> EMULATOR <cmd;args>)
 #
 # Builds the kernels of schedules/<target>.yaml for a foreign target with the
@@ -6,10 +15,7 @@
 # emulator: the exactness checks of the host, on the target's own code.
 function(tern_add_cross_kernel_test TARGET_NAME)
     cmake_parse_arguments(ARG "" "COMPILER" "EMULATOR" ${ARGN})
-    tern_target_property(halide_target ${TARGET_NAME} halide_target)
-    tern_read_schedule("${PROJECT_SOURCE_DIR}/schedules/${TARGET_NAME}.yaml" db)
-    set(dir "${CMAKE_CURRENT_BINARY_DIR}/${TARGET_NAME}")
-    file(MAKE_DIRECTORY "${dir}")
+    _tern_load_target(${TARGET_NAME})
     set(libs "")
     set(entries "")
     set(features "")  # the first kernel carries the Halide runtime, the others share it
@@ -53,10 +59,7 @@ endfunction()
 # registers tests/macho_objects_test.sh on them.
 function(tern_add_object_check TARGET_NAME)
     cmake_parse_arguments(ARG "" "OBJDUMP;NM" "" ${ARGN})
-    tern_target_property(halide_target ${TARGET_NAME} halide_target)
-    tern_read_schedule("${PROJECT_SOURCE_DIR}/schedules/${TARGET_NAME}.yaml" db)
-    set(dir "${CMAKE_CURRENT_BINARY_DIR}/${TARGET_NAME}")
-    file(MAKE_DIRECTORY "${dir}")
+    _tern_load_target(${TARGET_NAME})
     set(objects "")
     foreach (name IN LISTS db_NAMES)
         add_custom_command(OUTPUT "${dir}/${name}.o"
