@@ -37,12 +37,7 @@ public:
         acc16(j, m, blk, t) = cast<int16_t>(0);
         acc16(j, m, blk, t) += (x & lane_mask(0)) - (x & lane_mask(1));
 
-        blocks = RDom(0, words / kblock, "blocks");
-        acc(j, m, t) = 0;
-        acc(j, m, t) += cast<int32_t>(acc16(j, m, blocks, t));
-        Func dot{"dot"};
-        dot(n, m) = acc(n % T, m, n / T);
-        define_output(dot);
+        define_output(widen_row_blocks(acc16, words / kblock, T));
 
         packed.dim(0).set_bounds(0, T);
         packed.dim(1).set_bounds(0, 2).set_stride(T);
@@ -60,21 +55,16 @@ public:
             select_dot_products();
             return;
         }
-        tile_level = schedule_output(T, std::min(T, 16));
-        Var j{acc.args()[0]}, mv{acc.args()[1]};
-        acc.compute_at(tile_level).vectorize(j).unroll(mv);
-        acc.update().reorder(j, mv, blocks.x).vectorize(j).unroll(mv);
-        if (prefetch > 0) acc.update().prefetch(packed, blocks.x, blocks.x, prefetch);
-        acc16.compute_at(acc, blocks.x).vectorize(j).unroll(mv);
+        const Var mv = schedule_row_blocks(acc16, packed, T);
+        const Var j{acc16.args()[0]};
         acc16.update().reorder(j, mv, bits.x, bits.y).vectorize(j).unroll(mv).unroll(bits.x);
         if (unroll > 1) acc16.update().unroll(bits.y, unroll);
         select_dot_products();
     }
 
 private:
-    Func acc16{"acc16"}, acc{"acc"};
-    Halide::RDom bits, blocks;
-    Halide::LoopLevel tile_level;
+    Func acc16{"acc16"};
+    Halide::RDom bits;
 };
 
 }  // namespace tern

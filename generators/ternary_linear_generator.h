@@ -47,6 +47,8 @@ public:
 
 protected:
     Var n{"n"}, m{"m"}, no{"no"}, ni{"ni"}, mo{"mo"}, mi{"mi"};
+    Func row_acc{"acc"};
+    Halide::RDom row_blocks;
 
     void check_knob(Family f, const std::string& name, int value) {
         if (!knob_value_is_legal(f, name, value)) {
@@ -106,6 +108,34 @@ protected:
         q_scale.set_estimates({{0, est_m}});
         w_scale.set_estimate(0.5f);
         y.set_estimates({{0, est_n}, {0, est_m}});
+    }
+
+    // For families whose vector lanes are weight rows (tadd, tlut): int16 sums of
+    // blocks, acc16(j, m, blk, t) for row j of tile t, are widened and added in
+    // int32 and read out as dot(n, m) over tiles of `rows` rows.
+    Func widen_row_blocks(Func acc16, Expr block_count, int rows) {
+        Var j{"j"}, t{"t"};
+        row_blocks = Halide::RDom(0, block_count, "blocks");
+        row_acc(j, m, t) = 0;
+        row_acc(j, m, t) += Halide::cast<int32_t>(acc16(j, m, row_blocks, t));
+        Func dot{"dot"};
+        dot(n, m) = row_acc(n % rows, m, n / rows);
+        return dot;
+    }
+
+    // Schedules widen_row_blocks inside the output tiles (prefetching `packed`
+    // `prefetch` blocks ahead) and computes acc16 per block, rows vectorised and
+    // activation rows unrolled. Returns acc16's activation-row Var for the caller
+    // to finish scheduling its update.
+    template <typename Packed>
+    Var schedule_row_blocks(Func acc16, const Packed& packed, int rows) {
+        const Halide::LoopLevel tile = schedule_output(rows, std::min(rows, 16));
+        Var j{row_acc.args()[0]}, mv{row_acc.args()[1]};
+        row_acc.compute_at(tile).vectorize(j).unroll(mv);
+        row_acc.update().reorder(j, mv, row_blocks.x).vectorize(j).unroll(mv);
+        if (prefetch > 0) row_acc.update().prefetch(packed, row_blocks.x, row_blocks.x, prefetch);
+        acc16.compute_at(row_acc, row_blocks.x).vectorize(j).unroll(mv);
+        return mv;
     }
 
     // Called from a family's schedule(): the pipeline exists only after generate().

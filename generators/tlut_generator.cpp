@@ -51,12 +51,7 @@ public:
         acc16(j, m, blk, t) = cast<int16_t>(0);
         acc16(j, m, blk, t) += value;
 
-        blocks = RDom(0, groups / kblock, "blocks");
-        acc(j, m, t) = 0;
-        acc(j, m, t) += cast<int32_t>(acc16(j, m, blocks, t));
-        Func dot{"dot"};
-        dot(n, m) = acc(n % T, m, n / T);
-        define_output(dot);
+        define_output(widen_row_blocks(acc16, groups / kblock, T));
 
         packed.dim(0).set_bounds(0, T);
         packed.dim(1).set_min(0).set_stride(T);
@@ -73,24 +68,19 @@ public:
             select_dot_products();
             return;
         }
-        tile_level = schedule_output(T, std::min(T, 16));
         Var pat{table.args()[0]}, grp{table.args()[1]}, mt{table.args()[2]};
         // Tables for all groups and rows once: K / g * 3^g int16 per activation row.
         table.compute_root().reorder(pat, grp, mt).unroll(pat).vectorize(grp, 16).parallel(mt);
-        Var j{acc.args()[0]}, mv{acc.args()[1]};
-        acc.compute_at(tile_level).vectorize(j).unroll(mv);
-        acc.update().reorder(j, mv, blocks.x).vectorize(j).unroll(mv);
-        if (prefetch > 0) acc.update().prefetch(packed, blocks.x, blocks.x, prefetch);
-        acc16.compute_at(acc, blocks.x).vectorize(j).unroll(mv);
+        const Var mv = schedule_row_blocks(acc16, packed, T);
+        const Var j{acc16.args()[0]};
         acc16.update().reorder(j, mv, r.x).vectorize(j).unroll(mv);
         if (unroll > 1) acc16.update().unroll(r.x, unroll);
         select_dot_products();
     }
 
 private:
-    Func table{"table"}, acc16{"acc16"}, acc{"acc"};
-    Halide::RDom r, blocks;
-    Halide::LoopLevel tile_level;
+    Func table{"table"}, acc16{"acc16"};
+    Halide::RDom r;
 };
 
 }  // namespace tern
