@@ -45,7 +45,7 @@ const std::vector<PackedMatrix>& Workload::packed_for(const KernelInfo& kernel) 
     // Layouts that differ only in K alignment pack the same bytes when the padded
     // sizes agree; keying on those keeps the 1 GiB stream across kblock changes.
     const Layout layout = kernel.layout();
-    const int k_pad = (problem_.k + layout.k_align - 1) / layout.k_align * layout.k_align;
+    const int k_pad = packed_shape(layout, problem_.n, problem_.k).k_pad;
     const std::string key = std::string(family_name(layout.family)) +
                             " lanes=" + std::to_string(layout.lanes) +
                             " g=" + std::to_string(layout.g) + " k_pad=" + std::to_string(k_pad);
@@ -62,18 +62,7 @@ const std::vector<PackedMatrix>& Workload::packed_for(const KernelInfo& kernel) 
 }
 
 double Workload::weight_bytes(const KernelInfo& kernel) const {
-    const Layout l = kernel.layout();
-    const double n_pad = (problem_.n + l.row_tile() - 1) / l.row_tile() * l.row_tile();
-    const double k_pad = (problem_.k + l.k_align - 1) / l.k_align * l.k_align;
-    switch (l.family) {
-        case Family::tmad:
-            return n_pad * k_pad / 4;
-        case Family::tadd:
-            return n_pad * k_pad / 4;
-        case Family::tlut:
-            return n_pad * (k_pad / l.g);
-    }
-    return 0;
+    return static_cast<double>(packed_shape(kernel.layout(), problem_.n, problem_.k).bytes);
 }
 
 std::string Workload::verify(const KernelInfo& kernel) {

@@ -248,8 +248,9 @@ std::string compare(const Problem& p, const DbEntry& tuned, const Candidate& win
         info.knobs = knobs;
         return info.layout();
     }();
-    knobs["est_k"] = (p.k + layout.k_align - 1) / layout.k_align * layout.k_align;
-    knobs["est_n"] = (p.n + layout.row_tile() - 1) / layout.row_tile() * layout.row_tile();
+    const PackedShape padded = packed_shape(layout, p.n, p.k);
+    knobs["est_k"] = padded.k_pad;
+    knobs["est_n"] = padded.n_pad;
     knobs["est_m"] = p.m_rows;
     std::string row =
         "| " + p.key() + " | " + cell(tuned_us, tuned_us) + " | " + cell(default_us, tuned_us);

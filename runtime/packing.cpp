@@ -87,6 +87,28 @@ AlignedBytes::AlignedBytes(size_t size) : size_(size) {
 
 void AlignedBytes::Free::operator()(uint8_t* p) const { std::free(p); }
 
+PackedShape packed_shape(const Layout& layout, int n, int k) {
+    PackedShape s;
+    s.n_pad = round_up(n, layout.row_tile());
+    s.k_pad = round_up(k, layout.k_align);
+    const int T = layout.row_tile();
+    switch (layout.family) {
+        case Family::tmad:
+            s.dims = {T, s.k_pad / 4, s.n_pad / T};
+            break;
+        case Family::tadd:
+            s.elem_bits = 16;
+            s.dims = {T, 2, s.k_pad / 16, s.n_pad / T};
+            break;
+        case Family::tlut:
+            s.dims = {T, s.k_pad / layout.g, s.n_pad / T};
+            break;
+    }
+    s.bytes = static_cast<size_t>(s.elem_bits / 8);
+    for (int d : s.dims) s.bytes *= static_cast<size_t>(d);
+    return s;
+}
+
 PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout& layout) {
     check_layout(layout);
     if (n <= 0 || k <= 0)
@@ -97,24 +119,12 @@ PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout
     p.n = n;
     p.k = k;
     p.scale = scale;
-    p.n_pad = round_up(n, layout.row_tile());
-    p.k_pad = round_up(k, layout.k_align);
-    const int T = layout.row_tile();
-    switch (layout.family) {
-        case Family::tmad:
-            p.dims = {T, p.k_pad / 4, p.n_pad / T};
-            p.data = AlignedBytes(static_cast<size_t>(p.n_pad) * p.k_pad / 4);
-            break;
-        case Family::tadd:
-            p.elem_bits = 16;
-            p.dims = {T, 2, p.k_pad / 16, p.n_pad / T};
-            p.data = AlignedBytes(static_cast<size_t>(p.n_pad) * p.k_pad / 16 * 2 * 2);
-            break;
-        case Family::tlut:
-            p.dims = {T, p.k_pad / layout.g, p.n_pad / T};
-            p.data = AlignedBytes(static_cast<size_t>(p.n_pad) * (p.k_pad / layout.g));
-            break;
-    }
+    const PackedShape shape = packed_shape(layout, n, k);
+    p.n_pad = shape.n_pad;
+    p.k_pad = shape.k_pad;
+    p.elem_bits = shape.elem_bits;
+    p.dims = shape.dims;
+    p.data = AlignedBytes(shape.bytes);
 
     std::vector<int8_t> row(p.k_pad, 0);
     uint8_t* bytes = p.data.data();

@@ -74,6 +74,15 @@ struct PackedMatrix {
     AlignedBytes data;
 };
 
+// The padded sizes and buffer shape of an n x k matrix in a layout.
+struct PackedShape {
+    int n_pad = 0, k_pad = 0;
+    int elem_bits = 8;
+    std::vector<int> dims;  // Halide buffer extents, innermost first
+    size_t bytes = 0;
+};
+PackedShape packed_shape(const Layout& layout, int n, int k);
+
 PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout& layout);
 PackedMatrix pack(const TernaryMatrix& m, const Layout& layout);
 // A deep copy (benchmarks and the tuner stream many copies of one matrix).
