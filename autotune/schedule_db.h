@@ -8,7 +8,7 @@
 //        tried: ...}
 //
 // One kernel per line in flow style (the build reads these lines, see
-// cmake/TernKernels.cmake). Entries without op/k/n are the generic kernels of a
+// cmake/TernBundles.cmake). Entries without op/k/n are the generic kernels of a
 // target's defaults.
 #pragma once
 

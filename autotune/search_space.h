@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "knob_space.h"
 #include "target_info.h"
+#include "tern/knob_space.h"
 
 namespace tern::tune {
 

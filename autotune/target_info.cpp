@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "knob_space.h"
 #include "tern/error.h"
+#include "tern/knob_space.h"
 
 namespace tern::tune {
 
@@ -69,42 +69,8 @@ std::vector<TargetInfo> load_targets(const std::string& dir) {
     return targets;
 }
 
-HostCpu detect_host_cpu() {
-    HostCpu cpu;
-#if defined(__x86_64__)
-    cpu.arch = "x86-64";
-#elif defined(__aarch64__)
-    cpu.arch = "arm-64";
-#else
-    cpu.arch = "unknown";
-#endif
-    std::ifstream in("/proc/cpuinfo");
-    for (std::string line; std::getline(in, line);) {
-        const size_t colon = line.find(':');
-        if (colon == std::string::npos) continue;
-        std::string key = line.substr(0, colon);
-        key.erase(key.find_last_not_of(" \t") + 1);
-        const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
-        if (key == "model name" && cpu.model.empty()) cpu.model = value;
-        if ((key == "flags" || key == "Features") && cpu.flags.empty()) {
-            std::istringstream words(value);
-            for (std::string w; words >> w;) cpu.flags.insert(w);
-        }
-    }
-    if (cpu.model.empty()) cpu.model = "unknown CPU";
-    return cpu;
-}
-
 std::vector<std::string> missing_features(const TargetInfo& t, const HostCpu& cpu) {
-    std::vector<std::string> missing;
-    if (t.name.rfind(cpu.arch, 0) != 0) missing.push_back("architecture " + t.name.substr(0, 6));
-#if defined(__linux__)
-    if (t.halide_target.find("-linux") == std::string::npos)
-        missing.push_back("its operating system");
-#endif
-    for (const std::string& f : t.cpu_features)
-        if (!cpu.flags.count(f)) missing.push_back(f);
-    return missing;
+    return tern::missing_features(t.halide_target, t.cpu_features, cpu);
 }
 
 const TargetInfo& choose_host_target(const std::vector<TargetInfo>& targets, const HostCpu& cpu,

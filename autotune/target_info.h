@@ -1,16 +1,17 @@
 // The targets of targets/<name>.yaml and which of them the running CPU can run.
 #pragma once
 
-#include <set>
 #include <string>
 #include <vector>
+
+#include "tern/cpu.h"
 
 namespace tern::tune {
 
 struct TargetInfo {
     std::string name;                       // e.g. "x86-64-avx2"
     std::string halide_target;              // Halide target string
-    std::vector<std::string> cpu_features;  // /proc/cpuinfo flag names the target needs
+    std::vector<std::string> cpu_features;  // feature names (tern/cpu.h) the target needs
     std::vector<std::string> families;
     std::vector<int> tmad_dot;  // legal tmad dot kinds (knob_space.h DotKind)
 };
@@ -19,12 +20,8 @@ struct TargetInfo {
 // line and key on malformed input.
 std::vector<TargetInfo> load_targets(const std::string& dir);
 
-struct HostCpu {
-    std::string model;  // /proc/cpuinfo "model name"
-    std::string arch;   // "x86-64" or "arm-64"
-    std::set<std::string> flags;
-};
-HostCpu detect_host_cpu();
+using HostCpu = tern::CpuInfo;
+inline const HostCpu& detect_host_cpu() { return tern::host_cpu(); }
 
 // Features of `t` the CPU lacks (empty: it can run t).
 std::vector<std::string> missing_features(const TargetInfo& t, const HostCpu& cpu);

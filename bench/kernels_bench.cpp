@@ -163,36 +163,40 @@ void register_all() {
         ->Arg(2)
         ->UseRealTime()
         ->Unit(benchmark::kMillisecond);
-    for (const KernelInfo& k : kernels()) {
-        if (!k.is_ternary()) continue;
-        for (const Shape& shape : kShapes) {
-            // Threads innermost, so consecutive benchmarks share their weights.
-            auto name = [&](const std::string& test, int threads) {
-                return test + "/" + k.name + "/" + shape.name() +
-                       "/threads:" + std::to_string(threads);
-            };
-            if (k.m_tile() == 1) {
-                for (bool stream : {true, false}) {
-                    for (int threads : {1, 2}) {
-                        benchmark::RegisterBenchmark(
-                            name(stream ? "gemv_stream" : "gemv_cached", threads).c_str(),
-                            [&k, shape, threads, stream](benchmark::State& st) {
-                                run_ternary(st, &k, shape, 1, stream, threads);
-                            })
-                            ->UseRealTime()
-                            ->Unit(benchmark::kMicrosecond);
+    // Every runnable bundle, so AVX2 and AVX-512 VNNI kernels run side by side.
+    for (const KernelSet& b : bundles()) {
+        if (!b.runs_here()) continue;
+        for (const KernelInfo& k : b.kernels()) {
+            if (!k.is_ternary()) continue;
+            for (const Shape& shape : kShapes) {
+                // Threads innermost, so consecutive benchmarks share their weights.
+                auto name = [&](const std::string& test, int threads) {
+                    return test + "/" + b.target() + "/" + k.name + "/" + shape.name() +
+                           "/threads:" + std::to_string(threads);
+                };
+                if (k.m_tile() == 1) {
+                    for (bool stream : {true, false}) {
+                        for (int threads : {1, 2}) {
+                            benchmark::RegisterBenchmark(
+                                name(stream ? "gemv_stream" : "gemv_cached", threads).c_str(),
+                                [&k, shape, threads, stream](benchmark::State& st) {
+                                    run_ternary(st, &k, shape, 1, stream, threads);
+                                })
+                                ->UseRealTime()
+                                ->Unit(benchmark::kMicrosecond);
+                        }
                     }
-                }
-            } else {
-                for (int m_rows : {128, 512}) {
-                    for (int threads : {1, 2}) {
-                        benchmark::RegisterBenchmark(
-                            name("gemm_m" + std::to_string(m_rows), threads).c_str(),
-                            [&k, shape, threads, m_rows](benchmark::State& st) {
-                                run_ternary(st, &k, shape, m_rows, false, threads);
-                            })
-                            ->UseRealTime()
-                            ->Unit(benchmark::kMillisecond);
+                } else {
+                    for (int m_rows : {128, 512}) {
+                        for (int threads : {1, 2}) {
+                            benchmark::RegisterBenchmark(
+                                name("gemm_m" + std::to_string(m_rows), threads).c_str(),
+                                [&k, shape, threads, m_rows](benchmark::State& st) {
+                                    run_ternary(st, &k, shape, m_rows, false, threads);
+                                })
+                                ->UseRealTime()
+                                ->Unit(benchmark::kMillisecond);
+                        }
                     }
                 }
             }

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "Halide.h"
-#include "knob_space.h"
 #include "select_dot_products.h"
+#include "tern/knob_space.h"
 
 namespace tern {
 

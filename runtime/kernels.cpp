@@ -7,8 +7,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "kernel_registry.h"
-#include "kernel_table.inc"
 #include "tern/error.h"
 
 namespace tern {
@@ -48,19 +46,6 @@ void require_pointer(const void* p, const char* fn, const char* arg) {
     require(p != nullptr, std::string(fn) + ": " + arg + " is null");
 }
 
-std::vector<KernelInfo> load_table() {
-    std::vector<KernelInfo> out;
-    for (const detail::KernelEntry& e : detail::kGeneratedKernels) {
-        KernelInfo k;
-        k.name = e.name;
-        k.family = e.family;
-        for (const auto& kv : e.knobs) k.knobs[kv.first] = kv.second;
-        k.entry = e.entry;
-        out.push_back(std::move(k));
-    }
-    return out;
-}
-
 void check_halide(int status, const std::string& name) {
     require(status == 0, "kernel " + name + " failed with Halide error " + std::to_string(status));
 }
@@ -91,33 +76,6 @@ Layout KernelInfo::layout() const {
     l.g = l.family == Family::tlut ? knob("g") : 2;
     l.k_align = k_alignment(l.family, knob("kblock"), l.g);
     return l;
-}
-
-const std::vector<KernelInfo>& kernels() {
-    static const std::vector<KernelInfo> table = load_table();
-    return table;
-}
-
-const KernelInfo& kernel(const std::string& name) {
-    std::string known;
-    for (const KernelInfo& k : kernels()) {
-        if (k.name == name) return k;
-        known += (known.empty() ? "" : ", ") + k.name;
-    }
-    throw Error("no kernel named '" + name + "' in this build (have: " + known + ")");
-}
-
-const KernelInfo& kernel_for(Family f, int m_rows) {
-    const std::string fam = family_name(f);
-    const KernelInfo* best = nullptr;
-    for (const KernelInfo& k : kernels()) {
-        if (k.family != fam || k.m_tile() > m_rows) continue;
-        if (!best || k.m_tile() > best->m_tile()) best = &k;
-    }
-    if (!best)
-        throw Error("no " + fam + " kernel in this build takes " + std::to_string(m_rows) +
-                    " rows");
-    return *best;
 }
 
 void set_num_threads(int threads) { halide_set_num_threads(threads); }

@@ -10,4 +10,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh build
 exec build/bench/kernels_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
     --benchmark_min_time=0.2 \
-    --benchmark_filter='read_bandwidth|gemv_(stream|cached)/(tmad|tadd|tlut)_gemv/|gemm_m(128|512)/' "$@"
+    --benchmark_filter='read_bandwidth|gemv_(stream|cached)/[a-z0-9-]+/(tmad|tadd|tlut)_gemv/|gemm_m(128|512)/' "$@"

@@ -3,12 +3,16 @@
 
 #include <cmath>
 
+#include "bundle_test_util.h"
 #include "tern/kernels.h"
 #include "tern/reference.h"
 #include "test_data.h"
 
 namespace tern {
 namespace {
+
+using RmsnormQuant = test::OnEachBundle;
+using Int8Gemv = test::OnEachBundle;
 
 // The kernel reduces in vector lanes, the reference sequentially, so a value on
 // a rounding boundary may land one step apart; everything else is equal.
@@ -30,11 +34,11 @@ void expect_quantisation_close(int k, int m_rows, uint32_t seed, float amplitude
     for (int m = 0; m < m_rows; ++m) EXPECT_NEAR(s[m], s_ref[m], 1e-5f * s_ref[m]) << "row " << m;
 }
 
-TEST(RmsnormQuant, MatchesReference) {
+TEST_P(RmsnormQuant, MatchesReference) {
     for (int k : {1, 7, 64, 100, 2560, 6912}) expect_quantisation_close(k, 3, k, 4.0f);
 }
 
-TEST(RmsnormQuant, ExtremesReachBothEnds) {
+TEST_P(RmsnormQuant, ExtremesReachBothEnds) {
     const int k = 256;
     std::vector<float> x(k, 0.5f), w(k, 1.0f);
     x[3] = -2.0f;  // absmax: quantises to -127
@@ -45,7 +49,7 @@ TEST(RmsnormQuant, ExtremesReachBothEnds) {
     EXPECT_EQ(q[0], 32);  // 0.5 * 127 / 2 = 31.75
 }
 
-TEST(RmsnormQuant, ZeroRowGivesZeroScale) {
+TEST_P(RmsnormQuant, ZeroRowGivesZeroScale) {
     const int k = 300;
     std::vector<float> x(2 * k, 0.0f), w(k, 1.0f);
     for (int i = 0; i < k; ++i) x[k + i] = 0.01f * (i - 150);
@@ -57,7 +61,7 @@ TEST(RmsnormQuant, ZeroRowGivesZeroScale) {
     EXPECT_GT(s[1], 0.0f);
 }
 
-TEST(Int8Gemv, MatchesReferenceExactly) {
+TEST_P(Int8Gemv, MatchesReferenceExactly) {
     for (auto [n, k] : {std::pair{8, 16}, {100, 64}, {1001, 2560}, {4099, 2560}}) {
         const auto w = test::random_int8(static_cast<size_t>(n) * k, n);
         const auto q = test::random_int8(k, k);
@@ -70,7 +74,7 @@ TEST(Int8Gemv, MatchesReferenceExactly) {
     }
 }
 
-TEST(Int8Gemv, Extremes) {
+TEST_P(Int8Gemv, Extremes) {
     const int n = 16, k = 32;
     for (int8_t wv : {int8_t{-128}, int8_t{127}}) {
         for (int8_t xv : {int8_t{-128}, int8_t{127}}) {
@@ -82,6 +86,11 @@ TEST(Int8Gemv, Extremes) {
         }
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(Bundles, RmsnormQuant, testing::ValuesIn(test::bundle_targets()),
+                         [](const auto& info) { return test::param_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(Bundles, Int8Gemv, testing::ValuesIn(test::bundle_targets()),
+                         [](const auto& info) { return test::param_name(info.param); });
 
 }  // namespace
 }  // namespace tern

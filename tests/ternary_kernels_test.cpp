@@ -1,10 +1,12 @@
-// Every ternary kernel of the build equals the reference exactly, on random data
-// at the BitNet b1.58 2B4T shapes, on small and odd shapes, and on edge cases.
+// Every ternary kernel of every bundle linked into the build equals the reference
+// exactly, on random data at the BitNet b1.58 2B4T shapes, on small and odd
+// shapes, and on edge cases. Bundles this CPU cannot run are skipped, saying why.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
 
+#include "bundle_test_util.h"
 #include "tern/kernels.h"
 #include "tern/reference.h"
 #include "test_data.h"
@@ -20,10 +22,13 @@ struct Shape {
 const Shape kModelShapes[] = {{2560, 2560}, {2560, 640}, {2560, 6912}, {6912, 2560}};
 const Shape kSmallShapes[] = {{4, 1}, {64, 32}, {100, 7}, {129, 65}, {256, 33}, {1000, 300}};
 
+// "<target>/<kernel>" for each ternary kernel of each bundle.
 std::vector<std::string> ternary_kernel_names(bool gemm_only) {
     std::vector<std::string> names;
-    for (const KernelInfo& k : kernels())
-        if (k.is_ternary() && (!gemm_only || k.m_tile() > 1)) names.push_back(k.name);
+    for (const KernelSet& b : bundles())
+        for (const KernelInfo& k : b.kernels())
+            if (k.is_ternary() && (!gemm_only || k.m_tile() > 1))
+                names.push_back(b.target() + "/" + k.name);
     return names;
 }
 
@@ -53,7 +58,13 @@ void run_random(const KernelInfo& kernel, int k, int n, int m_rows, uint32_t see
 
 class TernaryKernel : public testing::TestWithParam<std::string> {
 protected:
-    const KernelInfo& kernel() const { return tern::kernel(GetParam()); }
+    void SetUp() override { test::skip_unless_runnable(bundle_of_param()); }
+    const KernelSet& bundle_of_param() const {
+        return bundle(GetParam().substr(0, GetParam().find('/')));
+    }
+    const KernelInfo& kernel() const {
+        return bundle_of_param().kernel(GetParam().substr(GetParam().find('/') + 1));
+    }
     // GEMV kernels run one row; GEMM kernels run a few tiles plus a ragged one.
     int rows() const { return kernel().m_tile() == 1 ? 1 : 3 * kernel().m_tile() + 1; }
 };
@@ -85,7 +96,7 @@ TEST_P(TernaryKernel, EdgeCases) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, TernaryKernel, testing::ValuesIn(ternary_kernel_names(false)),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& info) { return test::param_name(info.param); });
 
 using TernaryGemm = TernaryKernel;
 
@@ -95,7 +106,7 @@ TEST_P(TernaryGemm, PromptLengths) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, TernaryGemm, testing::ValuesIn(ternary_kernel_names(true)),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& info) { return test::param_name(info.param); });
 
 }  // namespace
 }  // namespace tern

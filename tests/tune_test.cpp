@@ -115,12 +115,17 @@ TEST(CheckedInDefaults, EveryTargetHasALegalDatabase) {
         for (const DbEntry& e : db.kernels) {
             families.insert(e.family);
             if (e.family != "tmad" && e.family != "tlut" && e.family != "tadd") continue;
-            const Family f = e.family == "tmad" ? Family::tmad : e.family == "tlut" ? Family::tlut : Family::tadd;
+            const Family f = e.family == "tmad"   ? Family::tmad
+                             : e.family == "tlut" ? Family::tlut
+                                                  : Family::tadd;
             for (const Knob& k : knob_space(f)) {
-                ASSERT_TRUE(e.knobs.count(k.name)) << t.name << " " << e.name << " lacks " << k.name;
-                EXPECT_TRUE(knob_value_is_legal(f, k.name, e.knobs.at(k.name))) << t.name << " " << e.name;
+                ASSERT_TRUE(e.knobs.count(k.name))
+                    << t.name << " " << e.name << " lacks " << k.name;
+                EXPECT_TRUE(knob_value_is_legal(f, k.name, e.knobs.at(k.name)))
+                    << t.name << " " << e.name;
             }
-            EXPECT_EQ(e.knobs.size(), knob_space(f).size()) << t.name << " " << e.name << ": unknown knob";
+            EXPECT_EQ(e.knobs.size(), knob_space(f).size())
+                << t.name << " " << e.name << ": unknown knob";
             if (f == Family::tmad) {
                 const int dot = e.knobs.at("dot");
                 EXPECT_NE(std::find(t.tmad_dot.begin(), t.tmad_dot.end(), dot), t.tmad_dot.end())

@@ -1,6 +1,7 @@
-// The public kernel API: the generated kernels of this build, found by name or
-// family, called with plain pointers. Every call validates its arguments and
-// throws tern::Error naming the argument and what was expected.
+// The public kernel API: the kernel bundles linked into this binary, the one in
+// use, its kernels found by name, family or weight shape, called with plain
+// pointers. Every call validates its arguments and throws tern::Error naming the
+// argument and what was expected.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tern/bundle.h"
 #include "tern/ternary.h"
 
 namespace tern {
@@ -22,6 +24,9 @@ struct KernelInfo {
     std::string family;  // "tmad", "tlut", "tadd", "rmsnorm_quant", "int8_gemv"
     std::map<std::string, int> knobs;
     Entry entry = nullptr;
+    // The problem a tuned kernel was tuned for; op is empty for generic kernels.
+    std::string op;
+    int k = 0, n = 0, m = 0, threads = 0;
 
     bool is_ternary() const;
     Family ternary_family() const;            // throws unless is_ternary()
@@ -31,11 +36,61 @@ struct KernelInfo {
     Layout layout() const;
 };
 
-// Every kernel compiled into this build.
+// The kernels to use for one weight matrix: one packed layout, read by the GEMV
+// kernel (one activation row, token generation) and by the GEMM kernel (prompt
+// processing), so the weights are packed once.
+struct LinearPlan {
+    Layout layout;
+    const KernelInfo* gemv = nullptr;
+    const KernelInfo* gemm = nullptr;
+    const KernelInfo& for_rows(int m_rows) const {
+        return m_rows >= gemm->m_tile() ? *gemm : *gemv;
+    }
+};
+
+// One bundle as the runtime sees it.
+class KernelSet {
+public:
+    explicit KernelSet(const BundleManifest& manifest);
+
+    const BundleManifest& manifest() const { return *manifest_; }
+    std::string target() const { return manifest_->target; }
+    // CPU features (or architecture) this machine lacks to run the bundle.
+    std::vector<std::string> missing_features() const;
+    bool runs_here() const { return missing_features().empty(); }
+
+    const std::vector<KernelInfo>& kernels() const { return kernels_; }
+    const KernelInfo& kernel(const std::string& name) const;
+    // The generic kernel of family f for m_rows activation rows: the GEMM
+    // instance with the largest row tile that fits, else the GEMV instance.
+    const KernelInfo& kernel_for(Family f, int m_rows) const;
+    // For a K x N weight matrix at `threads` threads: the GEMV kernel tuned for
+    // that shape (the one tuned at the nearest thread count), else the generic
+    // tmad GEMV; then the GEMM kernel tuned for the shape if it reads the same
+    // layout, else a generic one that does, else the GEMV kernel. Layouts that
+    // differ only in K alignment count as the same: the plan's layout pads K
+    // to a multiple of both.
+    LinearPlan plan_linear(int k, int n, int threads) const;
+
+private:
+    const BundleManifest* manifest_;
+    std::vector<KernelInfo> kernels_;
+};
+
+// Every bundle linked into this binary, the most capable first.
+const std::vector<KernelSet>& bundles();
+const KernelSet& bundle(const std::string& target);
+// The bundle in use: chosen at first use as the environment variable
+// TERN_BUNDLE names (an error if this CPU cannot run it), else the first of
+// bundles() this CPU can run.
+const KernelSet& active_bundle();
+// Makes `target` the bundle in use; throws if it is not linked in or cannot run
+// here (the error lists the missing features).
+void select_bundle(const std::string& target);
+
+// The active bundle's kernels (shorthands for active_bundle().kernels() etc.).
 const std::vector<KernelInfo>& kernels();
 const KernelInfo& kernel(const std::string& name);
-// The kernel of family f to run on m_rows activation rows: the GEMM instance when
-// m_rows reaches its row tile, else the GEMV instance.
 const KernelInfo& kernel_for(Family f, int m_rows);
 
 // Threads used by the kernels (Halide's pool); 0 restores the default.

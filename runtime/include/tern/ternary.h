@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "knob_space.h"
+#include "tern/knob_space.h"
 
 namespace tern {
 

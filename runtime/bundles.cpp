@@ -1,0 +1,170 @@
+// The bundles linked into this binary and the choice of the one in use.
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <numeric>
+
+#include "linked_bundles.inc"  // generated: tern::detail::linked_bundles()
+#include "tern/cpu.h"
+#include "tern/error.h"
+#include "tern/kernels.h"
+
+namespace tern {
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
+    return out;
+}
+
+// Kernels whose layouts differ only in K alignment can share one packing, padded
+// to a multiple of both alignments.
+bool compatible(const Layout& a, const Layout& b) {
+    return a.family == b.family && a.lanes == b.lanes && a.g == b.g;
+}
+
+std::atomic<const KernelSet*> g_active{nullptr};
+std::mutex g_choose;
+
+const KernelSet& choose_at_start_up() {
+    if (const char* forced = std::getenv("TERN_BUNDLE"); forced && *forced) {
+        try {
+            select_bundle(forced);
+        } catch (const Error& e) {
+            throw Error(std::string("TERN_BUNDLE: ") + e.what());
+        }
+        return *g_active.load();
+    }
+    std::string rejected;
+    for (const KernelSet& b : bundles()) {
+        const auto missing = b.missing_features();
+        if (missing.empty()) return b;
+        rejected += "; " + b.target() + " needs " + join(missing);
+    }
+    throw Error("no kernel bundle in this binary runs on this CPU (" + host_cpu().model + ")" +
+                rejected);
+}
+
+}  // namespace
+
+KernelSet::KernelSet(const BundleManifest& manifest) : manifest_(&manifest) {
+    for (int i = 0; i < manifest.num_kernels; ++i) {
+        const BundleKernel& e = manifest.kernels[i];
+        KernelInfo k;
+        k.name = e.name;
+        k.family = e.family;
+        for (int j = 0; j < e.num_knobs; ++j) k.knobs[e.knobs[j].name] = e.knobs[j].value;
+        k.entry = e.entry;
+        k.op = e.op;
+        k.k = e.k;
+        k.n = e.n;
+        k.m = e.m;
+        k.threads = e.threads;
+        kernels_.push_back(std::move(k));
+    }
+}
+
+std::vector<std::string> KernelSet::missing_features() const {
+    const std::vector<std::string> features(manifest_->cpu_features,
+                                            manifest_->cpu_features + manifest_->num_cpu_features);
+    return tern::missing_features(manifest_->halide_target, features, host_cpu());
+}
+
+const KernelInfo& KernelSet::kernel(const std::string& name) const {
+    std::vector<std::string> known;
+    for (const KernelInfo& k : kernels_) {
+        if (k.name == name) return k;
+        known.push_back(k.name);
+    }
+    throw Error("no kernel named '" + name + "' in bundle " + target() + " (have: " + join(known) +
+                ")");
+}
+
+const KernelInfo& KernelSet::kernel_for(Family f, int m_rows) const {
+    const std::string fam = family_name(f);
+    const KernelInfo* best = nullptr;
+    for (const KernelInfo& k : kernels_) {
+        if (k.family != fam || !k.op.empty() || k.m_tile() > m_rows) continue;
+        if (!best || k.m_tile() > best->m_tile()) best = &k;
+    }
+    if (!best)
+        throw Error("bundle " + target() + " has no generic " + fam + " kernel for " +
+                    std::to_string(m_rows) + " rows");
+    return *best;
+}
+
+LinearPlan KernelSet::plan_linear(int k, int n, int threads) const {
+    // Tuned kernels of `op` for this shape, the one tuned nearest `threads` first.
+    auto tuned = [&](const char* op, const Layout* layout) -> const KernelInfo* {
+        const KernelInfo* best = nullptr;
+        for (const KernelInfo& c : kernels_) {
+            if (c.op != op || c.k != k || c.n != n) continue;
+            if (layout && !compatible(c.layout(), *layout)) continue;
+            if (!best || std::abs(c.threads - threads) < std::abs(best->threads - threads))
+                best = &c;
+        }
+        return best;
+    };
+    LinearPlan plan;
+    plan.gemv = tuned("gemv", nullptr);
+    if (!plan.gemv) plan.gemv = &kernel_for(Family::tmad, 1);
+    plan.layout = plan.gemv->layout();
+    plan.gemm = tuned("gemm", &plan.layout);
+    if (!plan.gemm) {
+        for (const KernelInfo& c : kernels_) {
+            if (!c.is_ternary() || !c.op.empty() || c.m_tile() == 1) continue;
+            if (!compatible(c.layout(), plan.layout)) continue;
+            if (!plan.gemm || c.m_tile() > plan.gemm->m_tile()) plan.gemm = &c;
+        }
+    }
+    if (!plan.gemm) plan.gemm = plan.gemv;
+    plan.layout.k_align = std::lcm(plan.layout.k_align, plan.gemm->layout().k_align);
+    return plan;
+}
+
+const std::vector<KernelSet>& bundles() {
+    static const std::vector<KernelSet> all = [] {
+        std::vector<KernelSet> out;
+        for (const BundleManifest* m : detail::linked_bundles()) out.emplace_back(*m);
+        // Most capable first: a bundle needing more CPU features is the better
+        // choice on a CPU that has them.
+        std::stable_sort(out.begin(), out.end(), [](const KernelSet& a, const KernelSet& b) {
+            return a.manifest().num_cpu_features > b.manifest().num_cpu_features;
+        });
+        return out;
+    }();
+    return all;
+}
+
+const KernelSet& bundle(const std::string& target) {
+    std::vector<std::string> known;
+    for (const KernelSet& b : bundles()) {
+        if (b.target() == target) return b;
+        known.push_back(b.target());
+    }
+    throw Error("no bundle for target '" + target + "' in this binary (have: " + join(known) + ")");
+}
+
+const KernelSet& active_bundle() {
+    if (const KernelSet* b = g_active.load()) return *b;
+    std::lock_guard<std::mutex> lock(g_choose);
+    if (!g_active.load()) g_active.store(&choose_at_start_up());
+    return *g_active.load();
+}
+
+void select_bundle(const std::string& target) {
+    const KernelSet& b = bundle(target);
+    const auto missing = b.missing_features();
+    if (!missing.empty())
+        throw Error("bundle " + target + " cannot run on this CPU (" + host_cpu().model +
+                    "): it lacks " + join(missing));
+    g_active.store(&b);
+}
+
+const std::vector<KernelInfo>& kernels() { return active_bundle().kernels(); }
+const KernelInfo& kernel(const std::string& name) { return active_bundle().kernel(name); }
+const KernelInfo& kernel_for(Family f, int m_rows) { return active_bundle().kernel_for(f, m_rows); }
+
+}  // namespace tern

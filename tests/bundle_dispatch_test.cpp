@@ -1,0 +1,155 @@
+// Choosing a bundle: the most capable one this CPU runs, or the one TERN_BUNDLE
+// forces; clear errors for unknown and unrunnable bundles; per-shape plans from
+// a manifest's tuned and generic kernels.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "tern/cpu.h"
+#include "tern/error.h"
+#include "tern/kernels.h"
+
+namespace tern {
+namespace {
+
+std::string error_of(const std::function<void()>& fn) {
+    try {
+        fn();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(Dispatch, ActiveBundleIsTheForcedOrTheMostCapableRunnable) {
+    const char* forced = std::getenv("TERN_BUNDLE");
+    bool known = false;
+    for (const KernelSet& b : bundles()) known |= forced && b.target() == forced;
+    if (forced && !known) {
+        const std::string e = error_of([] { active_bundle(); });
+        EXPECT_NE(e.find(std::string("TERN_BUNDLE: no bundle for target '") + forced + "'"),
+                  std::string::npos)
+            << e;
+        return;
+    }
+    if (forced) {
+        EXPECT_EQ(active_bundle().target(), forced);
+        return;
+    }
+    for (const KernelSet& b : bundles()) {
+        if (!b.runs_here()) continue;
+        EXPECT_EQ(active_bundle().target(), b.target());
+        return;
+    }
+    FAIL() << "no linked bundle runs here";
+}
+
+TEST(Dispatch, BundlesAreOrderedMostCapableFirst) {
+    ASSERT_FALSE(bundles().empty());
+    for (size_t i = 1; i < bundles().size(); ++i)
+        EXPECT_GE(bundles()[i - 1].manifest().num_cpu_features,
+                  bundles()[i].manifest().num_cpu_features);
+}
+
+TEST(Dispatch, UnknownBundleIsAnError) {
+    const std::string e = error_of([] { select_bundle("x86-64-sse2"); });
+    EXPECT_NE(e.find("no bundle for target 'x86-64-sse2'"), std::string::npos) << e;
+    EXPECT_NE(e.find(bundles().front().target()), std::string::npos) << e;
+}
+
+TEST(Dispatch, UnrunnableBundleIsAnErrorNamingWhatIsMissing) {
+    int checked = 0;
+    for (const KernelSet& b : bundles()) {
+        const auto missing = b.missing_features();
+        if (missing.empty()) continue;
+        const std::string e = error_of([&] { select_bundle(b.target()); });
+        EXPECT_NE(e.find("cannot run on this CPU"), std::string::npos) << e;
+        EXPECT_NE(e.find(missing.front()), std::string::npos) << e;
+        ++checked;
+    }
+    if (checked == 0) GTEST_SKIP() << "every linked bundle runs on this CPU";
+}
+
+TEST(CpuFeatures, MissingFeaturesNameArchitectureThenFeatures) {
+    CpuInfo x86{"test CPU", "x86-64", "linux", {"avx2", "fma"}};
+    EXPECT_EQ(missing_features("arm-64-linux-arm_dot_prod", {"asimddp"}, x86),
+              std::vector<std::string>{"architecture arm-64"});
+    EXPECT_EQ(missing_features("x86-64-osx-avx2", {"avx2"}, x86),
+              std::vector<std::string>{"operating system of x86-64-osx-avx2"});
+    EXPECT_EQ(missing_features("x86-64-linux-avx512", {"avx2", "avx512f", "avx512_vnni"}, x86),
+              (std::vector<std::string>{"avx512f", "avx512_vnni"}));
+    EXPECT_TRUE(missing_features("x86-64-linux-avx2", {"avx2", "fma"}, x86).empty());
+}
+
+TEST(CpuFeatures, HostRunsAtLeastOneBundle) {
+    const CpuInfo& cpu = host_cpu();
+    EXPECT_FALSE(cpu.arch.empty());
+    bool any = false;
+    for (const KernelSet& b : bundles()) any |= b.runs_here();
+    EXPECT_TRUE(any) << cpu.model;
+}
+
+// A manifest with tuned entries, built from the real entry points of the first
+// bundle (plan_linear only reads the table).
+class Plan : public testing::Test {
+protected:
+    void SetUp() override {
+        const BundleManifest& real = bundles().front().manifest();
+        auto entry = real.kernels[0].entry;
+        kernels_ = {
+            {"tmad_gemv", "tmad", "", 0, 0, 0, 0, tmad8_, 5, entry, "a"},
+            {"tmad_gemm", "tmad", "", 0, 0, 0, 0, tmad8_gemm_, 5, entry, "b"},
+            {"tadd_gemv_64x32_t1", "tadd", "gemv", 64, 32, 1, 1, tadd_, 3, entry, "c"},
+            {"tmad_gemv_64x32_t2", "tmad", "gemv", 64, 32, 1, 2, tmad16_, 5, entry, "d"},
+            {"tmad_gemm_64x32_t1", "tmad", "gemm", 64, 32, 8, 1, tmad8_gemm_wide_, 5, entry, "e"},
+            {"tadd_gemm", "tadd", "", 0, 0, 0, 0, tadd_gemm_, 3, entry, "f"},
+        };
+        manifest_ = {"test",
+                     real.halide_target,
+                     nullptr,
+                     0,
+                     "none",
+                     kernels_.data(),
+                     static_cast<int>(kernels_.size())};
+    }
+    const BundleKnob tmad8_[5] = {
+        {"lanes", 8}, {"kblock", 16}, {"dot", 0}, {"m_tile", 1}, {"unpack", 0}};
+    const BundleKnob tmad8_gemm_[5] = {
+        {"lanes", 8}, {"kblock", 16}, {"dot", 0}, {"m_tile", 2}, {"unpack", 0}};
+    const BundleKnob tmad8_gemm_wide_[5] = {
+        {"lanes", 16}, {"kblock", 16}, {"dot", 0}, {"m_tile", 4}, {"unpack", 0}};
+    const BundleKnob tmad16_[5] = {
+        {"lanes", 16}, {"kblock", 8}, {"dot", 0}, {"m_tile", 1}, {"unpack", 0}};
+    const BundleKnob tadd_[3] = {{"lanes", 16}, {"kblock", 4}, {"m_tile", 1}};
+    const BundleKnob tadd_gemm_[3] = {{"lanes", 16}, {"kblock", 4}, {"m_tile", 4}};
+    std::vector<BundleKernel> kernels_;
+    BundleManifest manifest_{};
+};
+
+TEST_F(Plan, TunedShapeUsesTheKernelTunedNearestTheThreadCount) {
+    const KernelSet set(manifest_);
+    const LinearPlan one = set.plan_linear(64, 32, 1);
+    EXPECT_EQ(one.gemv->name, "tadd_gemv_64x32_t1");
+    EXPECT_EQ(one.gemm->name, "tadd_gemm");  // same layout as the GEMV kernel
+    EXPECT_EQ(one.layout.family, Family::tadd);
+    const LinearPlan two = set.plan_linear(64, 32, 4);
+    EXPECT_EQ(two.gemv->name, "tmad_gemv_64x32_t2");
+    // The tuned GEMM reads lanes 16 with kblock 16, the GEMV kblock 8: one
+    // packing serves both, K padded to a multiple of 64.
+    EXPECT_EQ(two.gemm->name, "tmad_gemm_64x32_t1");
+    EXPECT_EQ(two.layout.k_align, 64);
+    // At one thread the tuned tadd GEMV wins; the tmad GEMM cannot read its layout.
+    EXPECT_NE(one.gemm->family, "tmad");
+}
+
+TEST_F(Plan, UntunedShapeFallsBackToGenericKernels) {
+    const KernelSet set(manifest_);
+    const LinearPlan p = set.plan_linear(2560, 6912, 2);
+    EXPECT_EQ(p.gemv->name, "tmad_gemv");
+    EXPECT_EQ(p.gemm->name, "tmad_gemm");
+    EXPECT_EQ(&p.for_rows(1), p.gemv);
+    EXPECT_EQ(&p.for_rows(7), p.gemm);
+}
+
+}  // namespace
+}  // namespace tern
