@@ -1,5 +1,5 @@
 // The candidates of a tuning problem: every legal knob combination of every
-// family that applies to the target, built from generators/knob_space.h.
+// family that applies to the target, built from tern/knob_space.h.
 #pragma once
 
 #include <map>

@@ -54,7 +54,7 @@ protected:
         if (!knob_value_is_legal(f, name, value)) {
             throw Halide::CompileError(std::string(family_name(f)) + ": illegal value " +
                                        std::to_string(value) + " for knob " + name +
-                                       " (legal values: generators/knob_space.h)");
+                                       " (legal values: runtime/include/tern/knob_space.h)");
         }
     }
 
