@@ -1,0 +1,120 @@
+// GGUF files (versions 2 and 3), memory-mapped and validated before use.
+//
+// open() checks every count, length, type, shape, offset and size against the
+// file before anything is used; any violation throws tern::Error naming the
+// file, the key or tensor, and what was expected. Tensor data stays in the
+// mapping: nothing is copied until a tensor is decoded or repacked.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tern::gguf {
+
+enum class ValueType : uint32_t {
+    u8 = 0,
+    i8 = 1,
+    u16 = 2,
+    i16 = 3,
+    u32 = 4,
+    i32 = 5,
+    f32 = 6,
+    boolean = 7,
+    string = 8,
+    array = 9,
+    u64 = 10,
+    i64 = 11,
+    f64 = 12,
+};
+const char* value_type_name(ValueType t);
+
+// ggml tensor types tern reads. I2_S is bitnet.cpp's type (its fork's number).
+enum class TensorType : uint32_t {
+    f32 = 0,
+    f16 = 1,
+    q8_0 = 8,
+    tq1_0 = 34,
+    tq2_0 = 35,
+    i2_s = 36,
+};
+const char* tensor_type_name(TensorType t);
+bool is_ternary(TensorType t);
+// Values per block and bytes per block of a type (1 and 4 for F32, 256 and 66
+// for TQ2_0, ...).
+uint64_t block_values(TensorType t);
+uint64_t block_bytes(TensorType t);
+// Bytes of a tensor of this type and shape (I2_S adds its 32-byte scale
+// record). dims[0] must be a multiple of block_values(t).
+uint64_t tensor_bytes(TensorType t, const std::vector<uint64_t>& dims);
+
+// One metadata value. Scalars are widened into u, i or f; strings and arrays
+// point into the mapping.
+struct Value {
+    ValueType type = ValueType::u8;
+    uint64_t u = 0;  // unsigned integers and bool
+    int64_t i = 0;   // signed integers
+    double f = 0;    // f32, f64
+    std::string_view str;
+    // Arrays (one level): element type and count; strings listed, numbers raw.
+    ValueType elem_type = ValueType::u8;
+    uint64_t count = 0;
+    std::vector<std::string_view> strings;
+    const uint8_t* raw = nullptr;
+};
+
+struct TensorInfo {
+    std::string name;
+    std::vector<uint64_t> dims;  // ggml order: dims[0] is contiguous
+    TensorType type = TensorType::f32;
+    uint64_t offset = 0;  // from the start of the data section
+    uint64_t bytes = 0;   // size implied by type and shape
+    const uint8_t* data = nullptr;
+    uint64_t elements() const;
+    uint64_t rows() const { return dims.empty() ? 0 : elements() / dims[0]; }
+};
+
+class File {
+public:
+    // Maps and validates path; throws tern::Error on any problem.
+    static File open(const std::string& path);
+
+    const std::string& path() const { return path_; }
+    uint32_t version() const { return version_; }
+    uint64_t size() const;
+    uint64_t alignment() const { return alignment_; }
+
+    const std::map<std::string, Value>& metadata() const { return kv_; }
+    bool has(const std::string& key) const { return kv_.count(key) != 0; }
+    // Typed getters: throw naming the key when it is missing or of another
+    // type (any integer type is accepted where the value fits).
+    uint64_t get_uint(const std::string& key) const;
+    int64_t get_int(const std::string& key) const;
+    float get_float(const std::string& key) const;
+    bool get_bool(const std::string& key) const;
+    std::string get_string(const std::string& key) const;
+    const std::vector<std::string_view>& get_strings(const std::string& key) const;
+    std::vector<int32_t> get_int32s(const std::string& key) const;
+
+    const std::vector<TensorInfo>& tensors() const { return tensors_; }
+    const TensorInfo* find_tensor(const std::string& name) const;
+    // Throws "missing tensor" naming the file when absent.
+    const TensorInfo& tensor(const std::string& name) const;
+
+private:
+    struct Mapping;
+    std::shared_ptr<Mapping> map_;
+    std::string path_;
+    uint32_t version_ = 0;
+    uint64_t alignment_ = 32;
+    std::map<std::string, Value> kv_;
+    std::vector<TensorInfo> tensors_;
+    std::map<std::string, size_t> by_name_;
+
+    const Value& value(const std::string& key, const char* expected) const;
+};
+
+}  // namespace tern::gguf

@@ -1,0 +1,42 @@
+// Decoding GGUF tensors: ternary types (TQ1_0, TQ2_0, I2_S) into the canonical
+// rows the packers consume, float types (F32, F16, Q8_0) into float rows.
+#pragma once
+
+#include <cstdint>
+
+#include "tern/gguf.h"
+#include "tern/ternary.h"
+
+namespace tern::gguf {
+
+float f16_to_f32(uint16_t h);
+uint16_t f32_to_f16(float f);  // round to nearest even
+
+// A ternary tensor as an N x K matrix (K = dims[0], the input dimension; N the
+// rows): one scale for the whole tensor and a row decoder for pack(). TQ1_0
+// and TQ2_0 store a scale per 256-value block; BitNet b1.58 has one per
+// tensor, so all blocks must agree (else an error names the tensor and the
+// first block that differs). Codes outside the ternary range are an error
+// naming the tensor, row and column. The decoder reads the mapping directly
+// and must not outlive the File.
+struct TernaryTensor {
+    int k = 0;
+    int n = 0;
+    float scale = 0;
+    RowSource rows;
+};
+TernaryTensor ternary_tensor(const File& file, const TensorInfo& t);
+
+// Encodes one row of k ternary values (k a multiple of block_values(type)) with
+// the tensor's scale: TQ1_0 and TQ2_0 store it in every block; I2_S rows hold
+// codes only and the tensor ends with encode_i2s_scale's 32-byte record.
+uint64_t ternary_row_bytes(TensorType type, int k);
+void encode_ternary_row(TensorType type, const int8_t* w, int k, float scale, uint8_t* out);
+void encode_i2s_scale(float scale, uint8_t* out32);
+// Q8_0 encoding of one row of floats (k a multiple of 32), as ggml rounds it.
+void encode_q8_0_row(const float* x, int k, uint8_t* out);
+
+// Row `row` (dims[0] values) of an F32, F16 or Q8_0 tensor as floats.
+void decode_row(const File& file, const TensorInfo& t, uint64_t row, float* out);
+
+}  // namespace tern::gguf

@@ -1,0 +1,40 @@
+// Random-weight BitNet b1.58 models with the real architecture, written as GGUF
+// files that tern and llama.cpp both load (tern gen-model; the tests' models).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "tern/gguf.h"
+
+namespace tern {
+
+struct ModelShape {
+    std::string preset;
+    int n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_vocab = 0;
+    int n_ctx = 4096;
+    float rope_theta = 500000.0f;
+    float rms_eps = 1e-5f;
+    int head_dim() const { return n_embd / n_head; }
+};
+
+// "tiny" (4 layers, hidden 256: tests and the default demo) or "2b4t" (BitNet
+// b1.58 2B4T: hidden 2560, 30 layers, 20 heads, 5 KV heads, FFN 6912, vocabulary
+// 128256). Throws naming the preset and the known ones otherwise.
+ModelShape model_preset(const std::string& name);
+
+struct SyntheticModelOptions {
+    gguf::TensorType weight_type = gguf::TensorType::tq2_0;
+    gguf::TensorType embedding_type = gguf::TensorType::f16;  // or q8_0
+    std::string activation = "relu2";                         // written as tern.ffn_activation
+    uint64_t seed = 1;
+};
+
+// Writes the model atomically. Same shape, options and seed give the same bytes.
+// progress(done, total) reports bytes written.
+void write_synthetic_model(const std::string& path, const ModelShape& shape,
+                           const SyntheticModelOptions& options,
+                           const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
+
+}  // namespace tern

@@ -1,0 +1,225 @@
+// Synthetic BitNet models: the architecture and GGUF layout of llama.cpp's
+// `bitnet` (see ../README "model"), random weights, a placeholder byte-level BPE
+// vocabulary. Each tensor draws from its own generator seeded by (seed, tensor
+// index), so the output is deterministic.
+#include "tern/synthetic_model.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "tern/error.h"
+#include "tern/gguf_tensors.h"
+#include "tern/gguf_writer.h"
+
+namespace tern {
+namespace {
+
+using gguf::TensorType;
+
+class SplitMix {
+public:
+    explicit SplitMix(uint64_t seed) : s_(seed) {}
+    uint64_t next() {
+        uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    }
+    float uniform(float lo, float hi) {  // [lo, hi)
+        return lo + (hi - lo) * static_cast<float>(next() >> 40) * (1.0f / 16777216.0f);
+    }
+
+private:
+    uint64_t s_;
+};
+
+uint64_t tensor_seed(uint64_t seed, size_t index) {
+    return SplitMix(seed * 0x100000001b3ull + index).next();
+}
+
+// GPT-2's reversible map from bytes to printable code points.
+std::vector<std::string> byte_tokens() {
+    std::vector<int> printable;
+    for (int b = '!'; b <= '~'; ++b) printable.push_back(b);
+    for (int b = 0xa1; b <= 0xac; ++b) printable.push_back(b);
+    for (int b = 0xae; b <= 0xff; ++b) printable.push_back(b);
+    std::vector<int> code(256, -1);
+    for (int b : printable) code[b] = b;
+    int extra = 0;
+    for (int b = 0; b < 256; ++b)
+        if (code[b] < 0) code[b] = 256 + extra++;
+    std::vector<std::string> out(256);
+    for (int b = 0; b < 256; ++b) {
+        const int c = code[b];
+        if (c < 0x80) {
+            out[b] = std::string(1, static_cast<char>(c));
+        } else {  // two-byte UTF-8 (every code point here is below 0x800)
+            out[b] = {static_cast<char>(0xc0 | (c >> 6)), static_cast<char>(0x80 | (c & 0x3f))};
+        }
+    }
+    return out;
+}
+
+struct Vocab {
+    std::vector<std::string> tokens, merges;
+    std::vector<int32_t> types;
+    int bos = 0, eos = 0;
+};
+
+// Byte tokens, then tokens made by merging earlier tokens with single bytes,
+// then special tokens; LLaMA-3's special ids (128000 BOS, 128001 EOS, 128009
+// <|eot_id|>) when the vocabulary is that large.
+Vocab placeholder_vocab(int n_vocab) {
+    const int n_special = n_vocab >= 128256 ? 256 : 2;
+    const int n_normal = n_vocab - n_special;
+    if (n_normal < 256) throw Error("vocabulary of " + std::to_string(n_vocab) + " is too small");
+    Vocab v;
+    const std::vector<std::string> bytes = byte_tokens();
+    v.tokens = bytes;
+    for (int left = 0; static_cast<int>(v.tokens.size()) < n_normal; ++left)
+        for (int b = 0; b < 256 && static_cast<int>(v.tokens.size()) < n_normal; ++b) {
+            v.merges.push_back(v.tokens[left] + " " + bytes[b]);
+            v.tokens.push_back(v.tokens[left] + bytes[b]);
+        }
+    v.types.assign(n_normal, 1);
+    std::vector<std::string> special = {"<|begin_of_text|>", "<|end_of_text|>"};
+    for (int i = 2; i < n_special; ++i)
+        special.push_back(n_special == 256 && i == 9
+                              ? "<|eot_id|>"
+                              : "<|reserved_special_token_" + std::to_string(i - 2) + "|>");
+    for (const std::string& s : special) {
+        v.tokens.push_back(s);
+        v.types.push_back(3);
+    }
+    v.bos = n_normal;
+    v.eos = n_normal + 1;
+    return v;
+}
+
+}  // namespace
+
+ModelShape model_preset(const std::string& name) {
+    ModelShape s;
+    s.preset = name;
+    if (name == "tiny") {
+        s.n_embd = 256, s.n_layer = 4, s.n_head = 4, s.n_head_kv = 2, s.n_ff = 768,
+        s.n_vocab = 1024;
+    } else if (name == "2b4t") {
+        s.n_embd = 2560, s.n_layer = 30, s.n_head = 20, s.n_head_kv = 5, s.n_ff = 6912;
+        s.n_vocab = 128256;
+    } else {
+        throw Error("unknown model preset '" + name + "' (known: tiny, 2b4t)");
+    }
+    return s;
+}
+
+void write_synthetic_model(const std::string& path, const ModelShape& shape,
+                           const SyntheticModelOptions& o,
+                           const std::function<void(uint64_t, uint64_t)>& progress) {
+    if (!gguf::is_ternary(o.weight_type))
+        throw Error(std::string("gen-model: weight type ") + gguf::tensor_type_name(o.weight_type) +
+                    " is not ternary (tq2_0, tq1_0, i2_s)");
+    if (o.embedding_type != TensorType::f16 && o.embedding_type != TensorType::q8_0)
+        throw Error("gen-model: the embedding must be F16 or Q8_0");
+    if (o.activation != "relu2" && o.activation != "silu")
+        throw Error("gen-model: activation '" + o.activation + "' (expected relu2 or silu)");
+    const int E = shape.n_embd, F = shape.n_ff, HD = shape.head_dim(), KV = shape.n_head_kv * HD;
+    const std::string arch = "bitnet";
+    const Vocab vocab = placeholder_vocab(shape.n_vocab);
+
+    gguf::Writer w;
+    w.set_string("general.architecture", arch);
+    w.set_string("general.name", "tern synthetic bitnet " + shape.preset + " (random weights)");
+    w.set_u32("general.file_type", o.weight_type == TensorType::tq1_0 ? 36 : 37);
+    w.set_u32(arch + ".vocab_size", shape.n_vocab);
+    w.set_u32(arch + ".context_length", shape.n_ctx);
+    w.set_u32(arch + ".embedding_length", E);
+    w.set_u32(arch + ".block_count", shape.n_layer);
+    w.set_u32(arch + ".feed_forward_length", F);
+    w.set_u32(arch + ".attention.head_count", shape.n_head);
+    w.set_u32(arch + ".attention.head_count_kv", shape.n_head_kv);
+    w.set_f32(arch + ".attention.layer_norm_rms_epsilon", shape.rms_eps);
+    w.set_f32(arch + ".rope.freq_base", shape.rope_theta);
+    w.set_u32(arch + ".rope.dimension_count", HD);
+    w.set_string("tern.ffn_activation", o.activation);
+    w.set_string("tern.vocabulary",
+                 "placeholder: byte-level BPE tokens and merges made up by tern gen-model, "
+                 "not LLaMA-3's (text tokenises validly but not as LLaMA-3 would)");
+    w.set_u32("tern.seed", static_cast<uint32_t>(o.seed));
+    w.set_string("tokenizer.ggml.model", "gpt2");
+    w.set_string("tokenizer.ggml.pre", "llama-bpe");
+    w.set_strings("tokenizer.ggml.tokens", vocab.tokens);
+    w.set_i32s("tokenizer.ggml.token_type", vocab.types);
+    w.set_strings("tokenizer.ggml.merges", vocab.merges);
+    w.set_u32("tokenizer.ggml.bos_token_id", vocab.bos);
+    w.set_u32("tokenizer.ggml.eos_token_id", vocab.eos);
+    w.set_bool("tokenizer.ggml.add_bos_token", true);
+
+    size_t index = 0;
+    auto ternary = [&](const std::string& name, int k, int n) {
+        const uint64_t seed = tensor_seed(o.seed, index++);
+        const TensorType type = o.weight_type;
+        // Unit-variance outputs for unit-RMS inputs: 2/3 of the weights are non-zero.
+        const float scale = 1.0f / std::sqrt(k * 2.0f / 3.0f);
+        w.add_tensor(name, {uint64_t(k), uint64_t(n)}, type, [=](uint8_t* dst) {
+            SplitMix rng(seed);
+            std::vector<int8_t> row(k);
+            const uint64_t row_bytes = gguf::ternary_row_bytes(type, k);
+            for (int r = 0; r < n; ++r) {
+                for (int i = 0; i < k; ++i)
+                    row[i] = static_cast<int8_t>(static_cast<int>((rng.next() >> 32) % 3) - 1);
+                gguf::encode_ternary_row(type, row.data(), k, scale, dst + r * row_bytes);
+            }
+            if (type == TensorType::i2_s) gguf::encode_i2s_scale(scale, dst + n * row_bytes);
+        });
+    };
+    auto norm = [&](const std::string& name, int n) {
+        const uint64_t seed = tensor_seed(o.seed, index++);
+        w.add_tensor(name, {uint64_t(n)}, TensorType::f32, [=](uint8_t* dst) {
+            SplitMix rng(seed);
+            for (int i = 0; i < n; ++i) {
+                const float v = rng.uniform(0.5f, 1.5f);
+                std::memcpy(dst + 4 * i, &v, 4);
+            }
+        });
+    };
+    {
+        const uint64_t seed = tensor_seed(o.seed, index++);
+        const TensorType type = o.embedding_type;
+        const int V = shape.n_vocab;
+        w.add_tensor("token_embd.weight", {uint64_t(E), uint64_t(V)}, type, [=](uint8_t* dst) {
+            SplitMix rng(seed);
+            std::vector<float> row(E);
+            for (int r = 0; r < V; ++r) {
+                for (float& x : row) x = rng.uniform(-0.1f, 0.1f);
+                if (type == TensorType::f16) {
+                    for (int i = 0; i < E; ++i) {
+                        const uint16_t h = gguf::f32_to_f16(row[i]);
+                        std::memcpy(dst + (uint64_t(r) * E + i) * 2, &h, 2);
+                    }
+                } else {
+                    gguf::encode_q8_0_row(row.data(), E, dst + uint64_t(r) * (E / 32) * 34);
+                }
+            }
+        });
+    }
+    norm("output_norm.weight", E);
+    for (int l = 0; l < shape.n_layer; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        norm(p + "attn_norm.weight", E);
+        ternary(p + "attn_q.weight", E, E);
+        ternary(p + "attn_k.weight", E, KV);
+        ternary(p + "attn_v.weight", E, KV);
+        norm(p + "attn_sub_norm.weight", E);
+        ternary(p + "attn_output.weight", E, E);
+        norm(p + "ffn_norm.weight", E);
+        ternary(p + "ffn_gate.weight", E, F);
+        ternary(p + "ffn_up.weight", E, F);
+        norm(p + "ffn_sub_norm.weight", F);
+        ternary(p + "ffn_down.weight", F, E);
+    }
+    w.write(path, progress);
+}
+
+}  // namespace tern
