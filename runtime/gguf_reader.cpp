@@ -399,6 +399,15 @@ File File::open(const std::string& path) {
 
 uint64_t File::size() const { return map_ ? map_->size : 0; }
 
+void File::release(const TensorInfo& t) const {
+    const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    const uint64_t begin = static_cast<uint64_t>(t.data - map_->base);
+    const uint64_t first = (begin + page - 1) / page * page;
+    const uint64_t last = (begin + t.bytes) / page * page;
+    if (last > first)
+        madvise(const_cast<uint8_t*>(map_->base) + first, last - first, MADV_DONTNEED);
+}
+
 const Value& File::value(const std::string& key, const char* expected) const {
     auto it = kv_.find(key);
     if (it == kv_.end()) throw Error(path_ + ": missing key '" + key + "' (" + expected + ")");

@@ -6,11 +6,13 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <vector>
 
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/gguf_writer.h"
+#include "tern/tokenizer.h"
 
 namespace tern {
 namespace {
@@ -38,29 +40,6 @@ uint64_t tensor_seed(uint64_t seed, size_t index) {
     return SplitMix(seed * 0x100000001b3ull + index).next();
 }
 
-// GPT-2's reversible map from bytes to printable code points.
-std::vector<std::string> byte_tokens() {
-    std::vector<int> printable;
-    for (int b = '!'; b <= '~'; ++b) printable.push_back(b);
-    for (int b = 0xa1; b <= 0xac; ++b) printable.push_back(b);
-    for (int b = 0xae; b <= 0xff; ++b) printable.push_back(b);
-    std::vector<int> code(256, -1);
-    for (int b : printable) code[b] = b;
-    int extra = 0;
-    for (int b = 0; b < 256; ++b)
-        if (code[b] < 0) code[b] = 256 + extra++;
-    std::vector<std::string> out(256);
-    for (int b = 0; b < 256; ++b) {
-        const int c = code[b];
-        if (c < 0x80) {
-            out[b] = std::string(1, static_cast<char>(c));
-        } else {  // two-byte UTF-8 (every code point here is below 0x800)
-            out[b] = {static_cast<char>(0xc0 | (c >> 6)), static_cast<char>(0x80 | (c & 0x3f))};
-        }
-    }
-    return out;
-}
-
 struct Vocab {
     std::vector<std::string> tokens, merges;
     std::vector<int32_t> types;
@@ -75,7 +54,7 @@ Vocab placeholder_vocab(int n_vocab) {
     const int n_normal = n_vocab - n_special;
     if (n_normal < 256) throw Error("vocabulary of " + std::to_string(n_vocab) + " is too small");
     Vocab v;
-    const std::vector<std::string> bytes = byte_tokens();
+    const std::vector<std::string>& bytes = byte_level_chars();
     v.tokens = bytes;
     for (int left = 0; static_cast<int>(v.tokens.size()) < n_normal; ++left)
         for (int b = 0; b < 256 && static_cast<int>(v.tokens.size()) < n_normal; ++b) {
@@ -97,6 +76,35 @@ Vocab placeholder_vocab(int n_vocab) {
     return v;
 }
 
+std::vector<std::string> read_lines(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error(path + ": cannot open (make it with scripts/llama3_vocab.mjs)");
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+Vocab file_vocab(const std::string& dir) {
+    Vocab v;
+    v.tokens = read_lines(dir + "/tokens.txt");
+    v.merges = read_lines(dir + "/merges.txt");
+    v.types.assign(v.tokens.size(), 1);
+    for (const std::string& id : read_lines(dir + "/special.txt")) {
+        const size_t i = std::stoul(id);
+        if (i >= v.tokens.size())
+            throw Error(dir + "/special.txt: token id " + id + " out of range");
+        v.types[i] = 3;
+    }
+    auto find = [&](const std::string& name) {
+        for (size_t i = 0; i < v.tokens.size(); ++i)
+            if (v.tokens[i] == name) return static_cast<int>(i);
+        throw Error(dir + "/tokens.txt: no token " + name);
+    };
+    v.bos = find("<|begin_of_text|>");
+    v.eos = find("<|end_of_text|>");
+    return v;
+}
+
 }  // namespace
 
 ModelShape model_preset(const std::string& name) {
@@ -114,7 +122,7 @@ ModelShape model_preset(const std::string& name) {
     return s;
 }
 
-void write_synthetic_model(const std::string& path, const ModelShape& shape,
+void write_synthetic_model(const std::string& path, const ModelShape& preset,
                            const SyntheticModelOptions& o,
                            const std::function<void(uint64_t, uint64_t)>& progress) {
     if (!gguf::is_ternary(o.weight_type))
@@ -124,9 +132,12 @@ void write_synthetic_model(const std::string& path, const ModelShape& shape,
         throw Error("gen-model: the embedding must be F16 or Q8_0");
     if (o.activation != "relu2" && o.activation != "silu")
         throw Error("gen-model: activation '" + o.activation + "' (expected relu2 or silu)");
+    ModelShape shape = preset;
+    const bool real_vocab = !o.vocab_dir.empty();
+    const Vocab vocab = real_vocab ? file_vocab(o.vocab_dir) : placeholder_vocab(shape.n_vocab);
+    shape.n_vocab = static_cast<int>(vocab.tokens.size());
     const int E = shape.n_embd, F = shape.n_ff, HD = shape.head_dim(), KV = shape.n_head_kv * HD;
     const std::string arch = "bitnet";
-    const Vocab vocab = placeholder_vocab(shape.n_vocab);
 
     gguf::Writer w;
     w.set_string("general.architecture", arch);
@@ -144,8 +155,10 @@ void write_synthetic_model(const std::string& path, const ModelShape& shape,
     w.set_u32(arch + ".rope.dimension_count", HD);
     w.set_string("tern.ffn_activation", o.activation);
     w.set_string("tern.vocabulary",
-                 "placeholder: byte-level BPE tokens and merges made up by tern gen-model, "
-                 "not LLaMA-3's (text tokenises validly but not as LLaMA-3 would)");
+                 real_vocab ? "LLaMA-3 tokens and merges (from " + o.vocab_dir + ")"
+                            : "placeholder: byte-level BPE tokens and merges made up by tern "
+                              "gen-model, not LLaMA-3's (text tokenises validly but not as "
+                              "LLaMA-3 would)");
     w.set_u32("tern.seed", static_cast<uint32_t>(o.seed));
     w.set_string("tokenizer.ggml.model", "gpt2");
     w.set_string("tokenizer.ggml.pre", "llama-bpe");

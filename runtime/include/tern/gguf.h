@@ -103,6 +103,9 @@ public:
     const TensorInfo* find_tensor(const std::string& name) const;
     // Throws "missing tensor" naming the file when absent.
     const TensorInfo& tensor(const std::string& name) const;
+    // Drops the mapped pages of a tensor from memory (they are read again from
+    // the file if touched): after repacking, the file's copy is not kept too.
+    void release(const TensorInfo& t) const;
 
 private:
     struct Mapping;

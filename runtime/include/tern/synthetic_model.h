@@ -29,6 +29,10 @@ struct SyntheticModelOptions {
     gguf::TensorType embedding_type = gguf::TensorType::f16;  // or q8_0
     std::string activation = "relu2";                         // written as tern.ffn_activation
     uint64_t seed = 1;
+    // A directory with tokens.txt, merges.txt and special.txt (one entry per
+    // line, see scripts/llama3_vocab.mjs): the real LLaMA-3 vocabulary instead of
+    // a placeholder. The vocabulary size then follows the files.
+    std::string vocab_dir;
 };
 
 // Writes the model atomically. Same shape, options and seed give the same bytes.

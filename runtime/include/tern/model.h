@@ -1,0 +1,90 @@
+// A BitNet b1.58 model loaded from GGUF and run on the active bundle's kernels.
+//
+// Architecture `bitnet` as llama.cpp defines it (see README, "The model"): token
+// embedding; per layer RMSNorm, Q/K/V, NEOX RoPE, grouped-query attention over a
+// KV cache, attn_sub_norm, output projection, residual; RMSNorm, gate and up,
+// activation, ffn_sub_norm, down projection, residual; output norm; LM head
+// tied to the embedding. Activations are quantised per token to int8 (absmax)
+// before every ternary matmul, as BitNet b1.58 defines.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tern/gguf.h"
+#include "tern/kernels.h"
+
+namespace tern {
+
+// The feed-forward activation: squared ReLU (BitNet b1.58 2B4T) or SiLU (the
+// original BitNet b1.58 models; what llama.cpp runs for every `bitnet` file).
+enum class Activation { relu2, silu };
+const char* activation_name(Activation a);
+Activation parse_activation(const std::string& name);  // "relu2" or "silu"; throws otherwise
+// Used when the file has no tern.ffn_activation key.
+constexpr Activation kDefaultActivation = Activation::relu2;
+
+// The LM head: the embedding at the file's precision (F16 or Q8_0 rows decoded
+// each token), or int8 rows with per-row scales made at load time.
+enum class LmHead { file, int8 };
+const char* lm_head_name(LmHead h);
+LmHead parse_lm_head(const std::string& name);  // "file" or "int8"
+
+struct ModelConfig {
+    int n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_vocab = 0;
+    int n_ctx_train = 0, head_dim = 0, n_rot = 0;
+    float rope_theta = 10000.0f, rms_eps = 1e-5f;
+    Activation activation = kDefaultActivation;
+    std::string activation_source;  // where the activation came from
+};
+
+struct ModelOptions {
+    int threads = 0;                       // 0: every core
+    int n_ctx = 2048;                      // KV cache positions (at most the file's context length)
+    std::optional<Activation> activation;  // overrides the file
+    LmHead lm_head = LmHead::int8;
+    // Called as tensors are repacked: (done, total) weight matrices.
+    std::function<void(int, int)> progress;
+};
+
+class Model {
+public:
+    // Loads, validates (architecture, metadata, every tensor's presence, type and
+    // shape; errors name the file and the key or tensor) and repacks the
+    // ternary weights into the layouts the active bundle's kernels read.
+    static std::unique_ptr<Model> load(const std::string& path, const ModelOptions& options);
+    ~Model();
+
+    const ModelConfig& config() const;
+    const gguf::File& file() const;
+    const ModelOptions& options() const;
+    double load_seconds() const;
+    uint64_t packed_bytes() const;  // repacked weights, LM head included
+
+    // Runs tokens at positions position() .. position() + n - 1, appending to the
+    // KV cache. Returns the logits of the last token, or of every token (n x
+    // n_vocab, row-major) when all_logits is set. Throws if the cache is full or
+    // a token id is out of range.
+    std::vector<float> eval(const std::vector<int>& tokens, bool all_logits = false);
+    int position() const;
+    void reset();  // empties the KV cache
+
+    // The kernels chosen for each ternary weight shape (tern info).
+    struct LinearChoice {
+        std::string tensor;  // e.g. "blk.*.ffn_up.weight"
+        int k = 0, n = 0;
+        const KernelInfo* gemv = nullptr;
+        const KernelInfo* gemm = nullptr;
+    };
+    std::vector<LinearChoice> linear_choices() const;
+
+private:
+    struct Impl;
+    explicit Model(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tern

@@ -1,0 +1,53 @@
+// LLaMA-3's tokenizer: byte-level BPE (tokenizer.ggml.model "gpt2") with the
+// "llama-bpe" pre-tokenizer, read from a GGUF file's metadata.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "tern/gguf.h"
+
+namespace tern {
+
+// GPT-2's reversible map from each byte to a printable code point, as UTF-8:
+// the alphabet byte-level BPE vocabularies are written in.
+const std::vector<std::string>& byte_level_chars();
+
+class Tokenizer {
+public:
+    // Reads tokenizer.ggml.{model, pre, tokens, token_type, merges, bos_token_id,
+    // eos_token_id, add_bos_token}; errors name the file and the key.
+    static Tokenizer from_gguf(const gguf::File& file);
+
+    // Text to token ids; BOS first when add_bos. Special tokens in the text are
+    // not parsed: "<|eot_id|>" is encoded as the characters it is made of.
+    std::vector<int> encode(const std::string& text, bool add_bos) const;
+    // The bytes a token stands for (control tokens: none).
+    std::string decode(int id) const;
+    std::string decode(const std::vector<int>& ids) const;
+
+    int n_vocab() const { return static_cast<int>(tokens_.size()); }
+    int bos() const { return bos_; }
+    int eos() const { return eos_; }
+    bool add_bos() const { return add_bos_; }
+    // End of generation: EOS, or <|eot_id|> / <|end_of_text|> where present.
+    bool is_end_of_generation(int id) const;
+
+    // The pre-tokenizer alone: the pieces BPE runs on (exposed for tests).
+    static std::vector<std::string> pre_tokenize(const std::string& text);
+
+private:
+    std::vector<std::string> tokens_;
+    std::vector<int> types_;
+    std::unordered_map<std::string, int> ids_;
+    std::unordered_map<std::string, int> merge_rank_;  // "left right" -> rank
+    std::vector<std::string> decoded_;                 // bytes of each token
+    std::vector<int> end_ids_;
+    int bos_ = -1, eos_ = -1;
+    bool add_bos_ = true;
+
+    void bpe(const std::string& piece, std::vector<int>& out) const;
+};
+
+}  // namespace tern

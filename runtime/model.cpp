@@ -1,0 +1,449 @@
+// The BitNet forward pass over the bundle's kernels. Read top to bottom: load
+// (validate, repack), then eval (embedding, layers, head).
+#include "tern/model.h"
+
+#include <HalideRuntime.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+#include "tern/error.h"
+#include "tern/gguf_tensors.h"
+#include "tern/reference.h"
+
+namespace tern {
+namespace {
+
+using gguf::File;
+using gguf::TensorInfo;
+using gguf::TensorType;
+
+// A ternary weight matrix repacked for the kernels chosen for its shape.
+struct Linear {
+    std::string name;
+    LinearPlan plan;
+    PackedMatrix w;
+};
+
+struct Layer {
+    std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;
+    Linear q, k, v, o, gate, up, down;
+};
+
+// Runs body(i) for i in [0, n) on Halide's thread pool (the kernels' pool).
+template <typename Body>
+void parallel_for(int n, const Body& body) {
+    struct Closure {
+        const Body* body;
+    } c{&body};
+    auto task = [](void*, int i, uint8_t* closure) -> int {
+        (*reinterpret_cast<Closure*>(closure)->body)(i);
+        return 0;
+    };
+    halide_do_par_for(nullptr, task, 0, n, reinterpret_cast<uint8_t*>(&c));
+}
+
+std::string shape_text(const std::vector<uint64_t>& dims) {
+    std::string s = "[";
+    for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+    return s + "]";
+}
+
+}  // namespace
+
+const char* activation_name(Activation a) { return a == Activation::relu2 ? "relu2" : "silu"; }
+
+Activation parse_activation(const std::string& name) {
+    if (name == "relu2") return Activation::relu2;
+    if (name == "silu") return Activation::silu;
+    throw Error("activation '" + name + "' is not known (expected relu2 or silu)");
+}
+
+const char* lm_head_name(LmHead h) { return h == LmHead::file ? "file" : "int8"; }
+
+LmHead parse_lm_head(const std::string& name) {
+    if (name == "file") return LmHead::file;
+    if (name == "int8") return LmHead::int8;
+    throw Error("LM head '" + name + "' is not known (expected file or int8)");
+}
+
+struct Model::Impl {
+    File file;
+    ModelOptions options;
+    ModelConfig cfg;
+    int n_ctx = 0;
+    double load_seconds = 0;
+
+    const TensorInfo* embedding = nullptr;
+    std::vector<float> output_norm;
+    std::vector<Layer> layers;
+    // int8 LM head: n_vocab rows of n_embd, with per-row scales.
+    std::vector<int8_t> head_q;
+    std::vector<float> head_scale;
+
+    // KV cache per layer: n_ctx rows of n_head_kv * head_dim.
+    std::vector<std::vector<float>> k_cache, v_cache;
+    int pos = 0;
+
+    // Scratch, sized for the largest batch seen.
+    std::vector<float> x, xb, q, kbuf, vbuf, att, gate, up;
+    std::vector<int8_t> qx;
+    std::vector<float> sx;
+
+    explicit Impl(File f) : file(std::move(f)) {}
+
+    [[noreturn]] void fail(const std::string& what) const {
+        throw Error(file.path() + ": " + what);
+    }
+
+    const TensorInfo& tensor(const std::string& name, std::vector<uint64_t> dims) const {
+        const TensorInfo& t = file.tensor(name);
+        if (t.dims != dims)
+            fail("tensor '" + name + "' has shape " + shape_text(t.dims) + ", expected " +
+                 shape_text(dims) + " (from the model's metadata)");
+        return t;
+    }
+
+    std::vector<float> vector_tensor(const std::string& name, int n) const {
+        const TensorInfo& t = tensor(name, {uint64_t(n)});
+        if (t.type != TensorType::f32 && t.type != TensorType::f16)
+            fail("tensor '" + name + "' is " + gguf::tensor_type_name(t.type) +
+                 ", expected F32 or F16");
+        std::vector<float> out(n);
+        gguf::decode_row(file, t, 0, out.data());
+        return out;
+    }
+
+    Linear linear(const std::string& name, int k, int n) {
+        const TensorInfo& t = tensor(name, {uint64_t(k), uint64_t(n)});
+        if (!gguf::is_ternary(t.type))
+            fail("tensor '" + name + "' is " + gguf::tensor_type_name(t.type) +
+                 ", expected a ternary type (TQ1_0, TQ2_0 or I2_S)");
+        gguf::TernaryTensor tt = gguf::ternary_tensor(file, t);
+        float scale = tt.scale;
+        // Optional per-tensor scale, as llama.cpp reads it ("<name minus .weight>.scale").
+        const std::string scale_name = name.substr(0, name.size() - 7) + ".scale";
+        if (const TensorInfo* s = file.find_tensor(scale_name)) {
+            if (s->type != TensorType::f32 || s->elements() != 1)
+                fail("tensor '" + scale_name + "' must be one F32 value");
+            float v;
+            std::memcpy(&v, s->data, 4);
+            scale *= v;
+        }
+        Linear l;
+        l.name = name;
+        l.plan = active_bundle().plan_linear(k, n, options.threads);
+        l.w = pack(n, k, scale, tt.rows, l.plan.layout);
+        file.release(t);
+        return l;
+    }
+
+    void read_config() {
+        if (file.get_string("general.architecture") != "bitnet")
+            fail("general.architecture is '" + file.get_string("general.architecture") +
+                 "', expected 'bitnet'");
+        auto u = [&](const std::string& key) {
+            const uint64_t v = file.get_uint("bitnet." + key);
+            if (v == 0 || v > (1u << 24))
+                fail("key 'bitnet." + key + "' is " + std::to_string(v) + ", out of range");
+            return static_cast<int>(v);
+        };
+        cfg.n_embd = u("embedding_length");
+        cfg.n_layer = u("block_count");
+        cfg.n_head = u("attention.head_count");
+        cfg.n_head_kv = u("attention.head_count_kv");
+        cfg.n_ff = u("feed_forward_length");
+        cfg.n_ctx_train = u("context_length");
+        cfg.rms_eps = file.get_float("bitnet.attention.layer_norm_rms_epsilon");
+        cfg.rope_theta =
+            file.has("bitnet.rope.freq_base") ? file.get_float("bitnet.rope.freq_base") : 10000.0f;
+        if (cfg.n_embd % cfg.n_head != 0)
+            fail("bitnet.embedding_length " + std::to_string(cfg.n_embd) +
+                 " is not a multiple of bitnet.attention.head_count " + std::to_string(cfg.n_head));
+        if (cfg.n_head % cfg.n_head_kv != 0)
+            fail("bitnet.attention.head_count " + std::to_string(cfg.n_head) +
+                 " is not a multiple of bitnet.attention.head_count_kv " +
+                 std::to_string(cfg.n_head_kv));
+        cfg.head_dim = cfg.n_embd / cfg.n_head;
+        cfg.n_rot =
+            file.has("bitnet.rope.dimension_count") ? u("rope.dimension_count") : cfg.head_dim;
+        if (cfg.n_rot > cfg.head_dim || cfg.n_rot % 2 != 0)
+            fail("bitnet.rope.dimension_count " + std::to_string(cfg.n_rot) +
+                 " must be even and at most the head size " + std::to_string(cfg.head_dim));
+        const TensorInfo& embd = file.tensor("token_embd.weight");
+        if (embd.dims.size() != 2 || embd.dims[0] != uint64_t(cfg.n_embd))
+            fail("tensor 'token_embd.weight' has shape " + shape_text(embd.dims) + ", expected [" +
+                 std::to_string(cfg.n_embd) + ", n_vocab]");
+        cfg.n_vocab = static_cast<int>(embd.dims[1]);
+        if (file.has("bitnet.vocab_size") &&
+            file.get_uint("bitnet.vocab_size") != uint64_t(cfg.n_vocab))
+            fail("bitnet.vocab_size is " + std::to_string(file.get_uint("bitnet.vocab_size")) +
+                 " but token_embd.weight has " + std::to_string(cfg.n_vocab) + " rows");
+        if (embd.type != TensorType::f16 && embd.type != TensorType::f32 &&
+            embd.type != TensorType::q8_0)
+            fail("tensor 'token_embd.weight' is " + std::string(gguf::tensor_type_name(embd.type)) +
+                 ", expected F16, F32 or Q8_0");
+        embedding = &embd;
+        if (options.activation) {
+            cfg.activation = *options.activation;
+            cfg.activation_source = "set by the caller";
+        } else if (file.has("tern.ffn_activation")) {
+            cfg.activation = parse_activation(file.get_string("tern.ffn_activation"));
+            cfg.activation_source = "from the file (tern.ffn_activation)";
+        } else {
+            cfg.activation = kDefaultActivation;
+            cfg.activation_source = "default (the file does not say)";
+        }
+    }
+
+    void load_weights() {
+        const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim;
+        output_norm = vector_tensor("output_norm.weight", E);
+        const int total = 7 * cfg.n_layer;
+        int done = 0;
+        auto step = [&] {
+            if (options.progress) options.progress(++done, total);
+        };
+        layers.resize(cfg.n_layer);
+        for (int l = 0; l < cfg.n_layer; ++l) {
+            const std::string p = "blk." + std::to_string(l) + ".";
+            Layer& L = layers[l];
+            L.attn_norm = vector_tensor(p + "attn_norm.weight", E);
+            L.attn_sub_norm = vector_tensor(p + "attn_sub_norm.weight", E);
+            L.ffn_norm = vector_tensor(p + "ffn_norm.weight", E);
+            L.ffn_sub_norm = vector_tensor(p + "ffn_sub_norm.weight", F);
+            L.q = linear(p + "attn_q.weight", E, E), step();
+            L.k = linear(p + "attn_k.weight", E, KV), step();
+            L.v = linear(p + "attn_v.weight", E, KV), step();
+            L.o = linear(p + "attn_output.weight", E, E), step();
+            L.gate = linear(p + "ffn_gate.weight", E, F), step();
+            L.up = linear(p + "ffn_up.weight", E, F), step();
+            L.down = linear(p + "ffn_down.weight", F, E), step();
+        }
+        if (options.lm_head == LmHead::int8) {
+            head_q.resize(static_cast<size_t>(cfg.n_vocab) * E);
+            head_scale.resize(cfg.n_vocab);
+            parallel_for(cfg.n_vocab, [&](int v) {
+                std::vector<float> row(E);
+                gguf::decode_row(file, *embedding, v, row.data());
+                ref::quantize_row(row.data(), E, &head_q[static_cast<size_t>(v) * E],
+                                  &head_scale[v]);
+            });
+        }
+    }
+
+    void ensure_scratch(int m) {
+        const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim;
+        const size_t need = static_cast<size_t>(m);
+        if (x.size() >= need * E) return;
+        x.resize(need * E), xb.resize(need * E), q.resize(need * E), att.resize(need * E);
+        kbuf.resize(need * KV), vbuf.resize(need * KV);
+        gate.resize(need * F), up.resize(need * F);
+        qx.resize(need * std::max(E, F)), sx.resize(need);
+    }
+
+    void run_linear(const Linear& l, int m, float* y) {
+        ternary_linear(l.plan.for_rows(m), l.w, qx.data(), sx.data(), m, y);
+    }
+
+    // NEOX RoPE: dimension i pairs with i + n_rot / 2.
+    void rope(float* v, int m, int heads, int row_stride) const {
+        const int hd = cfg.head_dim, half = cfg.n_rot / 2;
+        for (int t = 0; t < m; ++t) {
+            const float p = static_cast<float>(pos + t);
+            for (int i = 0; i < half; ++i) {
+                const float theta = p * std::pow(cfg.rope_theta, -2.0f * i / cfg.n_rot);
+                const float c = std::cos(theta), s = std::sin(theta);
+                for (int h = 0; h < heads; ++h) {
+                    float* r = v + static_cast<size_t>(t) * row_stride + h * hd;
+                    const float a = r[i], b = r[i + half];
+                    r[i] = a * c - b * s;
+                    r[i + half] = a * s + b * c;
+                }
+            }
+        }
+    }
+
+    // Causal grouped-query attention of m new tokens over the cache of layer l.
+    void attention(int l, int m) {
+        const int hd = cfg.head_dim, H = cfg.n_head, KV = cfg.n_head_kv * hd;
+        const int group = cfg.n_head / cfg.n_head_kv;
+        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        const float* K = k_cache[l].data();
+        const float* V = v_cache[l].data();
+        parallel_for(m * H, [&](int job) {
+            const int t = job / H, h = job % H;
+            const int kvh = h / group, n = pos + t + 1;
+            const float* qv = &q[static_cast<size_t>(t) * cfg.n_embd + h * hd];
+            std::vector<float> scores(n);
+            float* s = scores.data();
+            float mx = -INFINITY;
+            for (int j = 0; j < n; ++j) {
+                const float* kv = K + static_cast<size_t>(j) * KV + kvh * hd;
+                float d = 0;
+                for (int i = 0; i < hd; ++i) d += qv[i] * kv[i];
+                s[j] = d * scale;
+                mx = std::max(mx, s[j]);
+            }
+            float sum = 0;
+            for (int j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
+            float* out = &att[static_cast<size_t>(t) * cfg.n_embd + h * hd];
+            std::fill(out, out + hd, 0.0f);
+            for (int j = 0; j < n; ++j) {
+                const float w = s[j] / sum;
+                const float* vv = V + static_cast<size_t>(j) * KV + kvh * hd;
+                for (int i = 0; i < hd; ++i) out[i] += w * vv[i];
+            }
+        });
+    }
+
+    void rmsnorm(const float* in, const float* weight, int k, float* out) const {
+        double ss = 0;
+        for (int i = 0; i < k; ++i) ss += static_cast<double>(in[i]) * in[i];
+        const float r = 1.0f / std::sqrt(static_cast<float>(ss / k) + cfg.rms_eps);
+        for (int i = 0; i < k; ++i) out[i] = in[i] * r * weight[i];
+    }
+
+    void logits_of(const float* xr, float* out) {
+        const int E = cfg.n_embd;
+        std::vector<float> xn(E);
+        rmsnorm(xr, output_norm.data(), E, xn.data());
+        if (options.lm_head == LmHead::int8) {
+            std::vector<int8_t> qn(E);
+            float s;
+            ref::quantize_row(xn.data(), E, qn.data(), &s);
+            int8_gemv(head_q.data(), head_scale.data(), cfg.n_vocab, E, qn.data(), s, out);
+            return;
+        }
+        const int chunk = 256;
+        parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
+            std::vector<float> row(E);
+            for (int v = c * chunk; v < std::min(cfg.n_vocab, (c + 1) * chunk); ++v) {
+                gguf::decode_row(file, *embedding, v, row.data());
+                float d = 0;
+                for (int i = 0; i < E; ++i) d += row[i] * xn[i];
+                out[v] = d;
+            }
+        });
+    }
+
+    std::vector<float> eval(const std::vector<int>& tokens, bool all_logits) {
+        const int m = static_cast<int>(tokens.size());
+        if (m == 0) throw Error("eval: no tokens");
+        if (pos + m > n_ctx)
+            throw Error("eval: " + std::to_string(m) + " tokens at position " +
+                        std::to_string(pos) + " exceed the context of " + std::to_string(n_ctx) +
+                        " (use a larger -c)");
+        const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim;
+        ensure_scratch(m);
+        for (int t = 0; t < m; ++t) {
+            if (tokens[t] < 0 || tokens[t] >= cfg.n_vocab)
+                throw Error("eval: token id " + std::to_string(tokens[t]) +
+                            " is outside the vocabulary of " + std::to_string(cfg.n_vocab));
+            gguf::decode_row(file, *embedding, tokens[t], &x[static_cast<size_t>(t) * E]);
+        }
+        for (int l = 0; l < cfg.n_layer; ++l) {
+            Layer& L = layers[l];
+            // Attention block.
+            rmsnorm_quantize(x.data(), L.attn_norm.data(), E, m, cfg.rms_eps, qx.data(), sx.data());
+            run_linear(L.q, m, q.data());
+            run_linear(L.k, m, kbuf.data());
+            run_linear(L.v, m, vbuf.data());
+            rope(q.data(), m, cfg.n_head, E);
+            rope(kbuf.data(), m, cfg.n_head_kv, KV);
+            std::memcpy(&k_cache[l][static_cast<size_t>(pos) * KV], kbuf.data(),
+                        sizeof(float) * m * KV);
+            std::memcpy(&v_cache[l][static_cast<size_t>(pos) * KV], vbuf.data(),
+                        sizeof(float) * m * KV);
+            attention(l, m);
+            rmsnorm_quantize(att.data(), L.attn_sub_norm.data(), E, m, cfg.rms_eps, qx.data(),
+                             sx.data());
+            run_linear(L.o, m, xb.data());
+            for (size_t i = 0; i < static_cast<size_t>(m) * E; ++i) x[i] += xb[i];
+            // Feed-forward block.
+            rmsnorm_quantize(x.data(), L.ffn_norm.data(), E, m, cfg.rms_eps, qx.data(), sx.data());
+            run_linear(L.gate, m, gate.data());
+            run_linear(L.up, m, up.data());
+            for (size_t i = 0; i < static_cast<size_t>(m) * F; ++i) {
+                const float g = gate[i];
+                const float a = cfg.activation == Activation::relu2 ? (g > 0 ? g * g : 0.0f)
+                                                                    : g / (1.0f + std::exp(-g));
+                gate[i] = a * up[i];
+            }
+            rmsnorm_quantize(gate.data(), L.ffn_sub_norm.data(), F, m, cfg.rms_eps, qx.data(),
+                             sx.data());
+            run_linear(L.down, m, xb.data());
+            for (size_t i = 0; i < static_cast<size_t>(m) * E; ++i) x[i] += xb[i];
+        }
+        pos += m;
+        const int first = all_logits ? 0 : m - 1;
+        std::vector<float> logits(static_cast<size_t>(m - first) * cfg.n_vocab);
+        for (int t = first; t < m; ++t)
+            logits_of(&x[static_cast<size_t>(t) * E],
+                      &logits[static_cast<size_t>(t - first) * cfg.n_vocab]);
+        return logits;
+    }
+};
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& options) {
+    const auto start = std::chrono::steady_clock::now();
+    auto impl = std::make_unique<Impl>(File::open(path));
+    impl->options = options;
+    if (impl->options.threads <= 0)
+        impl->options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    set_num_threads(impl->options.threads);
+    impl->read_config();
+    if (options.n_ctx < 1)
+        throw Error("context size " + std::to_string(options.n_ctx) + " must be positive");
+    impl->n_ctx = std::min(options.n_ctx, impl->cfg.n_ctx_train);
+    impl->load_weights();
+    const size_t kv = static_cast<size_t>(impl->n_ctx) * impl->cfg.n_head_kv * impl->cfg.head_dim;
+    impl->k_cache.assign(impl->cfg.n_layer, std::vector<float>(kv));
+    impl->v_cache.assign(impl->cfg.n_layer, std::vector<float>(kv));
+    impl->load_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return std::unique_ptr<Model>(new Model(std::move(impl)));
+}
+
+const ModelConfig& Model::config() const { return impl_->cfg; }
+const gguf::File& Model::file() const { return impl_->file; }
+const ModelOptions& Model::options() const { return impl_->options; }
+double Model::load_seconds() const { return impl_->load_seconds; }
+int Model::position() const { return impl_->pos; }
+void Model::reset() { impl_->pos = 0; }
+
+uint64_t Model::packed_bytes() const {
+    uint64_t total = impl_->head_q.size() + 4 * impl_->head_scale.size();
+    for (const Layer& L : impl_->layers)
+        for (const Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down})
+            total += l->w.data.size();
+    return total;
+}
+
+std::vector<float> Model::eval(const std::vector<int>& tokens, bool all_logits) {
+    return impl_->eval(tokens, all_logits);
+}
+
+std::vector<Model::LinearChoice> Model::linear_choices() const {
+    std::vector<LinearChoice> out;
+    if (impl_->layers.empty()) return out;
+    const Layer& L = impl_->layers.front();
+    for (const Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) {
+        LinearChoice c;
+        c.tensor = "blk.*." + l->name.substr(l->name.find('.', 4) + 1);
+        c.k = l->w.k;
+        c.n = l->w.n;
+        c.gemv = l->plan.gemv;
+        c.gemm = l->plan.gemm;
+        out.push_back(c);
+    }
+    return out;
+}
+
+}  // namespace tern

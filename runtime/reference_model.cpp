@@ -1,0 +1,165 @@
+// See tern/reference_model.h. Written for clarity: every step is the textbook
+// formula over whole matrices.
+#include "tern/reference_model.h"
+
+#include <cmath>
+#include <string>
+
+#include "tern/gguf_tensors.h"
+#include "tern/reference.h"
+
+namespace tern::ref {
+namespace {
+
+using Matrix = std::vector<std::vector<float>>;  // rows
+
+std::vector<float> vec(const gguf::File& f, const std::string& name) {
+    const gguf::TensorInfo& t = f.tensor(name);
+    std::vector<float> v(t.dims[0]);
+    gguf::decode_row(f, t, 0, v.data());
+    return v;
+}
+
+struct Ternary {
+    std::vector<int8_t> w;  // n x k
+    int k = 0, n = 0;
+    float scale = 0;
+};
+
+Ternary ternary(const gguf::File& f, const std::string& name) {
+    const gguf::TernaryTensor t = gguf::ternary_tensor(f, f.tensor(name));
+    Ternary out{std::vector<int8_t>(static_cast<size_t>(t.n) * t.k), t.k, t.n, t.scale};
+    for (int r = 0; r < t.n; ++r) t.rows(r, &out.w[static_cast<size_t>(r) * t.k]);
+    const std::string scale_name = name.substr(0, name.size() - 7) + ".scale";
+    if (const gguf::TensorInfo* s = f.find_tensor(scale_name))
+        out.scale *= *reinterpret_cast<const float*>(s->data);
+    return out;
+}
+
+std::vector<float> rmsnorm(const std::vector<float>& x, const std::vector<float>& w, float eps) {
+    double ss = 0;
+    for (float v : x) ss += double(v) * v;
+    const double r = 1.0 / std::sqrt(ss / x.size() + eps);
+    std::vector<float> out(x.size());
+    for (size_t i = 0; i < x.size(); ++i) out[i] = static_cast<float>(x[i] * r * w[i]);
+    return out;
+}
+
+// BitNet linear: quantise the (already normalised) input per token, then
+// W . q scaled by the activation and weight scales.
+std::vector<float> linear(const Ternary& w, const std::vector<float>& x) {
+    std::vector<int8_t> q(w.k);
+    float s;
+    quantize_row(x.data(), w.k, q.data(), &s);
+    std::vector<float> y(w.n);
+    for (int n = 0; n < w.n; ++n) {
+        int64_t dot = 0;
+        for (int k = 0; k < w.k; ++k) dot += int64_t(w.w[static_cast<size_t>(n) * w.k + k]) * q[k];
+        y[n] = static_cast<float>(dot) * (s * w.scale);
+    }
+    return y;
+}
+
+}  // namespace
+
+std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, Activation act) {
+    const int E = static_cast<int>(f.get_uint("bitnet.embedding_length"));
+    const int L = static_cast<int>(f.get_uint("bitnet.block_count"));
+    const int H = static_cast<int>(f.get_uint("bitnet.attention.head_count"));
+    const int HKV = static_cast<int>(f.get_uint("bitnet.attention.head_count_kv"));
+    const float eps = f.get_float("bitnet.attention.layer_norm_rms_epsilon");
+    const double theta =
+        f.has("bitnet.rope.freq_base") ? f.get_float("bitnet.rope.freq_base") : 10000.0;
+    const int hd = E / H;
+    const int n_rot = f.has("bitnet.rope.dimension_count")
+                          ? static_cast<int>(f.get_uint("bitnet.rope.dimension_count"))
+                          : hd;
+    const gguf::TensorInfo& embd = f.tensor("token_embd.weight");
+    const int V = static_cast<int>(embd.dims[1]);
+    const int T = static_cast<int>(tokens.size());
+
+    Matrix x(T, std::vector<float>(E));
+    for (int t = 0; t < T; ++t) gguf::decode_row(f, embd, tokens[t], x[t].data());
+
+    for (int l = 0; l < L; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        const Ternary wq = ternary(f, p + "attn_q.weight"), wk = ternary(f, p + "attn_k.weight"),
+                      wv = ternary(f, p + "attn_v.weight"),
+                      wo = ternary(f, p + "attn_output.weight"),
+                      wg = ternary(f, p + "ffn_gate.weight"), wu = ternary(f, p + "ffn_up.weight"),
+                      wd = ternary(f, p + "ffn_down.weight");
+        const auto attn_norm = vec(f, p + "attn_norm.weight"),
+                   attn_sub = vec(f, p + "attn_sub_norm.weight"),
+                   ffn_norm = vec(f, p + "ffn_norm.weight"),
+                   ffn_sub = vec(f, p + "ffn_sub_norm.weight");
+        Matrix Q(T), K(T), Vv(T);
+        for (int t = 0; t < T; ++t) {
+            const auto xn = rmsnorm(x[t], attn_norm, eps);
+            Q[t] = linear(wq, xn);
+            K[t] = linear(wk, xn);
+            Vv[t] = linear(wv, xn);
+            // NEOX RoPE at position t.
+            for (Matrix* m : {&Q, &K}) {
+                std::vector<float>& r = (*m)[t];
+                const int heads = static_cast<int>(r.size()) / hd;
+                for (int h = 0; h < heads; ++h)
+                    for (int i = 0; i < n_rot / 2; ++i) {
+                        const double a = t * std::pow(theta, -2.0 * i / n_rot);
+                        float& u = r[h * hd + i];
+                        float& w = r[h * hd + i + n_rot / 2];
+                        const double u0 = u, w0 = w;
+                        u = static_cast<float>(u0 * std::cos(a) - w0 * std::sin(a));
+                        w = static_cast<float>(u0 * std::sin(a) + w0 * std::cos(a));
+                    }
+            }
+        }
+        for (int t = 0; t < T; ++t) {
+            std::vector<float> att(E);
+            for (int h = 0; h < H; ++h) {
+                const int kvh = h / (H / HKV);
+                std::vector<double> s(t + 1);
+                double mx = -1e300;
+                for (int j = 0; j <= t; ++j) {
+                    double d = 0;
+                    for (int i = 0; i < hd; ++i) d += double(Q[t][h * hd + i]) * K[j][kvh * hd + i];
+                    s[j] = d / std::sqrt(double(hd));
+                    mx = std::max(mx, s[j]);
+                }
+                double sum = 0;
+                for (double& v : s) sum += (v = std::exp(v - mx));
+                for (int i = 0; i < hd; ++i) {
+                    double o = 0;
+                    for (int j = 0; j <= t; ++j) o += s[j] / sum * Vv[j][kvh * hd + i];
+                    att[h * hd + i] = static_cast<float>(o);
+                }
+            }
+            const auto o = linear(wo, rmsnorm(att, attn_sub, eps));
+            for (int i = 0; i < E; ++i) x[t][i] += o[i];
+            const auto xn = rmsnorm(x[t], ffn_norm, eps);
+            const auto g = linear(wg, xn), u = linear(wu, xn);
+            std::vector<float> hidden(g.size());
+            for (size_t i = 0; i < g.size(); ++i) {
+                const double a = act == Activation::relu2 ? (g[i] > 0 ? double(g[i]) * g[i] : 0.0)
+                                                          : g[i] / (1.0 + std::exp(-double(g[i])));
+                hidden[i] = static_cast<float>(a * u[i]);
+            }
+            const auto d = linear(wd, rmsnorm(hidden, ffn_sub, eps));
+            for (int i = 0; i < E; ++i) x[t][i] += d[i];
+        }
+    }
+    const auto out_norm = vec(f, "output_norm.weight");
+    std::vector<float> logits(static_cast<size_t>(T) * V);
+    std::vector<float> row(E);
+    for (int t = 0; t < T; ++t) {
+        const auto xn = rmsnorm(x[t], out_norm, eps);
+        for (int v = 0; v < V; ++v) {
+            gguf::decode_row(f, embd, v, row.data());
+            double d = 0;
+            for (int i = 0; i < E; ++i) d += double(row[i]) * xn[i];
+            logits[static_cast<size_t>(t) * V + v] = static_cast<float>(d);
+        }
+    }
+    return logits;
+}
+
+}  // namespace tern::ref

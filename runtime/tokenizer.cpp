@@ -1,0 +1,287 @@
+// Byte-level BPE with LLaMA-3's pre-tokenizer. The pre-tokenizer is the regex
+//   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
+//    ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+// written out as a scanner over code points: at each position the first
+// alternative that matches wins, as in the regex.
+#include "tern/tokenizer.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "tern/error.h"
+
+namespace tern {
+namespace {
+
+struct CodeRange {
+    uint32_t lo, hi;
+};
+#include "unicode_tables.inc"
+
+template <size_t N>
+bool in_ranges(const CodeRange (&ranges)[N], uint32_t cp) {
+    const CodeRange* end = ranges + N;
+    const CodeRange* it =
+        std::upper_bound(ranges, end, cp, [](uint32_t v, const CodeRange& r) { return v < r.lo; });
+    return it != ranges && cp <= (it - 1)->hi;
+}
+
+bool is_letter(uint32_t cp) { return in_ranges(kLetterRanges, cp); }
+bool is_number(uint32_t cp) { return in_ranges(kNumberRanges, cp); }
+bool is_space(uint32_t cp) {  // Unicode White_Space
+    return (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
+           cp == 0x205f || cp == 0x3000;
+}
+bool is_newline(uint32_t cp) { return cp == '\r' || cp == '\n'; }
+
+// Code points of UTF-8 text with the byte offset of each; an invalid byte
+// stands for itself (as a code point no class matches) so nothing is lost.
+struct Text {
+    std::vector<uint32_t> cp;
+    std::vector<size_t> at;  // byte offset of cp[i]; at[cp.size()] = text size
+};
+
+Text decode_utf8(const std::string& s) {
+    Text t;
+    const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+    size_t i = 0;
+    while (i < s.size()) {
+        uint32_t c = b[i];
+        int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        bool ok = len > 0 && i + len <= s.size();
+        for (int k = 1; ok && k < len; ++k) ok = (b[i + k] & 0xc0) == 0x80;
+        if (ok && len > 1) {
+            c &= 0x7f >> len;
+            for (int k = 1; k < len; ++k) c = (c << 6) | (b[i + k] & 0x3f);
+        }
+        if (!ok) {
+            c = 0x110000 + b[i];  // outside Unicode: matches no class
+            len = 1;
+        }
+        t.cp.push_back(c);
+        t.at.push_back(i);
+        i += len;
+    }
+    t.at.push_back(s.size());
+    return t;
+}
+
+uint32_t lower_ascii(uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+// Length (in code points) of the match starting at i.
+size_t match_at(const std::vector<uint32_t>& c, size_t i) {
+    const size_t n = c.size();
+    auto letter = [&](size_t j) { return j < n && is_letter(c[j]); };
+    auto number = [&](size_t j) { return j < n && is_number(c[j]); };
+    auto space = [&](size_t j) { return j < n && is_space(c[j]); };
+    // 's 't 're 've 'm 'll 'd, any case
+    if (c[i] == '\'' && i + 1 < n) {
+        const uint32_t a = lower_ascii(c[i + 1]), b = i + 2 < n ? lower_ascii(c[i + 2]) : 0;
+        if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
+        if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
+    }
+    // [^\r\n\p{L}\p{N}]?\p{L}+
+    {
+        size_t j = i;
+        if (!letter(j) && !is_newline(c[j]) && !number(j) && letter(j + 1)) ++j;
+        if (letter(j)) {
+            while (letter(j)) ++j;
+            return j - i;
+        }
+    }
+    // \p{N}{1,3}
+    if (number(i)) {
+        size_t j = i;
+        while (j < i + 3 && number(j)) ++j;
+        return j - i;
+    }
+    // " ?[^\s\p{L}\p{N}]+[\r\n]*"
+    {
+        size_t j = i;
+        if (c[j] == ' ') ++j;
+        auto other = [&](size_t k) {
+            return k < n && !is_space(c[k]) && !is_letter(c[k]) && !is_number(c[k]);
+        };
+        if (other(j)) {
+            while (other(j)) ++j;
+            while (j < n && is_newline(c[j])) ++j;
+            return j - i;
+        }
+    }
+    // \s*[\r\n]+ : up to and including the last newline of the whitespace run
+    size_t end = i;
+    while (space(end)) ++end;
+    for (size_t j = end; j > i; --j)
+        if (is_newline(c[j - 1])) return j - i;
+    // \s+(?!\S) : the run, less its last character when a non-space follows
+    if (end > i) {
+        if (end == n) return end - i;
+        if (end - i >= 2) return end - i - 1;
+        return 1;  // \s+
+    }
+    return 1;
+}
+
+}  // namespace
+
+const std::vector<std::string>& byte_level_chars() {
+    static const std::vector<std::string> chars = [] {
+        std::vector<int> code(256, -1);
+        for (int b = '!'; b <= '~'; ++b) code[b] = b;
+        for (int b = 0xa1; b <= 0xac; ++b) code[b] = b;
+        for (int b = 0xae; b <= 0xff; ++b) code[b] = b;
+        int extra = 0;
+        for (int b = 0; b < 256; ++b)
+            if (code[b] < 0) code[b] = 256 + extra++;
+        std::vector<std::string> out(256);
+        for (int b = 0; b < 256; ++b) {
+            const int c = code[b];
+            if (c < 0x80)
+                out[b] = std::string(1, static_cast<char>(c));
+            else  // every code point here is below 0x800: two UTF-8 bytes
+                out[b] = {static_cast<char>(0xc0 | (c >> 6)), static_cast<char>(0x80 | (c & 0x3f))};
+        }
+        return out;
+    }();
+    return chars;
+}
+
+std::vector<std::string> Tokenizer::pre_tokenize(const std::string& text) {
+    const Text t = decode_utf8(text);
+    std::vector<std::string> out;
+    for (size_t i = 0; i < t.cp.size();) {
+        const size_t len = match_at(t.cp, i);
+        out.push_back(text.substr(t.at[i], t.at[i + len] - t.at[i]));
+        i += len;
+    }
+    return out;
+}
+
+Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
+    const std::string model = f.get_string("tokenizer.ggml.model");
+    if (model != "gpt2")
+        throw Error(f.path() + ": tokenizer.ggml.model is '" + model +
+                    "', expected 'gpt2' (byte-level BPE, as LLaMA-3)");
+    if (f.has("tokenizer.ggml.pre")) {
+        const std::string pre = f.get_string("tokenizer.ggml.pre");
+        if (pre != "llama-bpe" && pre != "llama3" && pre != "default")
+            throw Error(f.path() + ": tokenizer.ggml.pre is '" + pre +
+                        "', expected 'llama-bpe' (the only pre-tokenizer tern implements)");
+    }
+    Tokenizer t;
+    for (std::string_view s : f.get_strings("tokenizer.ggml.tokens")) t.tokens_.emplace_back(s);
+    const int n = t.n_vocab();
+    if (f.has("tokenizer.ggml.token_type")) {
+        t.types_ = f.get_int32s("tokenizer.ggml.token_type");
+        if (static_cast<int>(t.types_.size()) != n)
+            throw Error(f.path() + ": tokenizer.ggml.token_type has " +
+                        std::to_string(t.types_.size()) + " entries, expected one per token (" +
+                        std::to_string(n) + ")");
+    } else {
+        t.types_.assign(n, 1);
+    }
+    for (int i = 0; i < n; ++i) t.ids_.emplace(t.tokens_[i], i);
+    const auto& merges = f.get_strings("tokenizer.ggml.merges");
+    for (size_t r = 0; r < merges.size(); ++r) {
+        const std::string m(merges[r]);
+        if (std::count(m.begin(), m.end(), ' ') != 1)
+            throw Error(f.path() + ": tokenizer.ggml.merges entry " + std::to_string(r) + " ('" +
+                        m + "') is not two tokens separated by one space");
+        t.merge_rank_.emplace(m, static_cast<int>(r));
+    }
+    auto id_key = [&](const char* key) {
+        const uint64_t id = f.get_uint(key);
+        if (id >= static_cast<uint64_t>(n))
+            throw Error(f.path() + ": " + key + " is " + std::to_string(id) +
+                        ", outside the vocabulary of " + std::to_string(n));
+        return static_cast<int>(id);
+    };
+    t.bos_ = id_key("tokenizer.ggml.bos_token_id");
+    t.eos_ = id_key("tokenizer.ggml.eos_token_id");
+    t.add_bos_ =
+        f.has("tokenizer.ggml.add_bos_token") ? f.get_bool("tokenizer.ggml.add_bos_token") : true;
+    t.end_ids_ = {t.eos_};
+    for (const char* name : {"<|eot_id|>", "<|end_of_text|>", "<|eom_id|>"})
+        if (auto it = t.ids_.find(name); it != t.ids_.end()) t.end_ids_.push_back(it->second);
+
+    // Byte strings of tokens: map each byte-level character back to its byte.
+    std::unordered_map<std::string, char> byte_of;
+    for (int b = 0; b < 256; ++b) byte_of[byte_level_chars()[b]] = static_cast<char>(b);
+    t.decoded_.resize(n);
+    for (int i = 0; i < n; ++i) {
+        if (t.types_[i] == 3) continue;  // control tokens print nothing
+        const std::string& s = t.tokens_[i];
+        std::string bytes;
+        for (size_t p = 0; p < s.size();) {
+            const size_t len = (static_cast<unsigned char>(s[p]) & 0x80) ? 2 : 1;
+            auto it = byte_of.find(s.substr(p, len));
+            if (it == byte_of.end()) {  // not byte-level text (user-defined tokens): keep as is
+                bytes = s;
+                break;
+            }
+            bytes += it->second;
+            p += len;
+        }
+        t.decoded_[i] = bytes;
+    }
+    return t;
+}
+
+void Tokenizer::bpe(const std::string& piece, std::vector<int>& out) const {
+    std::vector<std::string> sym;
+    for (unsigned char b : piece) sym.push_back(byte_level_chars()[b]);
+    while (sym.size() > 1) {
+        int best = INT_MAX;
+        size_t at = 0;
+        for (size_t i = 0; i + 1 < sym.size(); ++i) {
+            auto it = merge_rank_.find(sym[i] + " " + sym[i + 1]);
+            if (it != merge_rank_.end() && it->second < best) best = it->second, at = i;
+        }
+        if (best == INT_MAX) break;
+        sym[at] += sym[at + 1];
+        sym.erase(sym.begin() + static_cast<long>(at) + 1);
+    }
+    for (const std::string& s : sym) {
+        auto it = ids_.find(s);
+        if (it == ids_.end()) throw Error("tokenizer: the vocabulary has no token '" + s + "'");
+        out.push_back(it->second);
+    }
+}
+
+std::vector<int> Tokenizer::encode(const std::string& text, bool add_bos) const {
+    std::vector<int> ids;
+    if (add_bos) ids.push_back(bos_);
+    for (const std::string& piece : pre_tokenize(text)) {
+        // Whole pieces that are tokens skip the merge loop (LLaMA-3's ignore_merges).
+        auto it = ids_.end();
+        std::string mapped;
+        for (unsigned char b : piece) mapped += byte_level_chars()[b];
+        it = ids_.find(mapped);
+        if (it != ids_.end() && types_[it->second] != 3) {
+            ids.push_back(it->second);
+            continue;
+        }
+        bpe(piece, ids);
+    }
+    return ids;
+}
+
+std::string Tokenizer::decode(int id) const {
+    if (id < 0 || id >= n_vocab())
+        throw Error("tokenizer: token id " + std::to_string(id) + " is outside the vocabulary of " +
+                    std::to_string(n_vocab()));
+    return decoded_[id];
+}
+
+std::string Tokenizer::decode(const std::vector<int>& ids) const {
+    std::string out;
+    for (int id : ids) out += decode(id);
+    return out;
+}
+
+bool Tokenizer::is_end_of_generation(int id) const {
+    return std::find(end_ids_.begin(), end_ids_.end(), id) != end_ids_.end();
+}
+
+}  // namespace tern
