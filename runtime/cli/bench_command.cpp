@@ -1,0 +1,131 @@
+// tern bench: prompt processing and generation speed in the style of
+// llama.cpp's llama-bench: each test from an empty cache, one warm-up, then
+// repetitions reported as mean and standard deviation of tokens per second.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "commands.h"
+#include "model_flags.h"
+
+namespace tern::cli {
+namespace {
+
+struct Row {
+    int threads;
+    std::string test;
+    double mean, sd;
+};
+
+double peak_rss_mib() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss / 1024.0;
+}
+
+}  // namespace
+
+int bench_command(int argc, char** argv) {
+    ArgParser args("bench", "-m FILE [-p 512] [-n 128] [-t 1,2] [-r 3] [-o md|json|csv]");
+    add_model_flags(args, "");
+    args.option("n-prompt", "p", "N", "512", "prompt tokens (pp test; 0 skips it)");
+    args.option("n-gen", "n", "N", "128", "generated tokens (tg test; 0 skips it)");
+    args.option("repetitions", "r", "N", "3", "repetitions of each test");
+    args.option("output", "o", "md|json|csv", "md", "output format");
+    if (!args.parse(argc, argv)) return 0;
+    const int n_prompt = static_cast<int>(args.integer("n-prompt", 0, 1 << 16));
+    const int n_gen = static_cast<int>(args.integer("n-gen", 0, 1 << 16));
+    const int reps = static_cast<int>(args.integer("repetitions", 1, 1000));
+    const std::string format = args.choice("output", {"md", "json", "csv"});
+    std::vector<long> threads = {
+        static_cast<long>(std::max(1u, std::thread::hardware_concurrency()))};
+    if (!args.str("threads").empty()) threads = args.integers("threads", 1, 1024);
+    ModelOptions options =
+        model_options(args, static_cast<int>(*std::max_element(threads.begin(), threads.end())));
+    options.n_ctx = std::max(options.n_ctx, std::max(n_prompt, n_gen));
+    auto model = load_model(args, options, format == "md");
+    const ModelConfig& c = model->config();
+
+    std::mt19937 rng(1);
+    std::vector<int> prompt(n_prompt);
+    for (int& t : prompt) t = static_cast<int>(rng() % c.n_vocab);
+    std::vector<Row> rows;
+    for (long t : threads) {
+        set_num_threads(static_cast<int>(t));
+        auto measure = [&](const std::string& name, int n, auto&& run) {
+            std::vector<double> tps;
+            for (int r = 0; r <= reps; ++r) {  // r == 0 warms up
+                model->reset();
+                const auto start = std::chrono::steady_clock::now();
+                run();
+                const double s =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                if (r > 0) tps.push_back(n / s);
+            }
+            double mean = 0, var = 0;
+            for (double v : tps) mean += v / tps.size();
+            for (double v : tps)
+                var += (v - mean) * (v - mean) / std::max<size_t>(1, tps.size() - 1);
+            rows.push_back({static_cast<int>(t), name, mean, std::sqrt(var)});
+        };
+        if (n_prompt > 0)
+            measure("pp" + std::to_string(n_prompt), n_prompt, [&] { model->eval(prompt); });
+        if (n_gen > 0)
+            measure("tg" + std::to_string(n_gen), n_gen, [&] {
+                int next = prompt.empty() ? 1 : prompt[0];
+                for (int i = 0; i < n_gen; ++i) {
+                    const auto logits = model->eval({next});
+                    next = static_cast<int>(std::max_element(logits.begin(), logits.end()) -
+                                            logits.begin());
+                }
+            });
+    }
+
+    const gguf::File& f = model->file();
+    uint64_t params = 0;
+    for (const auto& t : f.tensors()) params += t.elements();
+    char model_name[128], size[32], param_text[32];
+    std::snprintf(model_name, sizeof model_name, "bitnet %dL/%d %s", c.n_layer, c.n_embd,
+                  gguf::tensor_type_name(f.tensor("blk.0.attn_q.weight").type));
+    std::snprintf(size, sizeof size, "%.2f MiB", f.size() / 1048576.0);
+    std::snprintf(param_text, sizeof param_text, "%.2f M", params / 1e6);
+    const std::string bundle = active_bundle().target();
+    const char* head = lm_head_name(model->options().lm_head);
+    if (format == "md") {
+        std::printf("| model | size | params | bundle | lm head | threads | test | t/s |\n");
+        std::printf("| --- | ---: | ---: | --- | --- | ---: | ---: | ---: |\n");
+        for (const Row& r : rows)
+            std::printf("| %s | %s | %s | %s | %s | %d | %s | %.2f ± %.2f |\n", model_name, size,
+                        param_text, bundle.c_str(), head, r.threads, r.test.c_str(), r.mean, r.sd);
+        std::printf("\npeak resident memory %.1f MiB (file %.1f MiB, load %.2f s)\n",
+                    peak_rss_mib(), f.size() / 1048576.0, model->load_seconds());
+    } else if (format == "csv") {
+        std::printf(
+            "model,size_bytes,params,bundle,lm_head,threads,test,tps_mean,tps_sd,peak_rss_mib\n");
+        for (const Row& r : rows)
+            std::printf("\"%s\",%llu,%llu,%s,%s,%d,%s,%.3f,%.3f,%.1f\n", model_name,
+                        static_cast<unsigned long long>(f.size()),
+                        static_cast<unsigned long long>(params), bundle.c_str(), head, r.threads,
+                        r.test.c_str(), r.mean, r.sd, peak_rss_mib());
+    } else {
+        std::printf("[\n");
+        for (size_t i = 0; i < rows.size(); ++i) {
+            const Row& r = rows[i];
+            std::printf(
+                "  {\"model\": \"%s\", \"size_bytes\": %llu, \"params\": %llu, \"bundle\": \"%s\", "
+                "\"lm_head\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"tps_mean\": %.3f, "
+                "\"tps_sd\": %.3f, \"peak_rss_mib\": %.1f}%s\n",
+                model_name, static_cast<unsigned long long>(f.size()),
+                static_cast<unsigned long long>(params), bundle.c_str(), head, r.threads,
+                r.test.c_str(), r.mean, r.sd, peak_rss_mib(), i + 1 < rows.size() ? "," : "");
+        }
+        std::printf("]\n");
+    }
+    return 0;
+}
+
+}  // namespace tern::cli

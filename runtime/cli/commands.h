@@ -1,0 +1,12 @@
+// The tern commands; each parses its own flags (argv after the command name)
+// and returns the process exit status.
+#pragma once
+
+namespace tern::cli {
+
+int gen_model_command(int argc, char** argv);
+int info_command(int argc, char** argv);
+int run_command(int argc, char** argv);
+int bench_command(int argc, char** argv);
+
+}  // namespace tern::cli

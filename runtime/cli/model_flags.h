@@ -1,0 +1,47 @@
+// Flags every command that loads a model shares: -m, -t, -c, --activation,
+// --lm-head, --bundle.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "arg_parser.h"
+#include "progress.h"
+#include "tern/kernels.h"
+#include "tern/model.h"
+
+namespace tern::cli {
+
+inline void add_model_flags(ArgParser& args, const std::string& threads_default) {
+    args.option("model", "m", "FILE", "", "GGUF BitNet model");
+    args.option("threads", "t", "N", threads_default, "threads (0: every core)");
+    args.option("ctx-size", "c", "N", "2048", "KV cache length in tokens");
+    args.option("activation", "", "relu2|silu", "",
+                "feed-forward activation (default: the file's, else relu2)");
+    args.option("lm-head", "", "int8|file", "int8",
+                "LM head: int8 rows, or the embedding at file precision");
+    args.option("bundle", "", "TARGET", "",
+                "kernel bundle to use (default: the best this CPU runs)");
+}
+
+inline ModelOptions model_options(const ArgParser& args, int threads) {
+    if (args.given("bundle")) select_bundle(args.str("bundle"));
+    ModelOptions o;
+    o.threads = threads;
+    o.n_ctx = static_cast<int>(args.integer("ctx-size", 1, 1 << 20));
+    if (!args.str("activation").empty())
+        o.activation = parse_activation(args.choice("activation", {"relu2", "silu"}));
+    o.lm_head = parse_lm_head(args.choice("lm-head", {"int8", "file"}));
+    return o;
+}
+
+inline std::unique_ptr<Model> load_model(const ArgParser& args, ModelOptions o,
+                                         bool show_progress) {
+    args.require("model");
+    Progress bar("loading " + args.str("model"));
+    if (show_progress) o.progress = [&](int done, int total) { bar.update(done, total); };
+    return Model::load(args.str("model"), o);
+}
+
+}  // namespace tern::cli

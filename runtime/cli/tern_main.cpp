@@ -1,0 +1,41 @@
+// tern: run and benchmark BitNet b1.58 models on tern's kernel bundles.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "commands.h"
+#include "tern/error.h"
+
+namespace {
+
+void usage() {
+    std::printf(
+        "usage: tern <command> [options]   (tern <command> --help for its options)\n\n"
+        "commands:\n"
+        "  run        generate text from a prompt\n"
+        "  bench      prompt processing and generation speed (llama-bench style table)\n"
+        "  info       CPU, kernel bundles, and the kernels chosen for a model's weights\n"
+        "  gen-model  write a random-weight BitNet model (tiny or 2b4t)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+        usage();
+        return argc < 2 ? 1 : 0;
+    }
+    const std::string command = argv[1];
+    try {
+        if (command == "run") return tern::cli::run_command(argc - 2, argv + 2);
+        if (command == "bench") return tern::cli::bench_command(argc - 2, argv + 2);
+        if (command == "info") return tern::cli::info_command(argc - 2, argv + 2);
+        if (command == "gen-model") return tern::cli::gen_model_command(argc - 2, argv + 2);
+        std::fprintf(stderr, "tern: unknown command '%s'\n", command.c_str());
+        usage();
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 1;
+    }
+}
