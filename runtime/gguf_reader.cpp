@@ -399,11 +399,14 @@ File File::open(const std::string& path) {
 
 uint64_t File::size() const { return map_ ? map_->size : 0; }
 
-void File::release(const TensorInfo& t) const {
+void File::release(const TensorInfo& t) const { release(t.data, t.bytes); }
+
+void File::release(const uint8_t* data, uint64_t bytes) const {
     const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-    const uint64_t begin = static_cast<uint64_t>(t.data - map_->base);
+    const uint64_t begin = static_cast<uint64_t>(data - map_->base);
+    if (begin > map_->size || bytes > map_->size - begin) return;
     const uint64_t first = (begin + page - 1) / page * page;
-    const uint64_t last = (begin + t.bytes) / page * page;
+    const uint64_t last = (begin + bytes) / page * page;
     if (last > first)
         madvise(const_cast<uint8_t*>(map_->base) + first, last - first, MADV_DONTNEED);
 }

@@ -5,9 +5,11 @@
 #include <HalideRuntime.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "tern/error.h"
@@ -199,38 +201,65 @@ struct Model::Impl {
         }
     }
 
-    void load_weights() {
+    void load_layer(int l) {
         const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim;
+        const std::string p = "blk." + std::to_string(l) + ".";
+        Layer& L = layers[l];
+        L.attn_norm = vector_tensor(p + "attn_norm.weight", E);
+        L.attn_sub_norm = vector_tensor(p + "attn_sub_norm.weight", E);
+        L.ffn_norm = vector_tensor(p + "ffn_norm.weight", E);
+        L.ffn_sub_norm = vector_tensor(p + "ffn_sub_norm.weight", F);
+        L.q = linear(p + "attn_q.weight", E, E);
+        L.k = linear(p + "attn_k.weight", E, KV);
+        L.v = linear(p + "attn_v.weight", E, KV);
+        L.o = linear(p + "attn_output.weight", E, E);
+        L.gate = linear(p + "ffn_gate.weight", E, F);
+        L.up = linear(p + "ffn_up.weight", E, F);
+        L.down = linear(p + "ffn_down.weight", F, E);
+    }
+
+    // Layers are decoded and repacked on `threads` threads; the first error
+    // (in layer order of discovery) is rethrown.
+    void load_weights() {
+        const int E = cfg.n_embd;
         output_norm = vector_tensor("output_norm.weight", E);
-        const int total = 7 * cfg.n_layer;
-        int done = 0;
-        auto step = [&] {
-            if (options.progress) options.progress(++done, total);
-        };
         layers.resize(cfg.n_layer);
-        for (int l = 0; l < cfg.n_layer; ++l) {
-            const std::string p = "blk." + std::to_string(l) + ".";
-            Layer& L = layers[l];
-            L.attn_norm = vector_tensor(p + "attn_norm.weight", E);
-            L.attn_sub_norm = vector_tensor(p + "attn_sub_norm.weight", E);
-            L.ffn_norm = vector_tensor(p + "ffn_norm.weight", E);
-            L.ffn_sub_norm = vector_tensor(p + "ffn_sub_norm.weight", F);
-            L.q = linear(p + "attn_q.weight", E, E), step();
-            L.k = linear(p + "attn_k.weight", E, KV), step();
-            L.v = linear(p + "attn_v.weight", E, KV), step();
-            L.o = linear(p + "attn_output.weight", E, E), step();
-            L.gate = linear(p + "ffn_gate.weight", E, F), step();
-            L.up = linear(p + "ffn_up.weight", E, F), step();
-            L.down = linear(p + "ffn_down.weight", F, E), step();
-        }
+        std::atomic<int> next{0}, done{0};
+        std::mutex mu;
+        std::exception_ptr error;
+        auto worker = [&] {
+            for (int l; (l = next++) < cfg.n_layer;) {
+                try {
+                    load_layer(l);
+                } catch (...) {
+                    std::lock_guard<std::mutex> lock(mu);
+                    if (!error) error = std::current_exception();
+                    next = cfg.n_layer;
+                }
+                std::lock_guard<std::mutex> lock(mu);
+                if (options.progress && !error) options.progress(++done, cfg.n_layer);
+            }
+        };
+        std::vector<std::thread> pool;
+        for (int t = 1; t < std::min(options.threads, cfg.n_layer); ++t) pool.emplace_back(worker);
+        worker();
+        for (auto& t : pool) t.join();
+        if (error) std::rethrow_exception(error);
         if (options.lm_head == LmHead::int8) {
             head_q.resize(static_cast<size_t>(cfg.n_vocab) * E);
             head_scale.resize(cfg.n_vocab);
-            parallel_for(cfg.n_vocab, [&](int v) {
+            // In chunks of rows, releasing each chunk of the file's embedding once
+            // it is converted, so the two copies never sit in memory together.
+            const int chunk = 1024;
+            const uint64_t row_bytes = embedding->bytes / cfg.n_vocab;
+            parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
                 std::vector<float> row(E);
-                gguf::decode_row(file, *embedding, v, row.data());
-                ref::quantize_row(row.data(), E, &head_q[static_cast<size_t>(v) * E],
-                                  &head_scale[v]);
+                const int end = std::min(cfg.n_vocab, (c + 1) * chunk);
+                for (int v = c * chunk; v < end; ++v) {
+                    gguf::decode_row(file, *embedding, v, row.data());
+                    ref::quantize_row(row.data(), E, &head_q[static_cast<size_t>(v) * E], &head_scale[v]);
+                }
+                file.release(embedding->data + row_bytes * c * chunk, row_bytes * (end - c * chunk));
             });
         }
     }

@@ -106,6 +106,8 @@ public:
     // Drops the mapped pages of a tensor from memory (they are read again from
     // the file if touched): after repacking, the file's copy is not kept too.
     void release(const TensorInfo& t) const;
+    // The same for any byte range inside the mapping (pages wholly inside it).
+    void release(const uint8_t* begin, uint64_t bytes) const;
 
 private:
     struct Mapping;

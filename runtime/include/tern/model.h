@@ -46,7 +46,7 @@ struct ModelOptions {
     int n_ctx = 2048;                      // KV cache positions (at most the file's context length)
     std::optional<Activation> activation;  // overrides the file
     LmHead lm_head = LmHead::int8;
-    // Called as tensors are repacked: (done, total) weight matrices.
+    // Called as layers are repacked: (done, total).
     std::function<void(int, int)> progress;
 };
 
