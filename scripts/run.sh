@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds, then runs the
-# main job on the embedded default. Until the model runtime lands that job is the
-# kernel benchmark table: every kernel family at the BitNet b1.58 2B4T shapes,
-# decode (GEMV, weights streamed from memory) and prompt processing (GEMM),
-# 1 and 2 threads, beside the machine's read bandwidth. Extra arguments go to
-# the benchmark (for example --benchmark_filter=tmad).
+# main job on the embedded default: a synthetic BitNet b1.58 2B4T model (random
+# weights, the real shape and LLaMA-3 vocabulary) made once with tern gen-model,
+# benchmarked with tern bench (prompt processing 512 tokens, generation 128
+# tokens, 1 and 2 threads), then a short tern run. Extra arguments go to tern
+# bench (for example -r 5 or -o json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build
-exec build/bench/kernels_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
-    --benchmark_min_time=0.2 \
-    --benchmark_filter='read_bandwidth|gemv_(stream|cached)/[a-z0-9-]+/(tmad|tadd|tlut)_gemv/|gemm_m(128|512)/' "$@"
+tern=build/runtime/tern
+model=build/models/2b4t-tq2_0.gguf
+if [[ ! -s $model ]]; then
+    mkdir -p build/models
+    vocab=()
+    [[ -s build/llama3-vocab/tokens.txt ]] && vocab=(--vocab build/llama3-vocab)
+    "$tern" gen-model --preset 2b4t --type tq2_0 "${vocab[@]}" --seed 1 -o "$model"
+fi
+"$tern" info -m "$model" --threads 2 | sed -n '1,/^kernels per weight shape/p'
+"$tern" bench -m "$model" -p 512 -n 128 -t 1,2 -r 3 "$@"
+"$tern" run -m "$model" -p "The capital of France is" -n 24 --seed 1

