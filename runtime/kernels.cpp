@@ -78,7 +78,16 @@ Layout KernelInfo::layout() const {
     return l;
 }
 
-void set_num_threads(int threads) { halide_set_num_threads(threads); }
+// Halide 14's pool keeps using every worker it has created even after the
+// thread count is lowered (a 1-thread run after a 2-thread run still uses 2), so
+// a change of count restarts the pool, which then creates only what is asked for.
+void set_num_threads(int threads) {
+    static int current = -1;
+    if (threads == current) return;
+    halide_shutdown_thread_pool();
+    halide_set_num_threads(threads);
+    current = threads;
+}
 
 void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_t* q,
                     const float* q_scale, int m_rows, float* y) {
