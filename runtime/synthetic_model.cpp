@@ -174,7 +174,8 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
         const uint64_t seed = tensor_seed(o.seed, index++);
         const TensorType type = o.weight_type;
         // Unit-variance outputs for unit-RMS inputs: 2/3 of the weights are non-zero.
-        const float scale = 1.0f / std::sqrt(k * 2.0f / 3.0f);
+        // Rounded to a half so that every weight type stores the same scale.
+        const float scale = gguf::f16_to_f32(gguf::f32_to_f16(1.0f / std::sqrt(k * 2.0f / 3.0f)));
         w.add_tensor(name, {uint64_t(k), uint64_t(n)}, type, [=](uint8_t* dst) {
             SplitMix rng(seed);
             std::vector<int8_t> row(k);

@@ -156,6 +156,33 @@ TEST_P(ModelOnEachBundle, LoadsFilesOfAnIndependentWriter) {
     EXPECT_LT(d.rms, 0.01 * d.rms_ref) << d.rms << " of " << d.rms_ref;
 }
 
+// gen-model draws the same weights for every ternary type with one seed, so
+// TQ2_0, TQ1_0 and I2_S files (and a Q8_0 embedding, to within its rounding)
+// give the same model.
+TEST_P(ModelOnEachBundle, EveryWeightTypeGivesTheSameModel) {
+    ModelOptions mo;
+    mo.n_ctx = 32;
+    std::vector<float> first;
+    for (auto type : {gguf::TensorType::tq2_0, gguf::TensorType::tq1_0, gguf::TensorType::i2_s}) {
+        SyntheticModelOptions o;
+        o.seed = 9;
+        o.weight_type = type;
+        const auto logits =
+            Model::load(tiny_model(std::string("type_") + gguf::tensor_type_name(type), o), mo)->eval(kPrompt);
+        if (first.empty())
+            first = logits;
+        else
+            EXPECT_EQ(logits, first) << gguf::tensor_type_name(type);
+    }
+    SyntheticModelOptions o;
+    o.seed = 9;
+    o.embedding_type = gguf::TensorType::q8_0;
+    const auto q8 = Model::load(tiny_model("embd_q8", o), mo)->eval(kPrompt);
+    const Diff d = compare(q8, first);
+    EXPECT_LT(d.rms, 0.05 * d.rms_ref);
+    EXPECT_GT(d.max_abs, 0.0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Bundles, ModelOnEachBundle, testing::ValuesIn(test::bundle_targets()),
                          [](const auto& info) { return test::param_name(info.param); });
 
