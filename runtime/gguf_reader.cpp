@@ -15,8 +15,10 @@ namespace tern::gguf {
 struct File::Mapping {
     const uint8_t* base = nullptr;
     uint64_t size = 0;
+    int fd = -1;
     ~Mapping() {
         if (base) munmap(const_cast<uint8_t*>(base), size);
+        if (fd >= 0) ::close(fd);
     }
 };
 
@@ -296,7 +298,7 @@ File File::open(const std::string& path) {
         }
         f.map_->base = static_cast<const uint8_t*>(p);
     }
-    ::close(fd);
+    f.map_->fd = fd;
 
     Cursor c(f.path_, f.map_->base, f.map_->size);
     const uint32_t magic = c.read<uint32_t>("magic");
@@ -401,14 +403,29 @@ uint64_t File::size() const { return map_ ? map_->size : 0; }
 
 void File::release(const TensorInfo& t) const { release(t.data, t.bytes); }
 
+void File::read(const uint8_t* begin, uint64_t bytes, uint8_t* dst) const {
+    const uint64_t at = static_cast<uint64_t>(begin - map_->base);
+    if (at > map_->size || bytes > map_->size - at)
+        throw Error(path_ + ": read of " + std::to_string(bytes) + " bytes at " +
+                    std::to_string(at) + " is outside the file");
+    for (uint64_t done = 0; done < bytes;) {
+        const ssize_t n = pread(map_->fd, dst + done, bytes - done, static_cast<off_t>(at + done));
+        if (n <= 0) throw Error(path_ + ": read failed: " + std::strerror(errno));
+        done += static_cast<uint64_t>(n);
+    }
+}
+
 void File::release(const uint8_t* data, uint64_t bytes) const {
     const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     const uint64_t begin = static_cast<uint64_t>(data - map_->base);
     if (begin > map_->size || bytes > map_->size - begin) return;
     const uint64_t first = (begin + page - 1) / page * page;
     const uint64_t last = (begin + bytes) / page * page;
-    if (last > first)
-        madvise(const_cast<uint8_t*>(map_->base) + first, last - first, MADV_DONTNEED);
+    if (last > first) {
+        uint8_t* p = const_cast<uint8_t*>(map_->base) + first;
+        madvise(p, last - first, MADV_DONTNEED);
+        madvise(p, last - first, MADV_RANDOM);
+    }
 }
 
 const Value& File::value(const std::string& key, const char* expected) const {

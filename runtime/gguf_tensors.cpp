@@ -272,32 +272,36 @@ void encode_q8_0_row(const float* x, int k, uint8_t* out) {
     }
 }
 
-void decode_row(const File& f, const TensorInfo& t, uint64_t row, float* out) {
-    const uint64_t k = t.dims[0];
-    if (row >= t.rows())
-        throw Error(f.path() + ": tensor '" + t.name + "' has " + std::to_string(t.rows()) +
-                    " rows, row " + std::to_string(row) + " requested");
-    switch (t.type) {
+void decode_values(TensorType type, const uint8_t* p, uint64_t k, float* out) {
+    switch (type) {
         case TensorType::f32:
-            std::memcpy(out, t.data + row * k * 4, k * 4);
+            std::memcpy(out, p, k * 4);
             return;
-        case TensorType::f16: {
-            const uint8_t* p = t.data + row * k * 2;
+        case TensorType::f16:
             for (uint64_t i = 0; i < k; ++i) out[i] = f16_to_f32(load_u16(p + 2 * i));
             return;
-        }
-        case TensorType::q8_0: {
-            const uint8_t* p = t.data + row * (k / 32) * 34;
+        case TensorType::q8_0:
             for (uint64_t b = 0; b < k / 32; ++b, p += 34) {
                 const float d = f16_to_f32(load_u16(p));
                 for (int i = 0; i < 32; ++i) out[b * 32 + i] = d * static_cast<int8_t>(p[2 + i]);
             }
             return;
-        }
         default:
-            throw Error(f.path() + ": tensor '" + t.name + "' is " + tensor_type_name(t.type) +
-                        ", expected F32, F16 or Q8_0");
+            throw Error(std::string("decode_values: ") + tensor_type_name(type) +
+                        " is not F32, F16 or Q8_0");
     }
+}
+
+void decode_row(const File& f, const TensorInfo& t, uint64_t row, float* out) {
+    const uint64_t k = t.dims[0];
+    if (row >= t.rows())
+        throw Error(f.path() + ": tensor '" + t.name + "' has " + std::to_string(t.rows()) +
+                    " rows, row " + std::to_string(row) + " requested");
+    if (t.type != TensorType::f32 && t.type != TensorType::f16 && t.type != TensorType::q8_0)
+        throw Error(f.path() + ": tensor '" + t.name + "' is " + tensor_type_name(t.type) +
+                    ", expected F32, F16 or Q8_0");
+    const uint64_t row_bytes = t.bytes / t.rows();
+    decode_values(t.type, t.data + row * row_bytes, k, out);
 }
 
 }  // namespace tern::gguf

@@ -257,9 +257,11 @@ struct Model::Impl {
                 const int end = std::min(cfg.n_vocab, (c + 1) * chunk);
                 for (int v = c * chunk; v < end; ++v) {
                     gguf::decode_row(file, *embedding, v, row.data());
-                    ref::quantize_row(row.data(), E, &head_q[static_cast<size_t>(v) * E], &head_scale[v]);
+                    ref::quantize_row(row.data(), E, &head_q[static_cast<size_t>(v) * E],
+                                      &head_scale[v]);
                 }
-                file.release(embedding->data + row_bytes * c * chunk, row_bytes * (end - c * chunk));
+                file.release(embedding->data + row_bytes * c * chunk,
+                             row_bytes * (end - c * chunk));
             });
         }
     }
@@ -372,7 +374,11 @@ struct Model::Impl {
             if (tokens[t] < 0 || tokens[t] >= cfg.n_vocab)
                 throw Error("eval: token id " + std::to_string(tokens[t]) +
                             " is outside the vocabulary of " + std::to_string(cfg.n_vocab));
-            gguf::decode_row(file, *embedding, tokens[t], &x[static_cast<size_t>(t) * E]);
+            // pread, not the mapping: a prompt's rows are scattered over the file.
+            const uint64_t row_bytes = embedding->bytes / cfg.n_vocab;
+            std::vector<uint8_t> raw(row_bytes);
+            file.read(embedding->data + row_bytes * tokens[t], row_bytes, raw.data());
+            gguf::decode_values(embedding->type, raw.data(), E, &x[static_cast<size_t>(t) * E]);
         }
         for (int l = 0; l < cfg.n_layer; ++l) {
             Layer& L = layers[l];

@@ -168,7 +168,8 @@ TEST_P(ModelOnEachBundle, EveryWeightTypeGivesTheSameModel) {
         o.seed = 9;
         o.weight_type = type;
         const auto logits =
-            Model::load(tiny_model(std::string("type_") + gguf::tensor_type_name(type), o), mo)->eval(kPrompt);
+            Model::load(tiny_model(std::string("type_") + gguf::tensor_type_name(type), o), mo)
+                ->eval(kPrompt);
         if (first.empty())
             first = logits;
         else

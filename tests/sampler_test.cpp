@@ -1,9 +1,10 @@
 // The sampler: greedy picks the argmax, a fixed seed reproduces its choices,
 // top-k 1 is greedy, the repetition penalty lowers repeated tokens.
+#include "tern/sampler.h"
+
 #include <gtest/gtest.h>
 
 #include "tern/error.h"
-#include "tern/sampler.h"
 
 namespace tern {
 namespace {

@@ -104,10 +104,14 @@ public:
     // Throws "missing tensor" naming the file when absent.
     const TensorInfo& tensor(const std::string& name) const;
     // Drops the mapped pages of a tensor from memory (they are read again from
-    // the file if touched): after repacking, the file's copy is not kept too.
+    // the file, a page at a time, if touched): after repacking, the file's copy
+    // is not kept too.
     void release(const TensorInfo& t) const;
     // The same for any byte range inside the mapping (pages wholly inside it).
     void release(const uint8_t* begin, uint64_t bytes) const;
+    // Copies bytes of the mapping with pread instead of touching it, so scattered
+    // small reads (embedding rows) do not map pages into the process.
+    void read(const uint8_t* begin, uint64_t bytes, uint8_t* dst) const;
 
 private:
     struct Mapping;

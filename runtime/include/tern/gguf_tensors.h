@@ -36,6 +36,10 @@ void encode_i2s_scale(float scale, uint8_t* out32);
 // Q8_0 encoding of one row of floats (k a multiple of 32), as ggml rounds it.
 void encode_q8_0_row(const float* x, int k, uint8_t* out);
 
+// k values of an F32, F16 or Q8_0 row stored at `bytes` (k a multiple of the
+// type's block) as floats.
+void decode_values(TensorType type, const uint8_t* bytes, uint64_t k, float* out);
+
 // Row `row` (dims[0] values) of an F32, F16 or Q8_0 tensor as floats.
 void decode_row(const File& file, const TensorInfo& t, uint64_t row, float* out);
 
