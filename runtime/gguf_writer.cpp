@@ -41,28 +41,21 @@ void Writer::set(const std::string& key, std::vector<uint8_t> encoded) {
     kv_.emplace_back(key, std::move(encoded));
 }
 
-void Writer::set_u32(const std::string& key, uint32_t v) {
-    auto e = typed(ValueType::u32);
+namespace {
+// One scalar value: its type tag, then its bytes.
+template <typename T>
+std::vector<uint8_t> scalar(ValueType t, T v) {
+    auto e = typed(t);
     put(e, v);
-    set(key, std::move(e));
+    return e;
 }
+}  // namespace
 
-void Writer::set_i32(const std::string& key, int32_t v) {
-    auto e = typed(ValueType::i32);
-    put(e, v);
-    set(key, std::move(e));
-}
-
-void Writer::set_f32(const std::string& key, float v) {
-    auto e = typed(ValueType::f32);
-    put(e, v);
-    set(key, std::move(e));
-}
-
+void Writer::set_u32(const std::string& key, uint32_t v) { set(key, scalar(ValueType::u32, v)); }
+void Writer::set_i32(const std::string& key, int32_t v) { set(key, scalar(ValueType::i32, v)); }
+void Writer::set_f32(const std::string& key, float v) { set(key, scalar(ValueType::f32, v)); }
 void Writer::set_bool(const std::string& key, bool v) {
-    auto e = typed(ValueType::boolean);
-    put<uint8_t>(e, v ? 1 : 0);
-    set(key, std::move(e));
+    set(key, scalar(ValueType::boolean, static_cast<uint8_t>(v ? 1 : 0)));
 }
 
 void Writer::set_string(const std::string& key, const std::string& v) {
