@@ -35,6 +35,20 @@ struct Layer {
     Linear q, k, v, o, gate, up, down;
 };
 
+// Dot product in eight independent partial sums, so that the compiler can keep
+// it in vector registers (a single running sum is a serial chain it may not
+// reorder).
+float dot(const float* a, const float* b, int n) {
+    float acc[8] = {};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; ++l) acc[l] += a[i + l] * b[i + l];
+    float d = 0;
+    for (; i < n; ++i) d += a[i] * b[i];
+    for (float v : acc) d += v;
+    return d;
+}
+
 // Runs body(i) for i in [0, n) on Halide's thread pool (the kernels' pool).
 template <typename Body>
 void parallel_for(int n, const Body& body) {
@@ -313,10 +327,7 @@ struct Model::Impl {
             float* s = scores.data();
             float mx = -INFINITY;
             for (int j = 0; j < n; ++j) {
-                const float* kv = K + static_cast<size_t>(j) * KV + kvh * hd;
-                float d = 0;
-                for (int i = 0; i < hd; ++i) d += qv[i] * kv[i];
-                s[j] = d * scale;
+                s[j] = dot(qv, K + static_cast<size_t>(j) * KV + kvh * hd, hd) * scale;
                 mx = std::max(mx, s[j]);
             }
             float sum = 0;
@@ -354,9 +365,7 @@ struct Model::Impl {
             std::vector<float> row(E);
             for (int v = c * chunk; v < std::min(cfg.n_vocab, (c + 1) * chunk); ++v) {
                 gguf::decode_row(file, *embedding, v, row.data());
-                float d = 0;
-                for (int i = 0; i < E; ++i) d += row[i] * xn[i];
-                out[v] = d;
+                out[v] = dot(row.data(), xn.data(), E);
             }
         });
     }
