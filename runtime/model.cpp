@@ -35,10 +35,19 @@ struct Layer {
     Linear q, k, v, o, gate, up, down;
 };
 
+// The runtime is built for baseline x86-64; its few float loops that matter
+// (attention, the file-precision LM head) are also compiled for AVX2 and
+// AVX-512 and picked at load time by the CPU (GCC function multiversioning).
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define TERN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TERN_VECTOR_CLONES
+#endif
+
 // Dot product in eight independent partial sums, so that the compiler can keep
 // it in vector registers (a single running sum is a serial chain it may not
 // reorder).
-float dot(const float* a, const float* b, int n) {
+inline float dot(const float* a, const float* b, int n) {
     float acc[8] = {};
     int i = 0;
     for (; i + 8 <= n; i += 8)
@@ -47,6 +56,39 @@ float dot(const float* a, const float* b, int n) {
     for (; i < n; ++i) d += a[i] * b[i];
     for (float v : acc) d += v;
     return d;
+}
+
+TERN_VECTOR_CLONES float dot_product(const float* a, const float* b, int n) { return dot(a, b, n); }
+
+// The g query heads that share one KV head (grouped-query attention) against n
+// cached positions (kv_stride floats apart): softmax(q . k / sqrt(hd)) . v for
+// each. q and out hold the g heads one after another; s holds g * n scores.
+// Each cached row is loaded once for all g heads.
+TERN_VECTOR_CLONES void attend(const float* q, const float* K, const float* V, int n, int kv_stride,
+                               int hd, int g, float* s, float* out) {
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    for (int j = 0; j < n; ++j) {
+        const float* k = K + static_cast<size_t>(j) * kv_stride;
+        for (int h = 0; h < g; ++h) s[h * n + j] = dot(q + h * hd, k, hd) * scale;
+    }
+    for (int h = 0; h < g; ++h) {
+        float* sh = s + h * n;
+        float mx = -INFINITY;
+        for (int j = 0; j < n; ++j) mx = std::max(mx, sh[j]);
+        float sum = 0;
+        for (int j = 0; j < n; ++j) sum += (sh[j] = std::exp(sh[j] - mx));
+        const float inv = 1.0f / sum;
+        for (int j = 0; j < n; ++j) sh[j] *= inv;
+    }
+    std::fill(out, out + static_cast<size_t>(g) * hd, 0.0f);
+    for (int j = 0; j < n; ++j) {
+        const float* v = V + static_cast<size_t>(j) * kv_stride;
+        for (int h = 0; h < g; ++h) {
+            const float w = s[h * n + j];
+            float* o = out + h * hd;
+            for (int i = 0; i < hd; ++i) o[i] += w * v[i];
+        }
+    }
 }
 
 // Runs body(i) for i in [0, n) on Halide's thread pool (the kernels' pool).
@@ -316,29 +358,16 @@ struct Model::Impl {
     void attention(int l, int m) {
         const int hd = cfg.head_dim, H = cfg.n_head, KV = cfg.n_head_kv * hd;
         const int group = cfg.n_head / cfg.n_head_kv;
-        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
         const float* K = k_cache[l].data();
         const float* V = v_cache[l].data();
-        parallel_for(m * H, [&](int job) {
-            const int t = job / H, h = job % H;
-            const int kvh = h / group, n = pos + t + 1;
-            const float* qv = &q[static_cast<size_t>(t) * cfg.n_embd + h * hd];
-            std::vector<float> scores(n);
-            float* s = scores.data();
-            float mx = -INFINITY;
-            for (int j = 0; j < n; ++j) {
-                s[j] = dot(qv, K + static_cast<size_t>(j) * KV + kvh * hd, hd) * scale;
-                mx = std::max(mx, s[j]);
-            }
-            float sum = 0;
-            for (int j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
-            float* out = &att[static_cast<size_t>(t) * cfg.n_embd + h * hd];
-            std::fill(out, out + hd, 0.0f);
-            for (int j = 0; j < n; ++j) {
-                const float w = s[j] / sum;
-                const float* vv = V + static_cast<size_t>(j) * KV + kvh * hd;
-                for (int i = 0; i < hd; ++i) out[i] += w * vv[i];
-            }
+        const int KVH = cfg.n_head_kv;
+        (void)H;
+        parallel_for(m * KVH, [&](int job) {
+            const int t = job / KVH, kvh = job % KVH, n = pos + t + 1;
+            std::vector<float> scores(static_cast<size_t>(group) * n);
+            const size_t first = static_cast<size_t>(t) * cfg.n_embd + kvh * group * hd;
+            attend(&q[first], K + kvh * hd, V + kvh * hd, n, KV, hd, group, scores.data(),
+                   &att[first]);
         });
     }
 
@@ -365,7 +394,7 @@ struct Model::Impl {
             std::vector<float> row(E);
             for (int v = c * chunk; v < std::min(cfg.n_vocab, (c + 1) * chunk); ++v) {
                 gguf::decode_row(file, *embedding, v, row.data());
-                out[v] = dot(row.data(), xn.data(), E);
+                out[v] = dot_product(row.data(), xn.data(), E);
             }
         });
     }
