@@ -40,6 +40,13 @@ if [[ ! -s $vocab_dir/tokens.txt ]]; then
     fi
 fi
 
+# llama.cpp for the side-by-side tests and benchmarks (npm node-llama-cpp, in the
+# build tree). Optional: without it those are skipped.
+if command -v npm > /dev/null; then
+    bench/peer/install.sh "$build_dir/peer" ||
+        echo "setup: warning: could not install node-llama-cpp with npm; llama.cpp comparisons are skipped" >&2
+fi
+
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build_dir" -j "$(nproc)"
 echo "setup: built in $build_dir"

@@ -15,7 +15,8 @@ void usage() {
         "  run        generate text from a prompt\n"
         "  bench      prompt processing and generation speed (llama-bench style table)\n"
         "  info       CPU, kernel bundles, and the kernels chosen for a model's weights\n"
-        "  gen-model  write a random-weight BitNet model (tiny or 2b4t)\n");
+        "  gen-model  write a random-weight BitNet model (tiny or 2b4t)\n"
+        "  eval       logits after a sequence of token ids, as JSON (for comparisons)\n");
 }
 
 }  // namespace
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
         if (command == "bench") return tern::cli::bench_command(argc - 2, argv + 2);
         if (command == "info") return tern::cli::info_command(argc - 2, argv + 2);
         if (command == "gen-model") return tern::cli::gen_model_command(argc - 2, argv + 2);
+        if (command == "eval") return tern::cli::eval_command(argc - 2, argv + 2);
         std::fprintf(stderr, "tern: unknown command '%s'\n", command.c_str());
         usage();
         return 1;

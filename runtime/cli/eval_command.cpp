@@ -1,0 +1,56 @@
+// tern eval: the logits of the last position after a sequence of token ids
+// (no BOS added), as JSON: for comparing with other runtimes.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include "commands.h"
+#include "model_flags.h"
+#include "tern/error.h"
+
+namespace tern::cli {
+
+int eval_command(int argc, char** argv) {
+    ArgParser args("eval", "-m FILE --tokens \"ID ID ...\" [options]");
+    add_model_flags(args, "0");
+    args.option("tokens", "", "\"ID ID ...\"", "",
+                "token ids to evaluate, separated by spaces or commas");
+    args.option("steps", "", "N", "0",
+                "then N greedy decoding steps, each printing its logits too");
+    if (!args.parse(argc, argv)) return 0;
+    args.require("tokens");
+    std::vector<int> ids;
+    std::string text = args.str("tokens");
+    for (char& c : text)
+        if (c == ',') c = ' ';
+    std::istringstream in(text);
+    for (std::string w; in >> w;) {
+        char* end = nullptr;
+        const long id = std::strtol(w.c_str(), &end, 10);
+        if (*end != '\0' || id < 0)
+            throw Error("tern eval: --tokens holds '" + w + "', expected token ids");
+        ids.push_back(static_cast<int>(id));
+    }
+    if (ids.empty()) throw Error("tern eval: --tokens is empty");
+    const int steps = static_cast<int>(args.integer("steps", 0, 1 << 16));
+    ModelOptions options = model_options(args, static_cast<int>(args.integer("threads", 0, 1024)));
+    auto model = load_model(args, options, false);
+    std::printf("{\"activation\": \"%s\", \"lm_head\": \"%s\", \"steps\": [\n",
+                activation_name(model->config().activation),
+                lm_head_name(model->options().lm_head));
+    std::vector<float> logits = model->eval(ids);
+    for (int s = 0; s <= steps; ++s) {
+        const int next =
+            static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        std::printf("  {\"position\": %d, \"greedy\": %d, \"logits\": [", model->position() - 1,
+                    next);
+        for (size_t i = 0; i < logits.size(); ++i) std::printf("%s%.6g", i ? "," : "", logits[i]);
+        std::printf("]}%s\n", s < steps ? "," : "");
+        if (s < steps) logits = model->eval({next});
+    }
+    std::printf("]}\n");
+    return 0;
+}
+
+}  // namespace tern::cli
