@@ -140,12 +140,17 @@ PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout
             }
         }
         switch (layout.family) {
-            case Family::tmad:
-                for (int c = 0; c < p.k_pad; ++c) {
-                    const Slot s = tmad_slot(layout, p.k_pad, r, c);
-                    bytes[s.index] |= static_cast<uint8_t>((row[c] + 1) << s.shift);
-                }
+            case Family::tmad: {
+                // tmad_slot, walked row-wise: byte (t, k/4, 4j + k%4) of the row's
+                // tile, at bit 2s (loading a model packs billions of weights).
+                const Slot first = tmad_slot(layout, p.k_pad, r, 0);
+                const size_t stride = 4 * static_cast<size_t>(layout.lanes);  // bytes per k quad
+                uint8_t* b = bytes + first.index;
+                for (int c = 0; c < p.k_pad; c += 4, b += stride)
+                    for (int e = 0; e < 4; ++e)
+                        b[e] |= static_cast<uint8_t>((row[c + e] + 1) << first.shift);
                 break;
+            }
             case Family::tadd:
                 for (int c = 0; c < p.k_pad; ++c) {
                     if (row[c] == 0) continue;
