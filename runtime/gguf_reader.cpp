@@ -195,13 +195,13 @@ Value read_value(Cursor& c, const std::string& key) {
     return v;
 }
 
+}  // namespace
+
 std::string dims_text(const std::vector<uint64_t>& dims) {
     std::string s = "[";
     for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
     return s + "]";
 }
-
-}  // namespace
 
 const char* value_type_name(ValueType t) {
     static const char* names[] = {"u8",   "i8",     "u16",   "i16", "u32", "i32", "f32",
@@ -381,8 +381,8 @@ File File::open(const std::string& path) {
         if (t.offset % f.alignment_ != 0)
             c.fail(what + ": data offset " + std::to_string(t.offset) +
                    " is not a multiple of the alignment " + std::to_string(f.alignment_));
-        if (t.offset > f.size() || t.bytes > f.size() - std::min(f.size(), data_start + t.offset) ||
-            data_start + t.offset > f.size())
+        // In this order no sum can overflow: data_start <= size was checked above.
+        if (t.offset > f.size() - data_start || t.bytes > f.size() - data_start - t.offset)
             c.fail(what + " (" + tensor_type_name(t.type) + " " + dims_text(t.dims) + ", " +
                    std::to_string(t.bytes) + " bytes at data offset " + std::to_string(t.offset) +
                    ") ends past the end of the file (" + std::to_string(f.size()) +

@@ -188,6 +188,20 @@ TernaryTensor ternary_tensor(const File& f, const TensorInfo& t) {
             };
         }
     }
+    // An optional per-tensor scale beside the weights, as llama.cpp reads it:
+    // "blk.0.attn_q.scale" for "blk.0.attn_q.weight".
+    const std::string suffix = ".weight";
+    if (t.name.size() > suffix.size() &&
+        t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        const std::string scale_name = t.name.substr(0, t.name.size() - suffix.size()) + ".scale";
+        if (const TensorInfo* s = f.find_tensor(scale_name)) {
+            if (s->type != TensorType::f32 || s->elements() != 1)
+                throw Error(f.path() + ": tensor '" + scale_name + "' must be one F32 value");
+            float v;
+            std::memcpy(&v, s->data, 4);
+            out.scale *= v;
+        }
+    }
     if (!std::isfinite(out.scale))
         throw Error(f.path() + ": tensor '" + t.name + "' has scale " + number(out.scale) +
                     ", expected a finite number");

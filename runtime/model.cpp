@@ -104,12 +104,6 @@ void parallel_for(int n, const Body& body) {
     halide_do_par_for(nullptr, task, 0, n, reinterpret_cast<uint8_t*>(&c));
 }
 
-std::string shape_text(const std::vector<uint64_t>& dims) {
-    std::string s = "[";
-    for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-    return s + "]";
-}
-
 }  // namespace
 
 const char* activation_name(Activation a) { return a == Activation::relu2 ? "relu2" : "silu"; }
@@ -160,8 +154,8 @@ struct Model::Impl {
     const TensorInfo& tensor(const std::string& name, std::vector<uint64_t> dims) const {
         const TensorInfo& t = file.tensor(name);
         if (t.dims != dims)
-            fail("tensor '" + name + "' has shape " + shape_text(t.dims) + ", expected " +
-                 shape_text(dims) + " (from the model's metadata)");
+            fail("tensor '" + name + "' has shape " + gguf::dims_text(t.dims) + ", expected " +
+                 gguf::dims_text(dims) + " (from the model's metadata)");
         return t;
     }
 
@@ -180,21 +174,11 @@ struct Model::Impl {
         if (!gguf::is_ternary(t.type))
             fail("tensor '" + name + "' is " + gguf::tensor_type_name(t.type) +
                  ", expected a ternary type (TQ1_0, TQ2_0 or I2_S)");
-        gguf::TernaryTensor tt = gguf::ternary_tensor(file, t);
-        float scale = tt.scale;
-        // Optional per-tensor scale, as llama.cpp reads it ("<name minus .weight>.scale").
-        const std::string scale_name = name.substr(0, name.size() - 7) + ".scale";
-        if (const TensorInfo* s = file.find_tensor(scale_name)) {
-            if (s->type != TensorType::f32 || s->elements() != 1)
-                fail("tensor '" + scale_name + "' must be one F32 value");
-            float v;
-            std::memcpy(&v, s->data, 4);
-            scale *= v;
-        }
+        const gguf::TernaryTensor tt = gguf::ternary_tensor(file, t);
         Linear l;
         l.name = name;
         l.plan = active_bundle().plan_linear(k, n, options.threads);
-        l.w = pack(n, k, scale, tt.rows, l.plan.layout);
+        l.w = pack(n, k, tt.scale, tt.rows, l.plan.layout);
         file.release(t);
         return l;
     }
@@ -233,8 +217,8 @@ struct Model::Impl {
                  " must be even and at most the head size " + std::to_string(cfg.head_dim));
         const TensorInfo& embd = file.tensor("token_embd.weight");
         if (embd.dims.size() != 2 || embd.dims[0] != uint64_t(cfg.n_embd))
-            fail("tensor 'token_embd.weight' has shape " + shape_text(embd.dims) + ", expected [" +
-                 std::to_string(cfg.n_embd) + ", n_vocab]");
+            fail("tensor 'token_embd.weight' has shape " + gguf::dims_text(embd.dims) +
+                 ", expected [" + std::to_string(cfg.n_embd) + ", n_vocab]");
         cfg.n_vocab = static_cast<int>(embd.dims[1]);
         if (file.has("bitnet.vocab_size") &&
             file.get_uint("bitnet.vocab_size") != uint64_t(cfg.n_vocab))

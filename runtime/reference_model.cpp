@@ -30,9 +30,6 @@ Ternary ternary(const gguf::File& f, const std::string& name) {
     const gguf::TernaryTensor t = gguf::ternary_tensor(f, f.tensor(name));
     Ternary out{std::vector<int8_t>(static_cast<size_t>(t.n) * t.k), t.k, t.n, t.scale};
     for (int r = 0; r < t.n; ++r) t.rows(r, &out.w[static_cast<size_t>(r) * t.k]);
-    const std::string scale_name = name.substr(0, name.size() - 7) + ".scale";
-    if (const gguf::TensorInfo* s = f.find_tensor(scale_name))
-        out.scale *= *reinterpret_cast<const float*>(s->data);
     return out;
 }
 

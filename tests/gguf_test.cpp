@@ -328,6 +328,35 @@ TEST_F(Gguf, EveryTruncationIsAnErrorNotACrash) {
     EXPECT_EQ(errors, static_cast<int>(cuts.size()));
 }
 
+TEST_F(Gguf, PerTensorScaleMultipliesIn) {
+    const int k = 256;
+    auto write = [&](TensorType scale_type) {
+        Writer w;
+        w.add_tensor("blk.0.attn_q.weight", {uint64_t(k), 1}, TensorType::tq2_0, [&](uint8_t* d) {
+            std::vector<int8_t> row(k, 1);
+            encode_ternary_row(TensorType::tq2_0, row.data(), k, 0.5f, d);
+        });
+        w.add_tensor("blk.0.attn_q.scale", {1}, scale_type, [](uint8_t* d) {
+            const float v = 3.0f;
+            std::memcpy(d, &v, 4);
+        });
+        w.write(path("s.gguf"));
+    };
+    write(TensorType::f32);
+    const File f = File::open(path("s.gguf"));
+    EXPECT_EQ(ternary_tensor(f, f.tensor("blk.0.attn_q.weight")).scale, 1.5f);
+    write(TensorType::f16);
+    const File g = File::open(path("s.gguf"));
+    try {
+        ternary_tensor(g, g.tensor("blk.0.attn_q.weight"));
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("'blk.0.attn_q.scale' must be one F32 value"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
 TEST_F(Gguf, BadTernaryContentIsNamed) {
     const int k = 256, n = 2;
     Writer w;

@@ -43,6 +43,8 @@ enum class TensorType : uint32_t {
 };
 const char* tensor_type_name(TensorType t);
 bool is_ternary(TensorType t);
+// A shape for messages: "[2560, 6912]".
+std::string dims_text(const std::vector<uint64_t>& dims);
 // Values per block and bytes per block of a type (1 and 4 for F32, 256 and 66
 // for TQ2_0, ...).
 uint64_t block_values(TensorType t);

@@ -16,7 +16,8 @@ uint16_t f32_to_f16(float f);  // round to nearest even
 // rows): one scale for the whole tensor and a row decoder for pack(). TQ1_0
 // and TQ2_0 store a scale per 256-value block; BitNet b1.58 has one per
 // tensor, so all blocks must agree (else an error names the tensor and the
-// first block that differs). Codes outside the ternary range are an error
+// first block that differs); an optional "<name>.scale" tensor (one F32, for
+// "<name>.weight") multiplies in. Codes outside the ternary range are an error
 // naming the tensor, row and column. The decoder reads the mapping directly
 // and must not outlive the File.
 struct TernaryTensor {
