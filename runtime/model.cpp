@@ -141,7 +141,7 @@ struct Model::Impl {
     int pos = 0;
 
     // Scratch, sized for the largest batch seen.
-    std::vector<float> x, xb, q, kbuf, vbuf, att, gate, up;
+    std::vector<float> x, xb, q, kbuf, vbuf, att, gate, up, rope_cos, rope_sin;
     std::vector<int8_t> qx;
     std::vector<float> sx;
 
@@ -320,22 +320,36 @@ struct Model::Impl {
         ternary_linear(l.plan.for_rows(m), l.w, qx.data(), sx.data(), m, y);
     }
 
-    // NEOX RoPE: dimension i pairs with i + n_rot / 2.
-    void rope(float* v, int m, int heads, int row_stride) const {
-        const int hd = cfg.head_dim, half = cfg.n_rot / 2;
+    // The rotation angles of the m positions being evaluated, the same in every
+    // layer and for queries and keys: computed once per eval.
+    void rope_angles(int m) {
+        const int half = cfg.n_rot / 2;
+        rope_cos.resize(static_cast<size_t>(m) * half);
+        rope_sin.resize(rope_cos.size());
         for (int t = 0; t < m; ++t) {
             const float p = static_cast<float>(pos + t);
             for (int i = 0; i < half; ++i) {
                 const float theta = p * std::pow(cfg.rope_theta, -2.0f * i / cfg.n_rot);
-                const float c = std::cos(theta), s = std::sin(theta);
-                for (int h = 0; h < heads; ++h) {
-                    float* r = v + static_cast<size_t>(t) * row_stride + h * hd;
-                    const float a = r[i], b = r[i + half];
-                    r[i] = a * c - b * s;
-                    r[i + half] = a * s + b * c;
-                }
+                rope_cos[static_cast<size_t>(t) * half + i] = std::cos(theta);
+                rope_sin[static_cast<size_t>(t) * half + i] = std::sin(theta);
             }
         }
+    }
+
+    // NEOX RoPE: dimension i pairs with i + n_rot / 2.
+    void rope(float* v, int m, int heads, int row_stride) const {
+        const int hd = cfg.head_dim, half = cfg.n_rot / 2;
+        for (int t = 0; t < m; ++t)
+            for (int h = 0; h < heads; ++h) {
+                float* r = v + static_cast<size_t>(t) * row_stride + h * hd;
+                const float* c = &rope_cos[static_cast<size_t>(t) * half];
+                const float* s = &rope_sin[static_cast<size_t>(t) * half];
+                for (int i = 0; i < half; ++i) {
+                    const float a = r[i], b = r[i + half];
+                    r[i] = a * c[i] - b * s[i];
+                    r[i + half] = a * s[i] + b * c[i];
+                }
+            }
     }
 
     // Causal grouped-query attention of m new tokens over the cache of layer l.
@@ -392,16 +406,17 @@ struct Model::Impl {
                         " (use a larger -c)");
         const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim;
         ensure_scratch(m);
+        const uint64_t row_bytes = embedding->bytes / cfg.n_vocab;
+        std::vector<uint8_t> raw(row_bytes);
         for (int t = 0; t < m; ++t) {
             if (tokens[t] < 0 || tokens[t] >= cfg.n_vocab)
                 throw Error("eval: token id " + std::to_string(tokens[t]) +
                             " is outside the vocabulary of " + std::to_string(cfg.n_vocab));
             // pread, not the mapping: a prompt's rows are scattered over the file.
-            const uint64_t row_bytes = embedding->bytes / cfg.n_vocab;
-            std::vector<uint8_t> raw(row_bytes);
             file.read(embedding->data + row_bytes * tokens[t], row_bytes, raw.data());
             gguf::decode_values(embedding->type, raw.data(), E, &x[static_cast<size_t>(t) * E]);
         }
+        rope_angles(m);
         for (int l = 0; l < cfg.n_layer; ++l) {
             Layer& L = layers[l];
             // Attention block.

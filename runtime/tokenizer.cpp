@@ -228,9 +228,7 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
     return t;
 }
 
-void Tokenizer::bpe(const std::string& piece, std::vector<int>& out) const {
-    std::vector<std::string> sym;
-    for (unsigned char b : piece) sym.push_back(byte_level_chars()[b]);
+void Tokenizer::bpe(std::vector<std::string> sym, std::vector<int>& out) const {
     while (sym.size() > 1) {
         int best = INT_MAX;
         size_t at = 0;
@@ -253,16 +251,19 @@ std::vector<int> Tokenizer::encode(const std::string& text, bool add_bos) const 
     std::vector<int> ids;
     if (add_bos) ids.push_back(bos_);
     for (const std::string& piece : pre_tokenize(text)) {
-        // Whole pieces that are tokens skip the merge loop (LLaMA-3's ignore_merges).
-        auto it = ids_.end();
+        std::vector<std::string> sym;
         std::string mapped;
-        for (unsigned char b : piece) mapped += byte_level_chars()[b];
-        it = ids_.find(mapped);
+        for (unsigned char b : piece) {
+            sym.push_back(byte_level_chars()[b]);
+            mapped += sym.back();
+        }
+        // Whole pieces that are tokens skip the merge loop (LLaMA-3's ignore_merges).
+        const auto it = ids_.find(mapped);
         if (it != ids_.end() && types_[it->second] != 3) {
             ids.push_back(it->second);
             continue;
         }
-        bpe(piece, ids);
+        bpe(std::move(sym), ids);
     }
     return ids;
 }

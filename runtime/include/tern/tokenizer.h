@@ -47,7 +47,8 @@ private:
     int bos_ = -1, eos_ = -1;
     bool add_bos_ = true;
 
-    void bpe(const std::string& piece, std::vector<int>& out) const;
+    // Merges byte-level symbols by rank and appends their token ids.
+    void bpe(std::vector<std::string> symbols, std::vector<int>& out) const;
 };
 
 }  // namespace tern
