@@ -23,16 +23,29 @@ using gguf::File;
 using gguf::TensorInfo;
 using gguf::TensorType;
 
-// A ternary weight matrix repacked for the kernels chosen for its shape.
+// Ternary weight matrices that read the same input (Q, K and V; gate and up),
+// stacked row-wise and repacked as one for the kernels chosen for the stacked
+// shape: one kernel call instead of several, whose work divides evenly over
+// threads where the small K and V matrices alone would not. A lone matrix is a
+// stack of one. Each part keeps its tensor's scale; when the parts' scales
+// differ the kernel runs with scale 1 and they are applied as the outputs are
+// split.
 struct Linear {
-    std::string name;
+    struct Part {
+        std::string name;
+        int n = 0;
+        float scale = 1.0f;
+    };
+    std::vector<Part> parts;
     LinearPlan plan;
     PackedMatrix w;
+    bool scaled_in_kernel = true;
+    float part_scale(size_t i) const { return scaled_in_kernel ? 1.0f : parts[i].scale; }
 };
 
 struct Layer {
     std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;
-    Linear q, k, v, o, gate, up, down;
+    Linear qkv, o, gate_up, down;
 };
 
 // The runtime is built for baseline x86-64; its few float loops that matter
@@ -59,6 +72,24 @@ inline float dot(const float* a, const float* b, int n) {
 }
 
 TERN_VECTOR_CLONES float dot_product(const float* a, const float* b, int n) { return dot(a, b, n); }
+
+// out = act(gate * gate_scale) * up * up_scale over n values. relu2 is written
+// without a branch: the sign of a gate value is a coin flip the branch
+// predictor loses (this loop cost ~1.4 ms per 2B4T token as a branch).
+TERN_VECTOR_CLONES void gated_activation(Activation a, const float* gate, float gate_scale,
+                                         const float* up, float up_scale, int n, float* out) {
+    if (a == Activation::relu2) {
+        for (int i = 0; i < n; ++i) {
+            const float g = std::max(gate[i] * gate_scale, 0.0f);
+            out[i] = g * g * (up[i] * up_scale);
+        }
+    } else {
+        for (int i = 0; i < n; ++i) {
+            const float g = gate[i] * gate_scale;
+            out[i] = g / (1.0f + std::exp(-g)) * (up[i] * up_scale);
+        }
+    }
+}
 
 // The g query heads that share one KV head (grouped-query attention) against n
 // cached positions (kv_stride floats apart): softmax(q . k / sqrt(hd)) . v for
@@ -140,8 +171,26 @@ struct Model::Impl {
     std::vector<std::vector<float>> k_cache, v_cache;
     int pos = 0;
 
+    // Time per part of eval (Model::timings); steady_clock reads are ~20 ns,
+    // against milliseconds per token, so they are always on.
+    std::vector<Model::Timing> timing;
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point mark;
+    void start_timer() { mark = Clock::now(); }
+    void charge(const std::string& part) {
+        const Clock::time_point now = Clock::now();
+        const double s = std::chrono::duration<double>(now - mark).count();
+        mark = now;
+        for (Model::Timing& t : timing)
+            if (t.part == part) {
+                t.seconds += s;
+                return;
+            }
+        timing.push_back({part, s});
+    }
+
     // Scratch, sized for the largest batch seen.
-    std::vector<float> x, xb, q, kbuf, vbuf, att, gate, up, rope_cos, rope_sin;
+    std::vector<float> x, xb, q, kbuf, vbuf, att, stacked, ffn, rope_cos, rope_sin;
     std::vector<int8_t> qx;
     std::vector<float> sx;
 
@@ -169,17 +218,33 @@ struct Model::Impl {
         return out;
     }
 
-    Linear linear(const std::string& name, int k, int n) {
-        const TensorInfo& t = tensor(name, {uint64_t(k), uint64_t(n)});
-        if (!gguf::is_ternary(t.type))
-            fail("tensor '" + name + "' is " + gguf::tensor_type_name(t.type) +
-                 ", expected a ternary type (TQ1_0, TQ2_0 or I2_S)");
-        const gguf::TernaryTensor tt = gguf::ternary_tensor(file, t);
+    // The named k-column ternary tensors of ns rows each, stacked (see Linear).
+    Linear linear(const std::vector<std::string>& names, int k, const std::vector<int>& ns) {
         Linear l;
-        l.name = name;
-        l.plan = active_bundle().plan_linear(k, n, options.threads);
-        l.w = pack(n, k, tt.scale, tt.rows, l.plan.layout);
-        file.release(t);
+        std::vector<RowSource> sources;
+        std::vector<const TensorInfo*> infos;
+        int n_total = 0;
+        for (size_t i = 0; i < names.size(); ++i) {
+            const TensorInfo& t = tensor(names[i], {uint64_t(k), uint64_t(ns[i])});
+            if (!gguf::is_ternary(t.type))
+                fail("tensor '" + names[i] + "' is " + gguf::tensor_type_name(t.type) +
+                     ", expected a ternary type (TQ1_0, TQ2_0 or I2_S)");
+            gguf::TernaryTensor tt = gguf::ternary_tensor(file, t);
+            l.parts.push_back({names[i], ns[i], tt.scale});
+            sources.push_back(std::move(tt.rows));
+            infos.push_back(&t);
+            n_total += ns[i];
+            if (tt.scale != l.parts.front().scale) l.scaled_in_kernel = false;
+        }
+        auto rows = [&](int row, int8_t* out) {
+            size_t i = 0;
+            for (; row >= l.parts[i].n; ++i) row -= l.parts[i].n;
+            sources[i](row, out);
+        };
+        l.plan = active_bundle().plan_linear(k, n_total, options.threads);
+        l.w = pack(n_total, k, l.scaled_in_kernel ? l.parts.front().scale : 1.0f, rows,
+                   l.plan.layout);
+        for (const TensorInfo* t : infos) file.release(*t);
         return l;
     }
 
@@ -249,13 +314,11 @@ struct Model::Impl {
         L.attn_sub_norm = vector_tensor(p + "attn_sub_norm.weight", E);
         L.ffn_norm = vector_tensor(p + "ffn_norm.weight", E);
         L.ffn_sub_norm = vector_tensor(p + "ffn_sub_norm.weight", F);
-        L.q = linear(p + "attn_q.weight", E, E);
-        L.k = linear(p + "attn_k.weight", E, KV);
-        L.v = linear(p + "attn_v.weight", E, KV);
-        L.o = linear(p + "attn_output.weight", E, E);
-        L.gate = linear(p + "ffn_gate.weight", E, F);
-        L.up = linear(p + "ffn_up.weight", E, F);
-        L.down = linear(p + "ffn_down.weight", F, E);
+        L.qkv =
+            linear({p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"}, E, {E, KV, KV});
+        L.o = linear({p + "attn_output.weight"}, E, {E});
+        L.gate_up = linear({p + "ffn_gate.weight", p + "ffn_up.weight"}, E, {F, F});
+        L.down = linear({p + "ffn_down.weight"}, F, {E});
     }
 
     // Layers are decoded and repacked on `threads` threads; the first error
@@ -312,12 +375,34 @@ struct Model::Impl {
         if (x.size() >= need * E) return;
         x.resize(need * E), xb.resize(need * E), q.resize(need * E), att.resize(need * E);
         kbuf.resize(need * KV), vbuf.resize(need * KV);
-        gate.resize(need * F), up.resize(need * F);
+        stacked.resize(need * std::max(E + 2 * KV, 2 * F)), ffn.resize(need * F);
         qx.resize(need * std::max(E, F)), sx.resize(need);
     }
 
+    // Copies the m rows of a stacked output into one buffer per part, scaled.
+    void split(const Linear& l, int m, const std::vector<float*>& outs) const {
+        const int n_total = l.w.n;
+        for (int t = 0; t < m; ++t) {
+            const float* row = &stacked[static_cast<size_t>(t) * n_total];
+            for (size_t i = 0; i < l.parts.size(); ++i) {
+                const int n = l.parts[i].n;
+                const float s = l.part_scale(i);
+                float* out = outs[i] + static_cast<size_t>(t) * n;
+                for (int j = 0; j < n; ++j) out[j] = row[j] * s;
+                row += n;
+            }
+        }
+    }
+
     void run_linear(const Linear& l, int m, float* y) {
-        ternary_linear(l.plan.for_rows(m), l.w, qx.data(), sx.data(), m, y);
+        const KernelInfo& kernel = l.plan.for_rows(m);
+        ternary_linear(kernel, l.w, qx.data(), sx.data(), m, y);
+        charge("ternary " + kernel.name);
+    }
+
+    void norm_quantize(const float* in, const std::vector<float>& weight, int k, int m) {
+        rmsnorm_quantize(in, weight.data(), k, m, cfg.rms_eps, qx.data(), sx.data());
+        charge("norm+quantise");
     }
 
     // The rotation angles of the m positions being evaluated, the same in every
@@ -405,6 +490,7 @@ struct Model::Impl {
                         std::to_string(pos) + " exceed the context of " + std::to_string(n_ctx) +
                         " (use a larger -c)");
         const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim;
+        start_timer();
         ensure_scratch(m);
         const uint64_t row_bytes = embedding->bytes / cfg.n_vocab;
         std::vector<uint8_t> raw(row_bytes);
@@ -420,42 +506,44 @@ struct Model::Impl {
         for (int l = 0; l < cfg.n_layer; ++l) {
             Layer& L = layers[l];
             // Attention block.
-            rmsnorm_quantize(x.data(), L.attn_norm.data(), E, m, cfg.rms_eps, qx.data(), sx.data());
-            run_linear(L.q, m, q.data());
-            run_linear(L.k, m, kbuf.data());
-            run_linear(L.v, m, vbuf.data());
+            charge("other");
+            norm_quantize(x.data(), L.attn_norm, E, m);
+            run_linear(L.qkv, m, stacked.data());
+            split(L.qkv, m, {q.data(), kbuf.data(), vbuf.data()});
             rope(q.data(), m, cfg.n_head, E);
             rope(kbuf.data(), m, cfg.n_head_kv, KV);
             std::memcpy(&k_cache[l][static_cast<size_t>(pos) * KV], kbuf.data(),
                         sizeof(float) * m * KV);
             std::memcpy(&v_cache[l][static_cast<size_t>(pos) * KV], vbuf.data(),
                         sizeof(float) * m * KV);
+            charge("other");
             attention(l, m);
-            rmsnorm_quantize(att.data(), L.attn_sub_norm.data(), E, m, cfg.rms_eps, qx.data(),
-                             sx.data());
+            charge("attention");
+            norm_quantize(att.data(), L.attn_sub_norm, E, m);
             run_linear(L.o, m, xb.data());
             for (size_t i = 0; i < static_cast<size_t>(m) * E; ++i) x[i] += xb[i];
             // Feed-forward block.
-            rmsnorm_quantize(x.data(), L.ffn_norm.data(), E, m, cfg.rms_eps, qx.data(), sx.data());
-            run_linear(L.gate, m, gate.data());
-            run_linear(L.up, m, up.data());
-            for (size_t i = 0; i < static_cast<size_t>(m) * F; ++i) {
-                const float g = gate[i];
-                const float a = cfg.activation == Activation::relu2 ? (g > 0 ? g * g : 0.0f)
-                                                                    : g / (1.0f + std::exp(-g));
-                gate[i] = a * up[i];
+            charge("other");
+            norm_quantize(x.data(), L.ffn_norm, E, m);
+            run_linear(L.gate_up, m, stacked.data());
+            for (int t = 0; t < m; ++t) {
+                const float* gate = &stacked[static_cast<size_t>(t) * 2 * F];
+                gated_activation(cfg.activation, gate, L.gate_up.part_scale(0), gate + F,
+                                 L.gate_up.part_scale(1), F, &ffn[static_cast<size_t>(t) * F]);
             }
-            rmsnorm_quantize(gate.data(), L.ffn_sub_norm.data(), F, m, cfg.rms_eps, qx.data(),
-                             sx.data());
+            charge("other");
+            norm_quantize(ffn.data(), L.ffn_sub_norm, F, m);
             run_linear(L.down, m, xb.data());
             for (size_t i = 0; i < static_cast<size_t>(m) * E; ++i) x[i] += xb[i];
         }
+        charge("other");
         pos += m;
         const int first = all_logits ? 0 : m - 1;
         std::vector<float> logits(static_cast<size_t>(m - first) * cfg.n_vocab);
         for (int t = first; t < m; ++t)
             logits_of(&x[static_cast<size_t>(t) * E],
                       &logits[static_cast<size_t>(t - first) * cfg.n_vocab]);
+        charge("lm head");
         return logits;
     }
 };
@@ -493,10 +581,12 @@ void Model::reset() { impl_->pos = 0; }
 uint64_t Model::packed_bytes() const {
     uint64_t total = impl_->head_q.size() + 4 * impl_->head_scale.size();
     for (const Layer& L : impl_->layers)
-        for (const Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down})
-            total += l->w.data.size();
+        for (const Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down}) total += l->w.data.size();
     return total;
 }
+
+std::vector<Model::Timing> Model::timings() const { return impl_->timing; }
+void Model::clear_timings() { impl_->timing.clear(); }
 
 std::vector<float> Model::eval(const std::vector<int>& tokens, bool all_logits) {
     return impl_->eval(tokens, all_logits);
@@ -506,9 +596,11 @@ std::vector<Model::LinearChoice> Model::linear_choices() const {
     std::vector<LinearChoice> out;
     if (impl_->layers.empty()) return out;
     const Layer& L = impl_->layers.front();
-    for (const Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) {
+    for (const Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down}) {
         LinearChoice c;
-        c.tensor = "blk.*." + l->name.substr(l->name.find('.', 4) + 1);
+        for (const Linear::Part& p : l->parts)
+            c.tensor +=
+                (c.tensor.empty() ? "blk.*." : " + ") + p.name.substr(p.name.find('.', 4) + 1);
         c.k = l->w.k;
         c.n = l->w.n;
         c.gemv = l->plan.gemv;

@@ -173,9 +173,13 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
     auto ternary = [&](const std::string& name, int k, int n) {
         const uint64_t seed = tensor_seed(o.seed, index++);
         const TensorType type = o.weight_type;
-        // Unit-variance outputs for unit-RMS inputs: 2/3 of the weights are non-zero.
-        // Rounded to a half so that every weight type stores the same scale.
-        const float scale = gguf::f16_to_f32(gguf::f32_to_f16(1.0f / std::sqrt(k * 2.0f / 3.0f)));
+        // Unit-variance outputs for unit-RMS inputs (2/3 of the weights are
+        // non-zero), times a per-tensor factor in [0.75, 1.25) so that tensors
+        // differ in scale as trained ones do. Rounded to a half so that every
+        // weight type stores the same scale.
+        const double spread = 0.75 + 0.5 * ((SplitMix(seed ^ 0x5ca1e).next() >> 11) * 0x1p-53);
+        const float scale =
+            gguf::f16_to_f32(gguf::f32_to_f16(float(spread / std::sqrt(k * 2.0 / 3.0))));
         w.add_tensor(name, {uint64_t(k), uint64_t(n)}, type, [=](uint8_t* dst) {
             SplitMix rng(seed);
             std::vector<int8_t> row(k);

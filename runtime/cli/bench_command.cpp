@@ -19,6 +19,7 @@ struct Row {
     int threads;
     std::string test;
     double mean, sd;
+    std::vector<Model::Timing> per_token;  // seconds per token by part
 };
 
 double peak_rss_mib() {
@@ -36,6 +37,7 @@ int bench_command(int argc, char** argv) {
     args.option("n-gen", "n", "N", "128", "generated tokens (tg test; 0 skips it)");
     args.option("repetitions", "r", "N", "3", "repetitions of each test");
     args.option("output", "o", "md|json|csv", "md", "output format");
+    args.flag("profile", "", "also print where the time per token goes (md output)");
     if (!args.parse(argc, argv)) return 0;
     const int n_prompt = static_cast<int>(args.integer("n-prompt", 0, 1 << 16));
     const int n_gen = static_cast<int>(args.integer("n-gen", 0, 1 << 16));
@@ -60,6 +62,7 @@ int bench_command(int argc, char** argv) {
             std::vector<double> tps;
             for (int r = 0; r <= reps; ++r) {  // r == 0 warms up
                 model->reset();
+                if (r == 1) model->clear_timings();
                 const auto start = std::chrono::steady_clock::now();
                 run();
                 const double s =
@@ -70,7 +73,9 @@ int bench_command(int argc, char** argv) {
             for (double v : tps) mean += v / tps.size();
             for (double v : tps)
                 var += (v - mean) * (v - mean) / std::max<size_t>(1, tps.size() - 1);
-            rows.push_back({static_cast<int>(t), name, mean, std::sqrt(var)});
+            std::vector<Model::Timing> per_token = model->timings();
+            for (Model::Timing& p : per_token) p.seconds /= static_cast<double>(n) * reps;
+            rows.push_back({static_cast<int>(t), name, mean, std::sqrt(var), per_token});
         };
         if (n_prompt > 0)
             measure("pp" + std::to_string(n_prompt), n_prompt, [&] { model->eval(prompt); });
@@ -103,6 +108,17 @@ int bench_command(int argc, char** argv) {
                         param_text, bundle.c_str(), head, r.threads, r.test.c_str(), r.mean, r.sd);
         std::printf("\npeak resident memory %.1f MiB (file %.1f MiB, load %.2f s)\n",
                     peak_rss_mib(), f.size() / 1048576.0, model->load_seconds());
+        if (args.on("profile"))
+            for (const Row& r : rows) {
+                double total = 0;
+                for (const Model::Timing& p : r.per_token) total += p.seconds;
+                std::printf("\n%s, %d thread%s: %.3f ms per token\n", r.test.c_str(), r.threads,
+                            r.threads == 1 ? "" : "s", total * 1e3);
+                std::printf("| part | ms/token | share |\n| --- | ---: | ---: |\n");
+                for (const Model::Timing& p : r.per_token)
+                    std::printf("| %s | %.3f | %.1f%% |\n", p.part.c_str(), p.seconds * 1e3,
+                                100 * p.seconds / total);
+            }
     } else if (format == "csv") {
         std::printf(
             "model,size_bytes,params,bundle,lm_head,threads,test,tps_mean,tps_sd,peak_rss_mib\n");
@@ -118,10 +134,14 @@ int bench_command(int argc, char** argv) {
             std::printf(
                 "  {\"model\": \"%s\", \"size_bytes\": %llu, \"params\": %llu, \"bundle\": \"%s\", "
                 "\"lm_head\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"tps_mean\": %.3f, "
-                "\"tps_sd\": %.3f, \"peak_rss_mib\": %.1f}%s\n",
+                "\"tps_sd\": %.3f, \"peak_rss_mib\": %.1f, \"ms_per_token\": {",
                 model_name, static_cast<unsigned long long>(f.size()),
                 static_cast<unsigned long long>(params), bundle.c_str(), head, r.threads,
-                r.test.c_str(), r.mean, r.sd, peak_rss_mib(), i + 1 < rows.size() ? "," : "");
+                r.test.c_str(), r.mean, r.sd, peak_rss_mib());
+            for (size_t j = 0; j < r.per_token.size(); ++j)
+                std::printf("%s\"%s\": %.4f", j ? ", " : "", r.per_token[j].part.c_str(),
+                            r.per_token[j].seconds * 1e3);
+            std::printf("}}%s\n", i + 1 < rows.size() ? "," : "");
         }
         std::printf("]\n");
     }

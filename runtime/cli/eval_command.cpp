@@ -18,22 +18,32 @@ int eval_command(int argc, char** argv) {
                 "token ids to evaluate, separated by spaces or commas");
     args.option("steps", "", "N", "0",
                 "then N greedy decoding steps, each printing its logits too");
+    args.option("follow", "", "\"ID ID ...\"", "",
+                "decoding steps feed these ids instead of the greedy ones (one step each; "
+                "to compare with another runtime along its own choices)");
     if (!args.parse(argc, argv)) return 0;
     args.require("tokens");
-    std::vector<int> ids;
-    std::string text = args.str("tokens");
-    for (char& c : text)
-        if (c == ',') c = ' ';
-    std::istringstream in(text);
-    for (std::string w; in >> w;) {
-        char* end = nullptr;
-        const long id = std::strtol(w.c_str(), &end, 10);
-        if (*end != '\0' || id < 0)
-            throw Error("tern eval: --tokens holds '" + w + "', expected token ids");
-        ids.push_back(static_cast<int>(id));
-    }
+    auto token_ids = [&](const std::string& flag) {
+        std::vector<int> ids;
+        std::string text = args.str(flag);
+        for (char& c : text)
+            if (c == ',') c = ' ';
+        std::istringstream in(text);
+        for (std::string w; in >> w;) {
+            char* end = nullptr;
+            const long id = std::strtol(w.c_str(), &end, 10);
+            if (*end != '\0' || id < 0)
+                throw Error("tern eval: --" + flag + " holds '" + w + "', expected token ids");
+            ids.push_back(static_cast<int>(id));
+        }
+        return ids;
+    };
+    const std::vector<int> ids = token_ids("tokens"), follow = token_ids("follow");
     if (ids.empty()) throw Error("tern eval: --tokens is empty");
-    const int steps = static_cast<int>(args.integer("steps", 0, 1 << 16));
+    if (args.given("follow") && args.given("steps"))
+        throw Error("tern eval: give --steps or --follow, not both");
+    const int steps = args.given("follow") ? static_cast<int>(follow.size())
+                                           : static_cast<int>(args.integer("steps", 0, 1 << 16));
     ModelOptions options = model_options(args, static_cast<int>(args.integer("threads", 0, 1024)));
     auto model = load_model(args, options, false);
     std::printf("{\"activation\": \"%s\", \"lm_head\": \"%s\", \"steps\": [\n",
@@ -47,7 +57,7 @@ int eval_command(int argc, char** argv) {
                     next);
         for (size_t i = 0; i < logits.size(); ++i) std::printf("%s%.6g", i ? "," : "", logits[i]);
         std::printf("]}%s\n", s < steps ? "," : "");
-        if (s < steps) logits = model->eval({next});
+        if (s < steps) logits = model->eval({follow.empty() ? next : follow[s]});
     }
     std::printf("]}\n");
     return 0;

@@ -74,12 +74,23 @@ public:
 
     // The kernels chosen for each ternary weight shape (tern info).
     struct LinearChoice {
-        std::string tensor;  // e.g. "blk.*.ffn_up.weight"
+        std::string tensor;  // e.g. "blk.*.ffn_gate.weight + ffn_up.weight" (stacked)
         int k = 0, n = 0;
         const KernelInfo* gemv = nullptr;
         const KernelInfo* gemm = nullptr;
     };
     std::vector<LinearChoice> linear_choices() const;
+
+    // Wall time spent in each part of eval since the last clear_timings(), in
+    // the order first seen: "ternary <kernel>" per kernel used (e.g. "ternary
+    // tmad_gemv"), "attention", "norm+quantise", "lm head", "other" (embedding,
+    // RoPE, residuals, activation).
+    struct Timing {
+        std::string part;
+        double seconds = 0;
+    };
+    std::vector<Timing> timings() const;
+    void clear_timings();
 
 private:
     struct Impl;
