@@ -12,9 +12,11 @@
 #include <mutex>
 #include <thread>
 
+#include "attention.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/reference.h"
+#include "vector_clones.h"
 
 namespace tern {
 namespace {
@@ -48,15 +50,6 @@ struct Layer {
     Linear qkv, o, gate_up, down;
 };
 
-// The runtime is built for baseline x86-64; its few float loops that matter
-// (attention, the file-precision LM head) are also compiled for AVX2 and
-// AVX-512 and picked at load time by the CPU (GCC function multiversioning).
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
-#define TERN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define TERN_VECTOR_CLONES
-#endif
-
 // Dot product in eight independent partial sums, so that the compiler can keep
 // it in vector registers (a single running sum is a serial chain it may not
 // reorder).
@@ -87,37 +80,6 @@ TERN_VECTOR_CLONES void gated_activation(Activation a, const float* gate, float 
         for (int i = 0; i < n; ++i) {
             const float g = gate[i] * gate_scale;
             out[i] = g / (1.0f + std::exp(-g)) * (up[i] * up_scale);
-        }
-    }
-}
-
-// The g query heads that share one KV head (grouped-query attention) against n
-// cached positions (kv_stride floats apart): softmax(q . k / sqrt(hd)) . v for
-// each. q and out hold the g heads one after another; s holds g * n scores.
-// Each cached row is loaded once for all g heads.
-TERN_VECTOR_CLONES void attend(const float* q, const float* K, const float* V, int n, int kv_stride,
-                               int hd, int g, float* s, float* out) {
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    for (int j = 0; j < n; ++j) {
-        const float* k = K + static_cast<size_t>(j) * kv_stride;
-        for (int h = 0; h < g; ++h) s[h * n + j] = dot(q + h * hd, k, hd) * scale;
-    }
-    for (int h = 0; h < g; ++h) {
-        float* sh = s + h * n;
-        float mx = -INFINITY;
-        for (int j = 0; j < n; ++j) mx = std::max(mx, sh[j]);
-        float sum = 0;
-        for (int j = 0; j < n; ++j) sum += (sh[j] = std::exp(sh[j] - mx));
-        const float inv = 1.0f / sum;
-        for (int j = 0; j < n; ++j) sh[j] *= inv;
-    }
-    std::fill(out, out + static_cast<size_t>(g) * hd, 0.0f);
-    for (int j = 0; j < n; ++j) {
-        const float* v = V + static_cast<size_t>(j) * kv_stride;
-        for (int h = 0; h < g; ++h) {
-            const float w = s[h * n + j];
-            float* o = out + h * hd;
-            for (int i = 0; i < hd; ++i) o[i] += w * v[i];
         }
     }
 }
@@ -164,11 +126,15 @@ struct Model::Impl {
     std::vector<float> output_norm;
     std::vector<Layer> layers;
     // int8 LM head: n_vocab rows of n_embd, with per-row scales.
-    std::vector<int8_t> head_q;
+    AlignedBytes head_q;  // on huge pages, like the ternary weights
+    int8_t* head_rows() { return reinterpret_cast<int8_t*>(head_q.data()); }
     std::vector<float> head_scale;
 
-    // KV cache per layer: n_ctx rows of n_head_kv * head_dim.
+    // KV cache per layer. Values: n_ctx rows of n_head_kv * head_dim. Keys
+    // transposed (see attention.h): per KV head, head_dim rows of key_stride
+    // positions.
     std::vector<std::vector<float>> k_cache, v_cache;
+    size_t key_stride = 0;
     int pos = 0;
 
     // Time per part of eval (Model::timings); steady_clock reads are ~20 ns,
@@ -349,7 +315,7 @@ struct Model::Impl {
         for (auto& t : pool) t.join();
         if (error) std::rethrow_exception(error);
         if (options.lm_head == LmHead::int8) {
-            head_q.resize(static_cast<size_t>(cfg.n_vocab) * E);
+            head_q = AlignedBytes(static_cast<size_t>(cfg.n_vocab) * E);
             head_scale.resize(cfg.n_vocab);
             // In chunks of rows, releasing each chunk of the file's embedding once
             // it is converted, so the two copies never sit in memory together.
@@ -360,7 +326,7 @@ struct Model::Impl {
                 const int end = std::min(cfg.n_vocab, (c + 1) * chunk);
                 for (int v = c * chunk; v < end; ++v) {
                     gguf::decode_row(file, *embedding, v, row.data());
-                    ref::quantize_row(row.data(), E, &head_q[static_cast<size_t>(v) * E],
+                    ref::quantize_row(row.data(), E, head_rows() + static_cast<size_t>(v) * E,
                                       &head_scale[v]);
                 }
                 file.release(embedding->data + row_bytes * c * chunk,
@@ -439,19 +405,27 @@ struct Model::Impl {
 
     // Causal grouped-query attention of m new tokens over the cache of layer l.
     void attention(int l, int m) {
-        const int hd = cfg.head_dim, H = cfg.n_head, KV = cfg.n_head_kv * hd;
-        const int group = cfg.n_head / cfg.n_head_kv;
-        const float* K = k_cache[l].data();
-        const float* V = v_cache[l].data();
-        const int KVH = cfg.n_head_kv;
-        (void)H;
+        const int hd = cfg.head_dim, KVH = cfg.n_head_kv, group = cfg.n_head / cfg.n_head_kv;
         parallel_for(m * KVH, [&](int job) {
             const int t = job / KVH, kvh = job % KVH, n = pos + t + 1;
-            std::vector<float> scores(static_cast<size_t>(group) * n);
+            thread_local std::vector<float> scratch;
+            scratch.resize(static_cast<size_t>(group) * (n + kAttentionKeyBlock));
+            const KvHeadView kv{&k_cache[l][static_cast<size_t>(kvh) * hd * key_stride], key_stride,
+                                &v_cache[l][static_cast<size_t>(kvh) * hd],
+                                static_cast<size_t>(KVH) * hd};
             const size_t first = static_cast<size_t>(t) * cfg.n_embd + kvh * group * hd;
-            attend(&q[first], K + kvh * hd, V + kvh * hd, n, KV, hd, group, scores.data(),
-                   &att[first]);
+            attend(&q[first], group, hd, kv, n, scratch.data(), &att[first]);
         });
+    }
+
+    // Appends the m new tokens' keys (transposed) and values to layer l's cache.
+    void cache_kv(int l, int m) {
+        const int KV = cfg.n_head_kv * cfg.head_dim;
+        for (int t = 0; t < m; ++t)
+            for (int i = 0; i < KV; ++i)
+                k_cache[l][i * key_stride + pos + t] = kbuf[static_cast<size_t>(t) * KV + i];
+        std::memcpy(&v_cache[l][static_cast<size_t>(pos) * KV], vbuf.data(),
+                    sizeof(float) * m * KV);
     }
 
     void rmsnorm(const float* in, const float* weight, int k, float* out) const {
@@ -469,7 +443,7 @@ struct Model::Impl {
             std::vector<int8_t> qn(E);
             float s;
             ref::quantize_row(xn.data(), E, qn.data(), &s);
-            int8_gemv(head_q.data(), head_scale.data(), cfg.n_vocab, E, qn.data(), s, out);
+            int8_gemv(head_rows(), head_scale.data(), cfg.n_vocab, E, qn.data(), s, out);
             return;
         }
         const int chunk = 256;
@@ -512,10 +486,7 @@ struct Model::Impl {
             split(L.qkv, m, {q.data(), kbuf.data(), vbuf.data()});
             rope(q.data(), m, cfg.n_head, E);
             rope(kbuf.data(), m, cfg.n_head_kv, KV);
-            std::memcpy(&k_cache[l][static_cast<size_t>(pos) * KV], kbuf.data(),
-                        sizeof(float) * m * KV);
-            std::memcpy(&v_cache[l][static_cast<size_t>(pos) * KV], vbuf.data(),
-                        sizeof(float) * m * KV);
+            cache_kv(l, m);
             charge("other");
             attention(l, m);
             charge("attention");
@@ -563,9 +534,11 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
         throw Error("context size " + std::to_string(options.n_ctx) + " must be positive");
     impl->n_ctx = std::min(options.n_ctx, impl->cfg.n_ctx_train);
     impl->load_weights();
-    const size_t kv = static_cast<size_t>(impl->n_ctx) * impl->cfg.n_head_kv * impl->cfg.head_dim;
-    impl->k_cache.assign(impl->cfg.n_layer, std::vector<float>(kv));
-    impl->v_cache.assign(impl->cfg.n_layer, std::vector<float>(kv));
+    const size_t kv_width = static_cast<size_t>(impl->cfg.n_head_kv) * impl->cfg.head_dim;
+    impl->key_stride = (static_cast<size_t>(impl->n_ctx) + kAttentionKeyBlock - 1) /
+                       kAttentionKeyBlock * kAttentionKeyBlock;
+    impl->k_cache.assign(impl->cfg.n_layer, std::vector<float>(impl->key_stride * kv_width));
+    impl->v_cache.assign(impl->cfg.n_layer, std::vector<float>(impl->n_ctx * kv_width));
     impl->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return std::unique_ptr<Model>(new Model(std::move(impl)));
