@@ -37,6 +37,16 @@ grep -q "generation: .* tokens/s" "$work/run.err" && ok "run reports speed" || b
 [[ $(grep -c '"test"' "$work/bench.json") -eq 4 ]] && ok "bench json" || { bad "bench json"; cat "$work/bench.json"; }
 "$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 -o csv 2> /dev/null | grep -q "^\"bitnet 4L/256 TQ2_0\"" && ok "bench csv" || bad "bench csv"
 "$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 2> /dev/null | grep -q "| pp16 |" && ok "bench md" || bad "bench md"
+"$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 --profile 2> /dev/null | grep -q "| ternary tmad_gemv |" &&
+    ok "bench profile" || bad "bench profile"
+# Energy: a machine without RAPL counters says so; with a (fake) counter tree
+# every row carries joules per token.
+TERN_POWERCAP_ROOT=$work/none "$tern" bench -m "$model" -p 16 -n 0 -t 1 -r 1 2> /dev/null |
+    grep -q "energy per token: not measured (no RAPL energy counters under $work/none" &&
+    ok "bench without energy counters" || bad "bench without energy counters"
+mkdir -p "$work/powercap/intel-rapl:0" && echo 5000 > "$work/powercap/intel-rapl:0/energy_uj"
+TERN_POWERCAP_ROOT=$work/powercap "$tern" bench -m "$model" -p 16 -n 0 -t 1 -r 1 -o json 2> /dev/null |
+    grep -q '"joules_per_token": 0.0000' && ok "bench with energy counters" || bad "bench with energy counters"
 
 expect_error unknown-command "unknown command 'walk'" walk
 expect_error unknown-flag "unknown argument '--tempo'" run -m "$model" -p hi --tempo 1

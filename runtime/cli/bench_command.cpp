@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "energy_meter.h"
 #include "model_flags.h"
 
 namespace tern::cli {
@@ -20,6 +21,7 @@ struct Row {
     std::string test;
     double mean, sd;
     std::vector<Model::Timing> per_token;  // seconds per token by part
+    double joules_per_token;               // NaN without energy counters
 };
 
 double peak_rss_mib() {
@@ -56,13 +58,18 @@ int bench_command(int argc, char** argv) {
     std::vector<int> prompt(n_prompt);
     for (int& t : prompt) t = static_cast<int>(rng() % c.n_vocab);
     std::vector<Row> rows;
+    const EnergyMeter energy;
     for (long t : threads) {
         set_num_threads(static_cast<int>(t));
         auto measure = [&](const std::string& name, int n, auto&& run) {
             std::vector<double> tps;
+            std::vector<uint64_t> joules_start;
             for (int r = 0; r <= reps; ++r) {  // r == 0 warms up
                 model->reset();
-                if (r == 1) model->clear_timings();
+                if (r == 1) {
+                    model->clear_timings();
+                    joules_start = energy.read();
+                }
                 const auto start = std::chrono::steady_clock::now();
                 run();
                 const double s =
@@ -73,9 +80,11 @@ int bench_command(int argc, char** argv) {
             for (double v : tps) mean += v / tps.size();
             for (double v : tps)
                 var += (v - mean) * (v - mean) / std::max<size_t>(1, tps.size() - 1);
+            const double joules =
+                energy.available() ? energy.joules_since(joules_start) / (double(n) * reps) : NAN;
             std::vector<Model::Timing> per_token = model->timings();
             for (Model::Timing& p : per_token) p.seconds /= static_cast<double>(n) * reps;
-            rows.push_back({static_cast<int>(t), name, mean, std::sqrt(var), per_token});
+            rows.push_back({static_cast<int>(t), name, mean, std::sqrt(var), per_token, joules});
         };
         if (n_prompt > 0)
             measure("pp" + std::to_string(n_prompt), n_prompt, [&] { model->eval(prompt); });
@@ -101,13 +110,20 @@ int bench_command(int argc, char** argv) {
     const std::string bundle = active_bundle().target();
     const char* head = lm_head_name(model->options().lm_head);
     if (format == "md") {
-        std::printf("| model | size | params | bundle | lm head | threads | test | t/s |\n");
-        std::printf("| --- | ---: | ---: | --- | --- | ---: | ---: | ---: |\n");
-        for (const Row& r : rows)
-            std::printf("| %s | %s | %s | %s | %s | %d | %s | %.2f ± %.2f |\n", model_name, size,
+        const bool joules = energy.available();
+        std::printf("| model | size | params | bundle | lm head | threads | test | t/s |%s\n",
+                    joules ? " J/token |" : "");
+        std::printf("| --- | ---: | ---: | --- | --- | ---: | ---: | ---: |%s\n",
+                    joules ? " ---: |" : "");
+        for (const Row& r : rows) {
+            std::printf("| %s | %s | %s | %s | %s | %d | %s | %.2f ± %.2f |", model_name, size,
                         param_text, bundle.c_str(), head, r.threads, r.test.c_str(), r.mean, r.sd);
+            if (joules) std::printf(" %.3f |", r.joules_per_token);
+            std::printf("\n");
+        }
         std::printf("\npeak resident memory %.1f MiB (file %.1f MiB, load %.2f s)\n",
                     peak_rss_mib(), f.size() / 1048576.0, model->load_seconds());
+        if (!joules) std::printf("energy per token: not measured (%s)\n", energy.why().c_str());
         if (args.on("profile"))
             for (const Row& r : rows) {
                 double total = 0;
@@ -121,12 +137,16 @@ int bench_command(int argc, char** argv) {
             }
     } else if (format == "csv") {
         std::printf(
-            "model,size_bytes,params,bundle,lm_head,threads,test,tps_mean,tps_sd,peak_rss_mib\n");
-        for (const Row& r : rows)
-            std::printf("\"%s\",%llu,%llu,%s,%s,%d,%s,%.3f,%.3f,%.1f\n", model_name,
+            "model,size_bytes,params,bundle,lm_head,threads,test,tps_mean,tps_sd,peak_rss_mib,"
+            "joules_per_token\n");
+        for (const Row& r : rows) {
+            std::printf("\"%s\",%llu,%llu,%s,%s,%d,%s,%.3f,%.3f,%.1f,", model_name,
                         static_cast<unsigned long long>(f.size()),
                         static_cast<unsigned long long>(params), bundle.c_str(), head, r.threads,
                         r.test.c_str(), r.mean, r.sd, peak_rss_mib());
+            if (!std::isnan(r.joules_per_token)) std::printf("%.4f", r.joules_per_token);
+            std::printf("\n");
+        }
     } else {
         std::printf("[\n");
         for (size_t i = 0; i < rows.size(); ++i) {
@@ -134,10 +154,15 @@ int bench_command(int argc, char** argv) {
             std::printf(
                 "  {\"model\": \"%s\", \"size_bytes\": %llu, \"params\": %llu, \"bundle\": \"%s\", "
                 "\"lm_head\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"tps_mean\": %.3f, "
-                "\"tps_sd\": %.3f, \"peak_rss_mib\": %.1f, \"ms_per_token\": {",
+                "\"tps_sd\": %.3f, \"peak_rss_mib\": %.1f, \"joules_per_token\": ",
                 model_name, static_cast<unsigned long long>(f.size()),
                 static_cast<unsigned long long>(params), bundle.c_str(), head, r.threads,
                 r.test.c_str(), r.mean, r.sd, peak_rss_mib());
+            if (std::isnan(r.joules_per_token))
+                std::printf("null");
+            else
+                std::printf("%.4f", r.joules_per_token);
+            std::printf(", \"ms_per_token\": {");
             for (size_t j = 0; j < r.per_token.size(); ++j)
                 std::printf("%s\"%s\": %.4f", j ? ", " : "", r.per_token[j].part.c_str(),
                             r.per_token[j].seconds * 1e3);
