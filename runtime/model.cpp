@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "attention.h"
+#include "f16_gemv.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/reference.h"
@@ -447,6 +448,15 @@ struct Model::Impl {
             return;
         }
         const int chunk = 256;
+        if (embedding->type == TensorType::f16) {
+            const auto* rows = reinterpret_cast<const uint16_t*>(embedding->data);
+            parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
+                const int end = std::min(cfg.n_vocab, (c + 1) * chunk);
+                f16_gemv(rows + static_cast<size_t>(c) * chunk * E, end - c * chunk, E, xn.data(),
+                         out + static_cast<size_t>(c) * chunk);
+            });
+            return;
+        }
         parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
             std::vector<float> row(E);
             for (int v = c * chunk; v < std::min(cfg.n_vocab, (c + 1) * chunk); ++v) {

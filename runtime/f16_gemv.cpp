@@ -1,0 +1,95 @@
+#include "f16_gemv.h"
+
+#include "tern/gguf_tensors.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// GCC 12 warns inside its own avx512fintrin.h that the undefined pass-through
+// operand of the conversion and reduction intrinsics may be used
+// uninitialised; it is not (the mask selects every lane).
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#endif
+
+namespace tern {
+namespace {
+
+void f16_gemv_scalar(const uint16_t* rows, size_t n, int k, const float* x, float* y) {
+    for (size_t r = 0; r < n; ++r) {
+        const uint16_t* w = rows + r * k;
+        float acc[8] = {};
+        int i = 0;
+        for (; i + 8 <= k; i += 8)
+            for (int l = 0; l < 8; ++l) acc[l] += gguf::f16_to_f32(w[i + l]) * x[i + l];
+        float d = 0;
+        for (; i < k; ++i) d += gguf::f16_to_f32(w[i]) * x[i];
+        for (float a : acc) d += a;
+        y[r] = d;
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// Two accumulators per row hide the FMA latency; rows are streamed once.
+__attribute__((target("avx2,f16c,fma"))) void f16_gemv_avx2(const uint16_t* rows, size_t n, int k,
+                                                            const float* x, float* y) {
+    for (size_t r = 0; r < n; ++r) {
+        const uint16_t* w = rows + r * k;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 16 <= k; i += 16) {
+            const __m128i h0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i));
+            const __m128i h1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i + 8));
+            a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(h0), _mm256_loadu_ps(x + i), a0);
+            a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(h1), _mm256_loadu_ps(x + i + 8), a1);
+        }
+        const __m256 a = _mm256_add_ps(a0, a1);
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+        s = _mm_hadd_ps(s, s);
+        s = _mm_hadd_ps(s, s);
+        float d = _mm_cvtss_f32(s);
+        for (; i < k; ++i) d += gguf::f16_to_f32(w[i]) * x[i];
+        y[r] = d;
+    }
+}
+
+__attribute__((target("avx512f"))) void f16_gemv_avx512(const uint16_t* rows, size_t n, int k,
+                                                        const float* x, float* y) {
+    for (size_t r = 0; r < n; ++r) {
+        const uint16_t* w = rows + r * k;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        int i = 0;
+        for (; i + 32 <= k; i += 32) {
+            const __m256i h0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i));
+            const __m256i h1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i + 16));
+            a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(h0), _mm512_loadu_ps(x + i), a0);
+            a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(h1), _mm512_loadu_ps(x + i + 16), a1);
+        }
+        float d = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+        for (; i < k; ++i) d += gguf::f16_to_f32(w[i]) * x[i];
+        y[r] = d;
+    }
+}
+#endif
+
+using Gemv = void (*)(const uint16_t*, size_t, int, const float*, float*);
+
+Gemv pick() {
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return f16_gemv_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c"))
+        return f16_gemv_avx2;
+#endif
+    return f16_gemv_scalar;
+}
+
+}  // namespace
+
+void f16_gemv(const uint16_t* rows, size_t n, int k, const float* x, float* y) {
+    static const Gemv gemv = pick();
+    gemv(rows, n, k, x, y);
+}
+
+}  // namespace tern
