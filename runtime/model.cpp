@@ -561,6 +561,11 @@ double Model::load_seconds() const { return impl_->load_seconds; }
 int Model::position() const { return impl_->pos; }
 void Model::reset() { impl_->pos = 0; }
 
+uint64_t Model::bytes_per_token() const {
+    const uint64_t file_head = impl_->options.lm_head == LmHead::file ? impl_->embedding->bytes : 0;
+    return packed_bytes() + file_head;
+}
+
 uint64_t Model::packed_bytes() const {
     uint64_t total = impl_->head_q.size() + 4 * impl_->head_scale.size();
     for (const Layer& L : impl_->layers)

@@ -4,7 +4,7 @@
 //   node llama_cpp.mjs logits MODEL --tokens "ID ID ..." [--steps N] [--threads T]
 //       last-position logits after the tokens (no BOS added), then N greedy steps,
 //       as the same JSON `tern eval` prints
-//   node llama_cpp.mjs bench MODEL [--threads T] [--pp 512] [--tg 128] [--reps 3]
+//   node llama_cpp.mjs bench MODEL [--threads T] [--pp 512] [--tg 128] [--reps 3] [--vocab 32000]
 //       prompt processing and generation tokens/s (median of reps, each from an
 //       empty cache after one warm-up) and peak resident memory, as one JSON line
 // node-llama-cpp is resolved from $TERN_PEER_DIR/node_modules.
@@ -31,6 +31,33 @@ if (!["logits", "bench"].includes(command) || !modelPath) {
 }
 const threads = Number(flag("--threads", "1"));
 const seconds = () => Number(process.hrtime.bigint()) / 1e9;
+
+// Package energy in microjoules from the RAPL powercap counters (the zones tern
+// bench reads; $TERN_POWERCAP_ROOT overrides the root), or null without them.
+const powercap = process.env.TERN_POWERCAP_ROOT || "/sys/class/powercap";
+const zones = (() => {
+    try {
+        return fs.readdirSync(powercap).filter((z) => /^intel-rapl:\d+$/.test(z))
+            .filter((z) => { try { fs.readFileSync(`${powercap}/${z}/energy_uj`); return true; } catch { return false; } });
+    } catch {
+        return [];
+    }
+})();
+const readEnergy = () => zones.map((z) => Number(fs.readFileSync(`${powercap}/${z}/energy_uj`, "utf8")));
+const joulesSince = (before) => {
+    const now = readEnergy();
+    let uj = 0;
+    zones.forEach((z, i) => {
+        let d = now[i] - before[i];
+        if (d < 0) {
+            let range = 0;
+            try { range = Number(fs.readFileSync(`${powercap}/${z}/max_energy_range_uj`, "utf8")); } catch {}
+            d = range > before[i] ? range - before[i] + now[i] : 0;
+        }
+        uj += d;
+    });
+    return uj * 1e-6;
+};
 
 const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error});
 const model = await llama.loadModel({modelPath, gpuLayers: 0, useMmap: true});
@@ -63,7 +90,8 @@ if (command === "logits") {
                                                threads, sequences: 1});
     const seq = context.getSequence();
     let state = 7;
-    const randomIds = (n) => Array.from({length: n}, () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) % 32000);
+    const vocab = Number(flag("--vocab", "32000"));  // ids drawn below this
+    const randomIds = (n) => Array.from({length: n}, () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) % vocab);
     const prompt = async (n) => {
         await seq.clearHistory();
         const ids = randomIds(n);
@@ -79,16 +107,20 @@ if (command === "logits") {
         return n / (seconds() - start);
     };
     const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+    // Returns tokens/s of each repetition and joules per token over them all.
     const run = async (f, n) => {
-        if (n <= 0) return [];
+        if (n <= 0) return [[], null];
         await f(Math.min(n, 16));
         const r = [];
+        const before = readEnergy();
         for (let i = 0; i < reps; i++) r.push(await f(n));
-        return r;
+        return [r, zones.length ? joulesSince(before) / (n * reps) : null];
     };
-    const ppAll = await run(prompt, pp), tgAll = await run(generate, tg);
+    const [ppAll, ppJoules] = await run(prompt, pp), [tgAll, tgJoules] = await run(generate, tg);
     console.log(JSON.stringify({runtime: "llama.cpp", threads, pp, tg, pp_tps: pp ? median(ppAll) : null, pp_all: ppAll,
                                 tg_tps: tg ? median(tgAll) : null, tg_all: tgAll,
+                                pp_joules_per_token: ppJoules, tg_joules_per_token: tgJoules,
+                                energy: zones.length ? `RAPL (${zones.join(", ")})` : `no RAPL energy counters under ${powercap}`,
                                 peak_rss_mib: process.resourceUsage().maxRSS / 1024}));
 }
 await model.dispose();

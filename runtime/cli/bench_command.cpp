@@ -3,6 +3,7 @@
 // repetitions reported as mean and standard deviation of tokens per second.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -19,7 +20,7 @@ namespace {
 struct Row {
     int threads;
     std::string test;
-    double mean, sd;
+    double mean, sd, median;
     std::vector<Model::Timing> per_token;  // seconds per token by part
     double joules_per_token;               // NaN without energy counters
 };
@@ -84,7 +85,12 @@ int bench_command(int argc, char** argv) {
                 energy.available() ? energy.joules_since(joules_start) / (double(n) * reps) : NAN;
             std::vector<Model::Timing> per_token = model->timings();
             for (Model::Timing& p : per_token) p.seconds /= static_cast<double>(n) * reps;
-            rows.push_back({static_cast<int>(t), name, mean, std::sqrt(var), per_token, joules});
+            std::vector<double> sorted = tps;
+            std::sort(sorted.begin(), sorted.end());
+            const size_t h = sorted.size() / 2;
+            const double median = sorted.size() % 2 ? sorted[h] : 0.5 * (sorted[h - 1] + sorted[h]);
+            rows.push_back(
+                {static_cast<int>(t), name, mean, std::sqrt(var), median, per_token, joules});
         };
         if (n_prompt > 0)
             measure("pp" + std::to_string(n_prompt), n_prompt, [&] { model->eval(prompt); });
@@ -154,10 +160,12 @@ int bench_command(int argc, char** argv) {
             std::printf(
                 "  {\"model\": \"%s\", \"size_bytes\": %llu, \"params\": %llu, \"bundle\": \"%s\", "
                 "\"lm_head\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"tps_mean\": %.3f, "
-                "\"tps_sd\": %.3f, \"peak_rss_mib\": %.1f, \"joules_per_token\": ",
+                "\"tps_sd\": %.3f, \"tps_median\": %.3f, \"bytes_per_token\": %llu, "
+                "\"peak_rss_mib\": %.1f, \"joules_per_token\": ",
                 model_name, static_cast<unsigned long long>(f.size()),
                 static_cast<unsigned long long>(params), bundle.c_str(), head, r.threads,
-                r.test.c_str(), r.mean, r.sd, peak_rss_mib());
+                r.test.c_str(), r.mean, r.sd, r.median,
+                static_cast<unsigned long long>(model->bytes_per_token()), peak_rss_mib());
             if (std::isnan(r.joules_per_token))
                 std::printf("null");
             else

@@ -63,6 +63,9 @@ public:
     const ModelOptions& options() const;
     double load_seconds() const;
     uint64_t packed_bytes() const;  // repacked weights, LM head included
+    // Weight bytes one generated token reads: the packed ternary matrices and
+    // the LM head (int8 rows and scales, or the file's embedding).
+    uint64_t bytes_per_token() const;
 
     // Runs tokens at positions position() .. position() + n - 1, appending to the
     // KV cache. Returns the logits of the last token, or of every token (n x
