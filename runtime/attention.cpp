@@ -1,4 +1,5 @@
-// Attention for one KV head group. Scores are computed with keys transposed,
+// Attention for one KV head group. Scores are computed with keys transposed
+// (blocked, see attention.h),
 // so that the vector lanes run over positions and every multiply-add is a full
 // vector (no horizontal sums per dot product); outputs with lanes over the head
 // dimension, one value row loaded per position for all heads of the group.
@@ -61,11 +62,11 @@ TERN_CLONE_INLINE Vec exp_nonpositive(Vec x) {
 
 // Scores of H heads against one block of B positions.
 template <int H>
-TERN_CLONE_INLINE void score_block(const float* q, int hd, const float* keys, size_t key_stride,
-                                   float scale, float* s, size_t s_stride) {
+TERN_CLONE_INLINE void score_block(const float* q, int hd, const float* keys, float scale, float* s,
+                                   size_t s_stride) {
     Vec acc[H][B / W] = {};
     for (int i = 0; i < hd; ++i) {
-        const float* k = keys + static_cast<size_t>(i) * key_stride;
+        const float* k = keys + static_cast<size_t>(i) * B;
         Vec kv[B / W];
         for (int v = 0; v < B / W; ++v) kv[v] = load(k + v * W);
         for (int h = 0; h < H; ++h) {
@@ -118,7 +119,7 @@ TERN_CLONE_INLINE void attend_heads(const float* q, int hd, const KvHeadView& kv
                                     size_t s_stride, float* out) {
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     for (int j0 = 0; j0 < n; j0 += B)
-        score_block<H>(q, hd, kv.keys + j0, kv.key_stride, scale, s + j0, s_stride);
+        score_block<H>(q, hd, kv.keys + key_offset(hd, j0, 0), scale, s + j0, s_stride);
     for (int h = 0; h < H; ++h) softmax(s + h * s_stride, n);
     int c = 0;
     for (; c + W <= hd; c += W) weigh_values<H>(s, s_stride, kv, n, c, hd, out);

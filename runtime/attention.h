@@ -6,17 +6,29 @@
 
 namespace tern {
 
-// Keys per block of the score loop; the key cache's row length is a multiple
-// of it, so that whole blocks can be read past the last valid position.
+// Positions per block of the key cache and of the score loop.
 constexpr int kAttentionKeyBlock = 64;
 
-// One KV head's cache for one layer as attend() reads it.
-//   keys:   transposed, key i of position p at keys[i * key_stride + p]
-//           (key_stride a multiple of kAttentionKeyBlock, finite everywhere)
-//   values: position p's row at values[p * value_stride], head_dim floats
+// One KV head's key cache is blocked and transposed: per block of
+// kAttentionKeyBlock positions, head_dim rows of kAttentionKeyBlock floats
+// (lanes run over positions). A token's keys then land in one 32 KiB tile
+// per head (head_dim 128), not on head_dim pages, and a block reads
+// contiguously. Whole blocks are read, so the cache must be finite everywhere.
+inline size_t key_offset(int hd, int position, int i) {
+    const size_t b = static_cast<size_t>(position) / kAttentionKeyBlock;
+    return (b * hd + i) * kAttentionKeyBlock + position % kAttentionKeyBlock;
+}
+// Floats of one KV head's key cache for n_ctx positions.
+inline size_t key_cache_floats(int hd, int n_ctx) {
+    const size_t blocks =
+        (static_cast<size_t>(n_ctx) + kAttentionKeyBlock - 1) / kAttentionKeyBlock;
+    return blocks * kAttentionKeyBlock * hd;
+}
+
+// One KV head's cache for one layer as attend() reads it: keys blocked as
+// above; position p's values at values[p * value_stride], head_dim floats.
 struct KvHeadView {
     const float* keys;
-    size_t key_stride;
     const float* values;
     size_t value_stride;
 };

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "tern/error.h"
+#include "thread_pool.h"
 
 namespace tern {
 namespace {
@@ -78,15 +79,13 @@ Layout KernelInfo::layout() const {
     return l;
 }
 
-// Halide 14's pool keeps using every worker it has created even after the
-// thread count is lowered (a 1-thread run after a 2-thread run still uses 2), so
-// a change of count restarts the pool, which then creates only what is asked for.
+// Kernels run their parallel loops on tern's pool (thread_pool.h), not
+// Halide's: its workers spin between the many short calls of a decode step.
+// (Halide 14's own pool also kept every worker it had created after the count
+// was lowered.)
 void set_num_threads(int threads) {
-    static int current = -1;
-    if (threads == current) return;
-    halide_shutdown_thread_pool();
-    halide_set_num_threads(threads);
-    current = threads;
+    pool_install();
+    pool_set_threads(threads);
 }
 
 void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_t* q,
@@ -132,6 +131,7 @@ void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_
     DenseBuffer yb(y_out, kF32, {w.n_pad, m_rows});
     float w_scale = w.scale;
     void* args[] = {qb.get(), sb.get(), &w_scale, pb.get(), yb.get()};
+    pool_install();
     check_halide(kernel.entry(args), kernel.name);
 
     if (y_out != y) {
@@ -157,6 +157,7 @@ void rmsnorm_quantize(const float* x, const float* weight, int k, int m_rows, fl
     DenseBuffer qb(q, kI8, {k, m_rows});
     DenseBuffer sb(scale, kF32, {m_rows});
     void* args[] = {xb.get(), wb.get(), &eps, qb.get(), sb.get()};
+    pool_install();
     check_halide(kern.entry(args), kern.name);
 }
 
@@ -177,6 +178,7 @@ void int8_gemv(const int8_t* w, const float* row_scale, int n, int k, const int8
     DenseBuffer qb(q, kI8, {k});
     DenseBuffer yb(y, kF32, {n});
     void* args[] = {wb.get(), sb.get(), qb.get(), &q_scale, yb.get()};
+    pool_install();
     check_halide(kern.entry(args), kern.name);
 }
 

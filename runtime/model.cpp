@@ -17,6 +17,7 @@
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/reference.h"
+#include "thread_pool.h"
 #include "vector_clones.h"
 
 namespace tern {
@@ -85,7 +86,7 @@ TERN_VECTOR_CLONES void gated_activation(Activation a, const float* gate, float 
     }
 }
 
-// Runs body(i) for i in [0, n) on Halide's thread pool (the kernels' pool).
+// Runs body(i) for i in [0, n) on the kernels' thread pool.
 template <typename Body>
 void parallel_for(int n, const Body& body) {
     struct Closure {
@@ -95,7 +96,7 @@ void parallel_for(int n, const Body& body) {
         (*reinterpret_cast<Closure*>(closure)->body)(i);
         return 0;
     };
-    halide_do_par_for(nullptr, task, 0, n, reinterpret_cast<uint8_t*>(&c));
+    pool_do_par_for(nullptr, task, 0, n, reinterpret_cast<uint8_t*>(&c));
 }
 
 }  // namespace
@@ -132,10 +133,9 @@ struct Model::Impl {
     std::vector<float> head_scale;
 
     // KV cache per layer. Values: n_ctx rows of n_head_kv * head_dim. Keys
-    // transposed (see attention.h): per KV head, head_dim rows of key_stride
-    // positions.
+    // blocked and transposed (see attention.h), key_floats per KV head.
     std::vector<std::vector<float>> k_cache, v_cache;
-    size_t key_stride = 0;
+    size_t key_floats = 0;
     int pos = 0;
 
     // Time per part of eval (Model::timings); steady_clock reads are ~20 ns,
@@ -411,7 +411,7 @@ struct Model::Impl {
             const int t = job / KVH, kvh = job % KVH, n = pos + t + 1;
             thread_local std::vector<float> scratch;
             scratch.resize(static_cast<size_t>(group) * (n + kAttentionKeyBlock));
-            const KvHeadView kv{&k_cache[l][static_cast<size_t>(kvh) * hd * key_stride], key_stride,
+            const KvHeadView kv{&k_cache[l][kvh * key_floats],
                                 &v_cache[l][static_cast<size_t>(kvh) * hd],
                                 static_cast<size_t>(KVH) * hd};
             const size_t first = static_cast<size_t>(t) * cfg.n_embd + kvh * group * hd;
@@ -422,9 +422,12 @@ struct Model::Impl {
     // Appends the m new tokens' keys (transposed) and values to layer l's cache.
     void cache_kv(int l, int m) {
         const int KV = cfg.n_head_kv * cfg.head_dim;
+        const int hd = cfg.head_dim;
         for (int t = 0; t < m; ++t)
-            for (int i = 0; i < KV; ++i)
-                k_cache[l][i * key_stride + pos + t] = kbuf[static_cast<size_t>(t) * KV + i];
+            for (int h = 0; h < cfg.n_head_kv; ++h)
+                for (int i = 0; i < hd; ++i)
+                    k_cache[l][h * key_floats + key_offset(hd, pos + t, i)] =
+                        kbuf[static_cast<size_t>(t) * KV + h * hd + i];
         std::memcpy(&v_cache[l][static_cast<size_t>(pos) * KV], vbuf.data(),
                     sizeof(float) * m * KV);
     }
@@ -545,9 +548,9 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     impl->n_ctx = std::min(options.n_ctx, impl->cfg.n_ctx_train);
     impl->load_weights();
     const size_t kv_width = static_cast<size_t>(impl->cfg.n_head_kv) * impl->cfg.head_dim;
-    impl->key_stride = (static_cast<size_t>(impl->n_ctx) + kAttentionKeyBlock - 1) /
-                       kAttentionKeyBlock * kAttentionKeyBlock;
-    impl->k_cache.assign(impl->cfg.n_layer, std::vector<float>(impl->key_stride * kv_width));
+    impl->key_floats = key_cache_floats(impl->cfg.head_dim, impl->n_ctx);
+    impl->k_cache.assign(impl->cfg.n_layer,
+                         std::vector<float>(impl->key_floats * impl->cfg.n_head_kv));
     impl->v_cache.assign(impl->cfg.n_layer, std::vector<float>(impl->n_ctx * kv_width));
     impl->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

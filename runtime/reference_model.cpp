@@ -2,9 +2,11 @@
 // formula over whole matrices.
 #include "tern/reference_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
+#include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/reference.h"
 
@@ -42,24 +44,50 @@ std::vector<float> rmsnorm(const std::vector<float>& x, const std::vector<float>
     return out;
 }
 
-// BitNet linear: quantise the (already normalised) input per token, then
-// W . q scaled by the activation and weight scales.
-std::vector<float> linear(const Ternary& w, const std::vector<float>& x) {
-    std::vector<int8_t> q(w.k);
-    float s;
-    quantize_row(x.data(), w.k, q.data(), &s);
+// BitNet linear: quantise the (already normalised) input (per token, per
+// 256-value block, or not), then W . q scaled by the activation and weight
+// scales.
+std::vector<float> linear(const Ternary& w, const std::vector<float>& x, ActivationQuant quant) {
     std::vector<float> y(w.n);
+    if (quant == ActivationQuant::none) {
+        for (int n = 0; n < w.n; ++n) {
+            double dot = 0;
+            for (int k = 0; k < w.k; ++k)
+                dot += w.w[static_cast<size_t>(n) * w.k + k] * double(x[k]);
+            y[n] = static_cast<float>(dot * w.scale);
+        }
+        return y;
+    }
+    const int block = quant == ActivationQuant::per_block ? 256 : w.k;
+    std::vector<int8_t> q(w.k);
+    std::vector<float> s((w.k + block - 1) / block);
+    for (int b = 0; b * block < w.k; ++b)
+        quantize_row(&x[b * block], std::min(block, w.k - b * block), &q[b * block], &s[b]);
     for (int n = 0; n < w.n; ++n) {
-        int64_t dot = 0;
-        for (int k = 0; k < w.k; ++k) dot += int64_t(w.w[static_cast<size_t>(n) * w.k + k]) * q[k];
-        y[n] = static_cast<float>(dot) * (s * w.scale);
+        double sum = 0;
+        for (int b = 0; b * block < w.k; ++b) {
+            int64_t dot = 0;
+            for (int k = b * block; k < std::min(w.k, (b + 1) * block); ++k)
+                dot += int64_t(w.w[static_cast<size_t>(n) * w.k + k]) * q[k];
+            sum += double(dot) * s[b];
+        }
+        y[n] = static_cast<float>(sum * w.scale);
     }
     return y;
 }
 
 }  // namespace
 
-std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, Activation act) {
+ActivationQuant parse_activation_quant(const std::string& name) {
+    if (name == "per-token") return ActivationQuant::per_token;
+    if (name == "per-block") return ActivationQuant::per_block;
+    if (name == "none") return ActivationQuant::none;
+    throw Error("activation quantisation '" + name +
+                "' is not known (expected per-token, per-block or none)");
+}
+
+std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, Activation act,
+                           ActivationQuant quant) {
     const int E = static_cast<int>(f.get_uint("bitnet.embedding_length"));
     const int L = static_cast<int>(f.get_uint("bitnet.block_count"));
     const int H = static_cast<int>(f.get_uint("bitnet.attention.head_count"));
@@ -92,9 +120,9 @@ std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, 
         Matrix Q(T), K(T), Vv(T);
         for (int t = 0; t < T; ++t) {
             const auto xn = rmsnorm(x[t], attn_norm, eps);
-            Q[t] = linear(wq, xn);
-            K[t] = linear(wk, xn);
-            Vv[t] = linear(wv, xn);
+            Q[t] = linear(wq, xn, quant);
+            K[t] = linear(wk, xn, quant);
+            Vv[t] = linear(wv, xn, quant);
             // NEOX RoPE at position t.
             for (Matrix* m : {&Q, &K}) {
                 std::vector<float>& r = (*m)[t];
@@ -130,17 +158,17 @@ std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, 
                     att[h * hd + i] = static_cast<float>(o);
                 }
             }
-            const auto o = linear(wo, rmsnorm(att, attn_sub, eps));
+            const auto o = linear(wo, rmsnorm(att, attn_sub, eps), quant);
             for (int i = 0; i < E; ++i) x[t][i] += o[i];
             const auto xn = rmsnorm(x[t], ffn_norm, eps);
-            const auto g = linear(wg, xn), u = linear(wu, xn);
+            const auto g = linear(wg, xn, quant), u = linear(wu, xn, quant);
             std::vector<float> hidden(g.size());
             for (size_t i = 0; i < g.size(); ++i) {
                 const double a = act == Activation::relu2 ? (g[i] > 0 ? double(g[i]) * g[i] : 0.0)
                                                           : g[i] / (1.0 + std::exp(-double(g[i])));
                 hidden[i] = static_cast<float>(a * u[i]);
             }
-            const auto d = linear(wd, rmsnorm(hidden, ffn_sub, eps));
+            const auto d = linear(wd, rmsnorm(hidden, ffn_sub, eps), quant);
             for (int i = 0; i < E; ++i) x[t][i] += d[i];
         }
     }

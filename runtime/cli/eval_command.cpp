@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "model_flags.h"
 #include "tern/error.h"
+#include "tern/reference_model.h"
 
 namespace tern::cli {
 
@@ -21,6 +22,10 @@ int eval_command(int argc, char** argv) {
     args.option("follow", "", "\"ID ID ...\"", "",
                 "decoding steps feed these ids instead of the greedy ones (one step each; "
                 "to compare with another runtime along its own choices)");
+    args.option("reference", "", "per-token|per-block|none", "",
+                "run the plain reference forward pass instead, with activations quantised per "
+                "token (as tern), per 256-value block (as llama.cpp) or not at all; LM head at "
+                "file precision; slow");
     if (!args.parse(argc, argv)) return 0;
     args.require("tokens");
     auto token_ids = [&](const std::string& flag) {
@@ -44,6 +49,35 @@ int eval_command(int argc, char** argv) {
         throw Error("tern eval: give --steps or --follow, not both");
     const int steps = args.given("follow") ? static_cast<int>(follow.size())
                                            : static_cast<int>(args.integer("steps", 0, 1 << 16));
+    if (args.given("reference")) {
+        const ref::ActivationQuant quant = ref::parse_activation_quant(
+            args.choice("reference", {"per-token", "per-block", "none"}));
+        if (steps > 0 && follow.empty())
+            throw Error("tern eval: --reference needs --follow for decoding steps");
+        args.require("model");
+        const gguf::File file = gguf::File::open(args.str("model"));
+        Activation act = kDefaultActivation;
+        if (!args.str("activation").empty())
+            act = parse_activation(args.choice("activation", {"relu2", "silu"}));
+        else if (file.has("tern.ffn_activation"))
+            act = parse_activation(file.get_string("tern.ffn_activation"));
+        std::vector<int> all = ids;
+        all.insert(all.end(), follow.begin(), follow.end());
+        const std::vector<float> logits = ref::forward(file, all, act, quant);
+        const size_t V = logits.size() / all.size();
+        std::printf("{\"activation\": \"%s\", \"reference\": \"%s\", \"steps\": [\n",
+                    activation_name(act), args.str("reference").c_str());
+        for (int s = 0; s <= steps; ++s) {
+            const size_t t = ids.size() - 1 + s;
+            const float* row = &logits[t * V];
+            const int next = static_cast<int>(std::max_element(row, row + V) - row);
+            std::printf("  {\"position\": %zu, \"greedy\": %d, \"logits\": [", t, next);
+            for (size_t i = 0; i < V; ++i) std::printf("%s%.6g", i ? "," : "", row[i]);
+            std::printf("]}%s\n", s < steps ? "," : "");
+        }
+        std::printf("]}\n");
+        return 0;
+    }
     ModelOptions options = model_options(args, static_cast<int>(args.integer("threads", 0, 1024)));
     auto model = load_model(args, options, false);
     std::printf("{\"activation\": \"%s\", \"lm_head\": \"%s\", \"steps\": [\n",

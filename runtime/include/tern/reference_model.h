@@ -4,6 +4,7 @@
 // int8 activation quantisation as the model. Slow; for tests and verification.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "tern/gguf.h"
@@ -11,8 +12,17 @@
 
 namespace tern::ref {
 
+// How activations are quantised before each ternary matmul: per token to int8
+// with one absmax scale (BitNet b1.58's definition, what tern runs), per block
+// of 256 values with a scale each (llama.cpp's Q8_K, what it runs for TQ1_0 and
+// TQ2_0), or not at all (float activations: the limit both approximate).
+enum class ActivationQuant { per_token, per_block, none };
+ActivationQuant parse_activation_quant(
+    const std::string& name);  // "per-token" | "per-block" | "none"
+
 // Logits of every position (tokens.size() x n_vocab, row-major), LM head at
 // the file's precision.
-std::vector<float> forward(const gguf::File& file, const std::vector<int>& tokens, Activation act);
+std::vector<float> forward(const gguf::File& file, const std::vector<int>& tokens, Activation act,
+                           ActivationQuant quant = ActivationQuant::per_token);
 
 }  // namespace tern::ref
