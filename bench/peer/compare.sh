@@ -38,6 +38,25 @@ for head in int8 file; do
         agree=DISAGREE
 done
 
+if [[ $agree != ok ]]; then
+    # Which side is off? Each against the plain reference forward pass with its
+    # own activation quantisation (tern: per token, BitNet b1.58's definition;
+    # llama.cpp: Q8_K blocks of 256), and each quantisation against none.
+    echo "against the reference forward pass (tern eval --reference; slow):"
+    for q in per-token per-block none; do
+        "$tern" eval -m "$model" --activation silu --tokens "$tokens" --follow "$follow" --reference "$q" \
+            > "$work/ref-$q.json" 2> /dev/null
+    done
+    echo "| pair | correlation per position |"
+    echo "| --- | --- |"
+    for pair in "tern-int8 ref-per-token" "llama ref-per-block" "ref-per-token ref-none" "ref-per-block ref-none" \
+        "tern-int8 ref-none" "llama ref-none"; do
+        set -- $pair
+        corr=$( (node bench/peer/compare_logits.mjs "$work/$1.json" "$work/$2.json" || true) | awk -F'|' 'NR > 2 && NF > 4 {printf "%s ", $3}')
+        echo "| $1 / $2 | $corr|"
+    done
+fi
+
 vocab=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).steps[0].logits.length)' "$work/llama.json")
 
 echo
