@@ -109,6 +109,12 @@ Activation parse_activation(const std::string& name) {
     throw Error("activation '" + name + "' is not known (expected relu2 or silu)");
 }
 
+Activation file_activation(const gguf::File& file) {
+    return file.has("tern.ffn_activation")
+               ? parse_activation(file.get_string("tern.ffn_activation"))
+               : kDefaultActivation;
+}
+
 const char* lm_head_name(LmHead h) { return h == LmHead::file ? "file" : "int8"; }
 
 LmHead parse_lm_head(const std::string& name) {
@@ -264,12 +270,11 @@ struct Model::Impl {
         if (options.activation) {
             cfg.activation = *options.activation;
             cfg.activation_source = "set by the caller";
-        } else if (file.has("tern.ffn_activation")) {
-            cfg.activation = parse_activation(file.get_string("tern.ffn_activation"));
-            cfg.activation_source = "from the file (tern.ffn_activation)";
         } else {
-            cfg.activation = kDefaultActivation;
-            cfg.activation_source = "default (the file does not say)";
+            cfg.activation = file_activation(file);
+            cfg.activation_source = file.has("tern.ffn_activation")
+                                        ? "from the file (tern.ffn_activation)"
+                                        : "default (the file does not say)";
         }
     }
 

@@ -39,12 +39,6 @@ public:
         start_workers(threads);
     }
 
-    int threads() {
-        std::lock_guard<std::mutex> lock(run_mu_);
-        ensure_started();
-        return threads_;
-    }
-
     int run(void* uc, halide_task_t task, int min, int size, uint8_t* closure) {
         std::unique_lock<std::mutex> lock(run_mu_, std::try_to_lock);
         if (in_loop || !lock.owns_lock() || size <= 1) return serial(uc, task, min, size, closure);
@@ -156,7 +150,6 @@ Pool& pool() {
 }  // namespace
 
 void pool_set_threads(int threads) { pool().set_threads(threads); }
-int pool_threads() { return pool().threads(); }
 
 int pool_do_par_for(void* user_context, halide_task_t task, int min, int size, uint8_t* closure) {
     return pool().run(user_context, task, min, size, closure);

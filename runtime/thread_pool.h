@@ -14,7 +14,6 @@ namespace tern {
 // Threads used from now on, the caller included (0: every core). Replaces
 // the workers when the count changes.
 void pool_set_threads(int threads);
-int pool_threads();
 
 // Runs task(user_context, i, closure) for i in [min, min + size) over the pool
 // and returns the first non-zero result (Halide's do_par_for contract). Calls

@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # tern and llama.cpp side by side on one GGUF file, in one run:
-#  1. agreement: the same token sequence and three greedy steps (llama.cpp's
-#     tokens, followed by tern) in both; last-position logits must correlate
-#     >= 0.998 with the same top-1 token (or a near tie within 0.1), with each of
-#     tern's LM heads; tern runs SiLU, the activation llama.cpp uses for bitnet;
+#  1. agreement (agreement.sh, with the reference forward pass when they
+#     disagree);
 #  2. speed: prompt processing and generation tokens/s at each thread count,
 #     medians of repeats (each from an empty cache after a warm-up), for
 #     llama.cpp and for tern with its int8 LM head (default) and its file-
@@ -25,37 +23,8 @@ trap 'rm -rf "$work"' EXIT
 export TERN_PEER_DIR=$peer
 
 echo "## $(basename "$model"): agreement with llama.cpp"
-tokens="1 17 300 5 1023 42 99 640 3 812 77 500"
-node bench/peer/llama_cpp.mjs logits "$model" --tokens "$tokens" --steps 3 > "$work/llama.json"
-follow=$(node -e 'const s = JSON.parse(require("fs").readFileSync(process.argv[1])).steps;
-                  console.log(s.slice(0, -1).map((x) => x.greedy).join(" "))' "$work/llama.json")
 agree=ok
-for head in int8 file; do
-    "$tern" eval -m "$model" --activation silu --lm-head "$head" --tokens "$tokens" --follow "$follow" \
-        > "$work/tern-$head.json" 2> /dev/null
-    echo "tern (LM head $head) against llama.cpp:"
-    node bench/peer/compare_logits.mjs "$work/tern-$head.json" "$work/llama.json" --min-corr 0.998 --tie 0.1 ||
-        agree=DISAGREE
-done
-
-if [[ $agree != ok ]]; then
-    # Which side is off? Each against the plain reference forward pass with its
-    # own activation quantisation (tern: per token, BitNet b1.58's definition;
-    # llama.cpp: Q8_K blocks of 256), and each quantisation against none.
-    echo "against the reference forward pass (tern eval --reference; slow):"
-    for q in per-token per-block none; do
-        "$tern" eval -m "$model" --activation silu --tokens "$tokens" --follow "$follow" --reference "$q" \
-            > "$work/ref-$q.json" 2> /dev/null
-    done
-    echo "| pair | correlation per position |"
-    echo "| --- | --- |"
-    for pair in "tern-int8 ref-per-token" "llama ref-per-block" "ref-per-token ref-none" "ref-per-block ref-none" \
-        "tern-int8 ref-none" "llama ref-none"; do
-        set -- $pair
-        corr=$( (node bench/peer/compare_logits.mjs "$work/$1.json" "$work/$2.json" || true) | awk -F'|' 'NR > 2 && NF > 4 {printf "%s ", $3}')
-        echo "| $1 / $2 | $corr|"
-    done
-fi
+bench/peer/agreement.sh "$tern" "$model" "$work" --explain || agree=DISAGREE
 
 vocab=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).steps[0].logits.length)' "$work/llama.json")
 

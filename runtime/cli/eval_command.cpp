@@ -11,6 +11,18 @@
 #include "tern/reference_model.h"
 
 namespace tern::cli {
+namespace {
+
+// One step of the JSON: position, greedy token and logits. Returns the greedy token.
+int print_step(size_t position, const float* logits, size_t n_vocab, bool last) {
+    const int next = static_cast<int>(std::max_element(logits, logits + n_vocab) - logits);
+    std::printf("  {\"position\": %zu, \"greedy\": %d, \"logits\": [", position, next);
+    for (size_t i = 0; i < n_vocab; ++i) std::printf("%s%.6g", i ? "," : "", logits[i]);
+    std::printf("]}%s\n", last ? "" : ",");
+    return next;
+}
+
+}  // namespace
 
 int eval_command(int argc, char** argv) {
     ArgParser args("eval", "-m FILE --tokens \"ID ID ...\" [options]");
@@ -56,11 +68,9 @@ int eval_command(int argc, char** argv) {
             throw Error("tern eval: --reference needs --follow for decoding steps");
         args.require("model");
         const gguf::File file = gguf::File::open(args.str("model"));
-        Activation act = kDefaultActivation;
-        if (!args.str("activation").empty())
-            act = parse_activation(args.choice("activation", {"relu2", "silu"}));
-        else if (file.has("tern.ffn_activation"))
-            act = parse_activation(file.get_string("tern.ffn_activation"));
+        const Activation act = args.str("activation").empty()
+                                   ? file_activation(file)
+                                   : parse_activation(args.choice("activation", {"relu2", "silu"}));
         std::vector<int> all = ids;
         all.insert(all.end(), follow.begin(), follow.end());
         const std::vector<float> logits = ref::forward(file, all, act, quant);
@@ -69,11 +79,7 @@ int eval_command(int argc, char** argv) {
                     activation_name(act), args.str("reference").c_str());
         for (int s = 0; s <= steps; ++s) {
             const size_t t = ids.size() - 1 + s;
-            const float* row = &logits[t * V];
-            const int next = static_cast<int>(std::max_element(row, row + V) - row);
-            std::printf("  {\"position\": %zu, \"greedy\": %d, \"logits\": [", t, next);
-            for (size_t i = 0; i < V; ++i) std::printf("%s%.6g", i ? "," : "", row[i]);
-            std::printf("]}%s\n", s < steps ? "," : "");
+            print_step(t, &logits[t * V], V, s == steps);
         }
         std::printf("]}\n");
         return 0;
@@ -86,11 +92,7 @@ int eval_command(int argc, char** argv) {
     std::vector<float> logits = model->eval(ids);
     for (int s = 0; s <= steps; ++s) {
         const int next =
-            static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-        std::printf("  {\"position\": %d, \"greedy\": %d, \"logits\": [", model->position() - 1,
-                    next);
-        for (size_t i = 0; i < logits.size(); ++i) std::printf("%s%.6g", i ? "," : "", logits[i]);
-        std::printf("]}%s\n", s < steps ? "," : "");
+            print_step(model->position() - 1, logits.data(), logits.size(), s == steps);
         if (s < steps) logits = model->eval({follow.empty() ? next : follow[s]});
     }
     std::printf("]}\n");

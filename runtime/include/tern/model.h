@@ -26,6 +26,8 @@ const char* activation_name(Activation a);
 Activation parse_activation(const std::string& name);  // "relu2" or "silu"; throws otherwise
 // Used when the file has no tern.ffn_activation key.
 constexpr Activation kDefaultActivation = Activation::relu2;
+// The file's activation: its tern.ffn_activation key, else the default.
+Activation file_activation(const gguf::File& file);
 
 // The LM head: the embedding at the file's precision (F16 or Q8_0 rows decoded
 // each token), or int8 rows with per-row scales made at load time.
