@@ -161,25 +161,28 @@ void rmsnorm_quantize(const float* x, const float* weight, int k, int m_rows, fl
     check_halide(kern.entry(args), kern.name);
 }
 
-void int8_gemv(const int8_t* w, const float* row_scale, int n, int k, const int8_t* q,
-               float q_scale, float* y) {
+void int8_gemv(const Int8Rows& w, const int8_t* q, float q_scale, float* y) {
     static const char* fn = "int8_gemv";
-    require_pointer(w, fn, "w");
-    require_pointer(row_scale, fn, "row_scale");
     require_pointer(q, fn, "q");
     require_pointer(y, fn, "y");
-    const KernelInfo& kern = kernel("int8_gemv");
-    require(k >= 16 && k % 16 == 0, std::string(fn) + ": k is " + std::to_string(k) +
-                                        ", expected a positive multiple of 16");
-    require(n >= kern.knob("rows"), std::string(fn) + ": n is " + std::to_string(n) +
-                                        ", expected at least " + std::to_string(kern.knob("rows")));
-    DenseBuffer wb(w, kI8, {k, n});
-    DenseBuffer sb(row_scale, kF32, {n});
-    DenseBuffer qb(q, kI8, {k});
-    DenseBuffer yb(y, kF32, {n});
-    void* args[] = {wb.get(), sb.get(), qb.get(), &q_scale, yb.get()};
+    require(w.kernel_ != nullptr, std::string(fn) + ": the rows are empty");
+    const KernelInfo& kern = *w.kernel_;
+    const int g = w.group_, L = w.lanes_;
+    // Outputs go through a scratch buffer when N is not a whole number of tiles.
+    std::vector<float> y_padded;
+    float* y_out = y;
+    if (w.n_pad_ != w.n_) {
+        y_padded.resize(w.n_pad_);
+        y_out = y_padded.data();
+    }
+    DenseBuffer pb(w.data_.data(), kU8, {g * L, w.k_ / g, w.n_pad_ / L});
+    DenseBuffer sb(w.scale_.data(), kF32, {w.n_pad_});
+    DenseBuffer qb(q, kI8, {w.k_});
+    DenseBuffer yb(y_out, kF32, {w.n_pad_});
+    void* args[] = {pb.get(), sb.get(), qb.get(), &q_scale, yb.get()};
     pool_install();
     check_halide(kern.entry(args), kern.name);
+    if (y_out != y) std::memcpy(y, y_out, sizeof(float) * w.n_);
 }
 
 }  // namespace tern

@@ -134,9 +134,7 @@ struct Model::Impl {
     std::vector<float> output_norm;
     std::vector<Layer> layers;
     // int8 LM head: n_vocab rows of n_embd, with per-row scales.
-    AlignedBytes head_q;  // on huge pages, like the ternary weights
-    int8_t* head_rows() { return reinterpret_cast<int8_t*>(head_q.data()); }
-    std::vector<float> head_scale;
+    Int8Rows head;  // the int8 LM head, in its kernel's layout, on huge pages
 
     // KV cache per layer. Values: n_ctx rows of n_head_kv * head_dim. Keys
     // blocked and transposed (see attention.h), key_floats per KV head.
@@ -321,19 +319,20 @@ struct Model::Impl {
         for (auto& t : pool) t.join();
         if (error) std::rethrow_exception(error);
         if (options.lm_head == LmHead::int8) {
-            head_q = AlignedBytes(static_cast<size_t>(cfg.n_vocab) * E);
-            head_scale.resize(cfg.n_vocab);
+            head = Int8Rows(kernel("int8_gemv"), cfg.n_vocab, E);
             // In chunks of rows, releasing each chunk of the file's embedding once
             // it is converted, so the two copies never sit in memory together.
             const int chunk = 1024;
             const uint64_t row_bytes = embedding->bytes / cfg.n_vocab;
             parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
                 std::vector<float> row(E);
+                std::vector<int8_t> row_q(E);
                 const int end = std::min(cfg.n_vocab, (c + 1) * chunk);
                 for (int v = c * chunk; v < end; ++v) {
                     gguf::decode_row(file, *embedding, v, row.data());
-                    ref::quantize_row(row.data(), E, head_rows() + static_cast<size_t>(v) * E,
-                                      &head_scale[v]);
+                    float scale;
+                    ref::quantize_row(row.data(), E, row_q.data(), &scale);
+                    head.set_row(v, row_q.data(), scale);
                 }
                 file.release(embedding->data + row_bytes * c * chunk,
                              row_bytes * (end - c * chunk));
@@ -452,7 +451,7 @@ struct Model::Impl {
             std::vector<int8_t> qn(E);
             float s;
             ref::quantize_row(xn.data(), E, qn.data(), &s);
-            int8_gemv(head_rows(), head_scale.data(), cfg.n_vocab, E, qn.data(), s, out);
+            int8_gemv(head, qn.data(), s, out);
             return;
         }
         const int chunk = 256;
@@ -575,7 +574,7 @@ uint64_t Model::bytes_per_token() const {
 }
 
 uint64_t Model::packed_bytes() const {
-    uint64_t total = impl_->head_q.size() + 4 * impl_->head_scale.size();
+    uint64_t total = impl_->head.bytes();
     for (const Layer& L : impl_->layers)
         for (const Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down}) total += l->w.data.size();
     return total;

@@ -44,8 +44,10 @@ TEST_F(ApiErrors, NullBuffers) {
                  {"packed weights is null"});
     expect_error([&] { rmsnorm_quantize(nullptr, s.data(), 8, 1, 1e-5f, q.data(), s.data()); },
                  {"rmsnorm_quantize", "x is null"});
-    expect_error([&] { int8_gemv(q.data(), s.data(), 8, 16, nullptr, 1.0f, y.data()); },
-                 {"int8_gemv", "q is null"});
+    const Int8Rows rows(kernel("int8_gemv"), 8, 16);
+    expect_error([&] { int8_gemv(rows, nullptr, 1.0f, y.data()); }, {"int8_gemv", "q is null"});
+    expect_error([&] { int8_gemv(Int8Rows(), q.data(), 1.0f, y.data()); },
+                 {"int8_gemv", "rows are empty"});
 }
 
 TEST_F(ApiErrors, WrongLayout) {
@@ -65,10 +67,11 @@ TEST_F(ApiErrors, MismatchedDimensions) {
     expect_error(
         [&] { ternary_linear(gemm, packed, q.data(), s.data(), gemm.m_tile() - 1, y.data()); },
         {"computes tiles of"});
-    expect_error([&] { int8_gemv(q.data(), s.data(), 8, 20, q.data(), 1.0f, y.data()); },
-                 {"k is 20", "multiple of 16"});
-    expect_error([&] { int8_gemv(q.data(), s.data(), 3, 16, q.data(), 1.0f, y.data()); },
-                 {"n is 3"});
+    expect_error([&] { Int8Rows(kernel("int8_gemv"), 8, 18); }, {"8 x 18 rows", "multiple of 4"});
+    expect_error([&] { Int8Rows(kernel("int8_gemv"), 0, 16); }, {"0 x 16 rows"});
+    expect_error([&] { Int8Rows(gemv, 8, 16); }, {"tmad_gemv is not an int8_gemv kernel"});
+    expect_error([&] { Int8Rows(kernel("int8_gemv"), 8, 16).set_row(8, q.data(), 1.0f); },
+                 {"row 8 outside [0, 8)"});
     expect_error([&] { rmsnorm_quantize(y.data(), s.data(), 0, 1, 1e-5f, q.data(), s.data()); },
                  {"k and m_rows must be positive"});
 }

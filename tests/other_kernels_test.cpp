@@ -61,13 +61,25 @@ TEST_P(RmsnormQuant, ZeroRowGivesZeroScale) {
     EXPECT_GT(s[1], 0.0f);
 }
 
+// Row-major rows packed into the active bundle's int8_gemv layout.
+Int8Rows packed_rows(const std::vector<int8_t>& w, const std::vector<float>& rs, int n, int k) {
+    Int8Rows rows(kernel("int8_gemv"), n, k);
+    for (int r = 0; r < n; ++r) rows.set_row(r, &w[static_cast<size_t>(r) * k], rs[r]);
+    return rows;
+}
+
 TEST_P(Int8Gemv, MatchesReferenceExactly) {
-    for (auto [n, k] : {std::pair{8, 16}, {100, 64}, {1001, 2560}, {4099, 2560}}) {
+    for (auto [n, k] : {std::pair{8, 16}, {7, 20}, {100, 64}, {1001, 2560}, {4099, 2560}}) {
         const auto w = test::random_int8(static_cast<size_t>(n) * k, n);
         const auto q = test::random_int8(k, k);
         const auto rs = test::random_float(n, 5, 0.001f, 0.02f);
+        const Int8Rows rows = packed_rows(w, rs, n, k);
+        EXPECT_EQ(rows.n_pad() % kernel("int8_gemv").knob("lanes"), 0);
+        for (int r = 0; r < n; r += 7)
+            for (int c = 0; c < k; c += 3)
+                ASSERT_EQ(rows.get(r, c), w[static_cast<size_t>(r) * k + c]) << r << "," << c;
         std::vector<float> y(n), y_ref(n);
-        int8_gemv(w.data(), rs.data(), n, k, q.data(), 0.03f, y.data());
+        int8_gemv(rows, q.data(), 0.03f, y.data());
         ref::int8_gemv(w.data(), rs.data(), n, k, q.data(), 0.03f, y_ref.data());
         for (int i = 0; i < n; ++i)
             ASSERT_EQ(y[i], y_ref[i]) << "n=" << n << " k=" << k << " row " << i;
@@ -80,7 +92,7 @@ TEST_P(Int8Gemv, Extremes) {
         for (int8_t xv : {int8_t{-128}, int8_t{127}}) {
             std::vector<int8_t> w(n * k, wv), q(k, xv);
             std::vector<float> rs(n, 1.0f), y(n), y_ref(n);
-            int8_gemv(w.data(), rs.data(), n, k, q.data(), 1.0f, y.data());
+            int8_gemv(packed_rows(w, rs, n, k), q.data(), 1.0f, y.data());
             ref::int8_gemv(w.data(), rs.data(), n, k, q.data(), 1.0f, y_ref.data());
             EXPECT_EQ(y, y_ref);
         }

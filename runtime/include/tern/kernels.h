@@ -107,10 +107,35 @@ void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_
 void rmsnorm_quantize(const float* x, const float* weight, int k, int m_rows, float eps, int8_t* q,
                       float* scale);
 
-// int8 rows with per-row scales times one int8 activation row (the LM head).
-// w is n x k row-major; k must be a multiple of 4 (see int8_gemv_generator.cpp
-// for the layout requirement).
-void int8_gemv(const int8_t* w, const float* row_scale, int n, int k, const int8_t* q,
-               float q_scale, float* y);
+// int8 weight rows with one scale per row (the LM head), in the layout of one
+// int8_gemv kernel (see int8_gemv_generator.cpp): rows in tiles of the kernel's
+// lanes, each tile a sequential stream of k-groups. Rows are set one at a time,
+// so a caller converting rows from a file never holds a second full copy.
+class Int8Rows {
+public:
+    Int8Rows() = default;
+    // n rows of k values, all zero; k must be a positive multiple of 4 and n positive.
+    Int8Rows(const KernelInfo& kernel, int n, int k);
+    void set_row(int row, const int8_t* w, float scale);
+    int8_t get(int row, int col) const;  // W(row, col), for tests
+    int n() const { return n_; }
+    int k() const { return k_; }
+    int n_pad() const { return n_pad_; }  // n rounded up to whole tiles
+    size_t bytes() const { return data_.size() + 4 * scale_.size(); }
+    const KernelInfo& kernel() const { return *kernel_; }
+
+private:
+    friend void int8_gemv(const Int8Rows&, const int8_t*, float, float*);
+    size_t offset(int row, int col) const;
+    const KernelInfo* kernel_ = nullptr;
+    int n_ = 0, k_ = 0, n_pad_ = 0, group_ = 0, lanes_ = 0;
+    uint8_t bias_ = 0;  // added to each stored byte (128 for u8 x s8 dot products)
+    AlignedBytes data_;
+    std::vector<float> scale_;  // n_pad; padding rows have scale 0
+};
+
+// y[n] = float(sum_k W(n, k) * q[k]) * (row_scale(n) * q_scale) for n < w.n(),
+// by the kernel w was packed for; q holds w.k() values.
+void int8_gemv(const Int8Rows& w, const int8_t* q, float q_scale, float* y);
 
 }  // namespace tern
