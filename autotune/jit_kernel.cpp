@@ -1,8 +1,32 @@
 #include "jit_kernel.h"
 
 #include "tern/error.h"
+#include "thread_pool.h"
 
 namespace tern::tune {
+namespace {
+
+// JIT-compiled kernels link against Halide's JIT runtime, not the AOT runtime
+// that pool_install() redirects, so their parallel loops would otherwise run on
+// Halide's own pool, whose workers sleep between calls: candidates would be
+// timed on other threads than the runtime gives the kernels built from them.
+int jit_do_par_for(Halide::JITUserContext* context,
+                   int (*task)(Halide::JITUserContext*, int, uint8_t*), int min, int size,
+                   uint8_t* closure) {
+    return pool_do_par_for(context, reinterpret_cast<halide_task_t>(task), min, size, closure);
+}
+
+void use_tern_pool_in_jit() {
+    static const bool installed = [] {
+        Halide::JITHandlers handlers;
+        handlers.custom_do_par_for = jit_do_par_for;
+        Halide::Internal::JITSharedRuntime::set_default_handlers(handlers);
+        return true;
+    }();
+    (void)installed;
+}
+
+}  // namespace
 
 std::string describe_knobs(const std::map<std::string, int>& knobs) {
     std::string d;
@@ -39,6 +63,7 @@ std::vector<std::string> load_autoschedulers() {
 JitKernel::JitKernel(const std::string& generator, const std::map<std::string, int>& knobs,
                      const Halide::Target& target, const std::string& name,
                      const std::string& autoscheduler, int threads) {
+    use_tern_pool_in_jit();
     try {
         const Halide::Target jit = target.with_feature(Halide::Target::JIT);
         Halide::MachineParams machine(threads, 32 << 20, 40);

@@ -104,7 +104,9 @@ double parse_duration(const std::string& v) {
 }
 
 std::vector<std::pair<int, int>> preset_shapes(const std::string& name) {
-    if (name == "2b4t") return {{2560, 2560}, {2560, 640}, {2560, 6912}, {6912, 2560}};
+    // The matrices the model runs: Q/K/V stacked (2560 + 2 * 640 outputs), the
+    // attention output, gate/up stacked (2 * 6912) and down.
+    if (name == "2b4t") return {{2560, 3840}, {2560, 2560}, {2560, 13824}, {6912, 2560}};
     if (name == "small") return {{256, 128}, {512, 96}};
     throw Error("--preset: unknown preset '" + name + "' (expected 2b4t or small)");
 }

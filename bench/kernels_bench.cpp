@@ -1,7 +1,7 @@
 // Kernel benchmarks: every ternary kernel of the build at the BitNet b1.58 2B4T
 // shapes, GEMV (decode) and GEMM (prompt processing), 1 and 2 threads, beside a
 // memory read-bandwidth probe, so each row shows its share of the machine's
-// bandwidth.
+// bandwidth; and the int8 LM head kernel at 2B4T's vocabulary.
 //
 // Decode streams weights the way inference does: each call reads the next of
 // enough distinct matrices to exceed the last-level cache many times over
@@ -149,6 +149,50 @@ void run_ternary(benchmark::State& state, const KernelInfo* kernel, Shape shape,
     set_num_threads(0);
 }
 
+// The int8 LM head of 2B4T (128256 x 2560, 328 MB: streamed from memory by
+// every call) by one bundle's int8_gemv kernel.
+void run_lm_head(benchmark::State& state, const KernelInfo* kernel, int threads) {
+    constexpr int kVocab = 128256, kEmbd = 2560;
+    static std::string key;
+    static Int8Rows rows;
+    if (key != kernel->name + "@" + std::to_string(reinterpret_cast<uintptr_t>(kernel))) {
+        rows = Int8Rows(*kernel, kVocab, kEmbd);
+        std::vector<int8_t> row(kEmbd);
+        uint64_t seed = 7;
+        for (int r = 0; r < kVocab; ++r) {
+            for (int8_t& v : row) {
+                seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+                v = static_cast<int8_t>(static_cast<int>(seed % 255) - 127);
+            }
+            rows.set_row(r, row.data(), 0.01f);
+        }
+        key = kernel->name + "@" + std::to_string(reinterpret_cast<uintptr_t>(kernel));
+    }
+    set_num_threads(threads);
+    std::vector<int8_t> q(kEmbd);
+    for (int i = 0; i < kEmbd; ++i) q[i] = static_cast<int8_t>((i * 37) % 255 - 127);
+    std::vector<float> y(kVocab);
+    std::vector<Region> regions;
+    for (size_t at = 0; at < rows.packed().size(); at += size_t{4} << 20)
+        regions.push_back(
+            {rows.packed().data() + at, std::min(size_t{4} << 20, rows.packed().size() - at)});
+    int8_gemv(rows, q.data(), 0.02f, y.data());  // warm-up
+    const double probe_before = probe_gbs(threads, regions);
+    const auto start = std::chrono::steady_clock::now();
+    for (auto _ : state) {
+        int8_gemv(rows, q.data(), 0.02f, y.data());
+        benchmark::DoNotOptimize(y.data());
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double iters = static_cast<double>(state.iterations());
+    report(state, seconds, iters * static_cast<double>(rows.packed().size()),
+           iters * 2.0 * kVocab * kEmbd, 0.5 * (probe_before + probe_gbs(threads, regions)));
+    state.SetLabel("lanes=" + std::to_string(kernel->knob("lanes")) +
+                   " dot=" + std::to_string(kernel->knob("dot")));
+    set_num_threads(0);
+}
+
 void BM_ReadBandwidth(benchmark::State& state) {
     const int threads = static_cast<int>(state.range(0));
     double total = 0;
@@ -167,6 +211,17 @@ void register_all() {
     for (const KernelSet& b : bundles()) {
         if (!b.runs_here()) continue;
         for (const KernelInfo& k : b.kernels()) {
+            if (k.family == "int8_gemv") {
+                for (int threads : {1, 2}) {
+                    benchmark::RegisterBenchmark(
+                        ("lm_head_int8/" + b.target() +
+                         "/128256x2560/threads:" + std::to_string(threads))
+                            .c_str(),
+                        [&k, threads](benchmark::State& st) { run_lm_head(st, &k, threads); })
+                        ->UseRealTime()
+                        ->Unit(benchmark::kMillisecond);
+                }
+            }
             if (!k.is_ternary()) continue;
             for (const Shape& shape : kShapes) {
                 // Threads innermost, so consecutive benchmarks share their weights.

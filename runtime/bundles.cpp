@@ -107,18 +107,29 @@ LinearPlan KernelSet::plan_linear(int k, int n, int threads) const {
         }
         return best;
     };
+    // A generic GEMM kernel (largest row tile) reading `layout`, if any.
+    auto generic_gemm = [&](const Layout& layout) -> const KernelInfo* {
+        const KernelInfo* best = nullptr;
+        for (const KernelInfo& c : kernels_) {
+            if (!c.is_ternary() || !c.op.empty() || c.m_tile() == 1) continue;
+            if (!compatible(c.layout(), layout)) continue;
+            if (!best || c.m_tile() > best->m_tile()) best = &c;
+        }
+        return best;
+    };
     LinearPlan plan;
     plan.gemv = tuned("gemv", nullptr);
+    if (plan.gemv) {
+        // A tuned GEMV whose layout no GEMM kernel reads would leave prompt
+        // processing to the GEMV kernel, many times slower than any GEMM: then
+        // the generic pair, which share a layout, is the better plan.
+        const Layout l = plan.gemv->layout();
+        if (!tuned("gemm", &l) && !generic_gemm(l)) plan.gemv = nullptr;
+    }
     if (!plan.gemv) plan.gemv = &kernel_for(Family::tmad, 1);
     plan.layout = plan.gemv->layout();
     plan.gemm = tuned("gemm", &plan.layout);
-    if (!plan.gemm) {
-        for (const KernelInfo& c : kernels_) {
-            if (!c.is_ternary() || !c.op.empty() || c.m_tile() == 1) continue;
-            if (!compatible(c.layout(), plan.layout)) continue;
-            if (!plan.gemm || c.m_tile() > plan.gemm->m_tile()) plan.gemm = &c;
-        }
-    }
+    if (!plan.gemm) plan.gemm = generic_gemm(plan.layout);
     if (!plan.gemm) plan.gemm = plan.gemv;
     plan.layout.k_align = std::lcm(plan.layout.k_align, plan.gemm->layout().k_align);
     return plan;

@@ -79,6 +79,12 @@ Layout KernelInfo::layout() const {
     return l;
 }
 
+bool can_read(const KernelInfo& kernel, const PackedMatrix& w) {
+    const Layout want = kernel.layout();
+    return w.layout.family == want.family && w.layout.lanes == want.lanes && w.layout.g == want.g &&
+           w.k_pad % want.k_align == 0;
+}
+
 // Kernels run their parallel loops on tern's pool (thread_pool.h), not
 // Halide's: its workers spin between the many short calls of a decode step.
 // (Halide 14's own pool also kept every worker it had created after the count
@@ -97,11 +103,9 @@ void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_
     require_pointer(w.data.data(), fn, "packed weights");
     require(m_rows >= 1,
             std::string(fn) + ": m_rows is " + std::to_string(m_rows) + ", expected at least 1");
-    const Layout want = kernel.layout();
-    require(w.layout.family == want.family && w.layout.lanes == want.lanes &&
-                w.layout.g == want.g && w.k_pad % want.k_align == 0,
-            std::string(fn) + ": weights packed as [" + w.layout.describe() + "] but kernel " +
-                kernel.name + " reads [" + want.describe() + "]");
+    require(can_read(kernel, w), std::string(fn) + ": weights packed as [" + w.layout.describe() +
+                                     "] but kernel " + kernel.name + " reads [" +
+                                     kernel.layout().describe() + "]");
     require(m_rows >= kernel.m_tile(), std::string(fn) + ": kernel " + kernel.name +
                                            " computes tiles of " + std::to_string(kernel.m_tile()) +
                                            " rows, got m_rows " + std::to_string(m_rows) +

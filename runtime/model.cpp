@@ -568,6 +568,19 @@ double Model::load_seconds() const { return impl_->load_seconds; }
 int Model::position() const { return impl_->pos; }
 void Model::reset() { impl_->pos = 0; }
 
+void Model::set_threads(int threads) {
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    impl_->options.threads = threads;
+    set_num_threads(threads);
+    for (Layer& layer : impl_->layers) {
+        for (Linear* l : {&layer.qkv, &layer.o, &layer.gate_up, &layer.down}) {
+            const LinearPlan plan = active_bundle().plan_linear(l->w.k, l->w.n, threads);
+            if (can_read(*plan.gemv, l->w)) l->plan.gemv = plan.gemv;
+            if (can_read(*plan.gemm, l->w)) l->plan.gemm = plan.gemm;
+        }
+    }
+}
+
 uint64_t Model::bytes_per_token() const {
     const uint64_t file_head = impl_->options.lm_head == LmHead::file ? impl_->embedding->bytes : 0;
     return packed_bytes() + file_head;

@@ -103,6 +103,7 @@ protected:
             {"tmad_gemv_64x32_t2", "tmad", "gemv", 64, 32, 1, 2, tmad16_, 5, entry, "d"},
             {"tmad_gemm_64x32_t1", "tmad", "gemm", 64, 32, 8, 1, tmad8_gemm_wide_, 5, entry, "e"},
             {"tadd_gemm", "tadd", "", 0, 0, 0, 0, tadd_gemm_, 3, entry, "f"},
+            {"tmad_gemv_96x32_t1", "tmad", "gemv", 96, 32, 1, 1, tmad4_, 5, entry, "g"},
         };
         manifest_ = {"test",
                      real.halide_target,
@@ -120,6 +121,8 @@ protected:
         {"lanes", 16}, {"kblock", 16}, {"dot", 0}, {"m_tile", 4}, {"unpack", 0}};
     const BundleKnob tmad16_[5] = {
         {"lanes", 16}, {"kblock", 8}, {"dot", 0}, {"m_tile", 1}, {"unpack", 0}};
+    const BundleKnob tmad4_[5] = {
+        {"lanes", 4}, {"kblock", 16}, {"dot", 0}, {"m_tile", 1}, {"unpack", 0}};
     const BundleKnob tadd_[3] = {{"lanes", 16}, {"kblock", 4}, {"m_tile", 1}};
     const BundleKnob tadd_gemm_[3] = {{"lanes", 16}, {"kblock", 4}, {"m_tile", 4}};
     std::vector<BundleKernel> kernels_;
@@ -140,6 +143,15 @@ TEST_F(Plan, TunedShapeUsesTheKernelTunedNearestTheThreadCount) {
     EXPECT_EQ(two.layout.k_align, 64);
     // At one thread the tuned tadd GEMV wins; the tmad GEMM cannot read its layout.
     EXPECT_NE(one.gemm->family, "tmad");
+}
+
+TEST_F(Plan, TunedGemvThatNoGemmCanReadGivesWayToTheGenericPair) {
+    // Lanes 4: neither tuned nor generic tmad GEMM reads that layout, and
+    // prompt processing through a GEMV kernel would be far slower.
+    const KernelSet set(manifest_);
+    const LinearPlan p = set.plan_linear(96, 32, 1);
+    EXPECT_EQ(p.gemv->name, "tmad_gemv");
+    EXPECT_EQ(p.gemm->name, "tmad_gemm");
 }
 
 TEST_F(Plan, UntunedShapeFallsBackToGenericKernels) {

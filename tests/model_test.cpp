@@ -116,6 +116,24 @@ TEST_P(ModelOnEachBundle, DecodingWithTheCacheEqualsPromptProcessing) {
     }
 }
 
+// Integer kernels, and float work split by rows, give the same logits on any
+// number of threads, with whichever kernels set_threads picks.
+TEST_P(ModelOnEachBundle, ThreadCountDoesNotChangeLogits) {
+    SyntheticModelOptions o;
+    o.seed = 6;
+    ModelOptions mo;
+    mo.n_ctx = 64;
+    mo.threads = 2;
+    auto model = Model::load(tiny_model("cache", o), mo);
+    const auto two = model->eval(kPrompt, true);
+    for (int threads : {1, 3, 2}) {
+        model->set_threads(threads);
+        EXPECT_EQ(model->options().threads, threads);
+        model->reset();
+        EXPECT_EQ(model->eval(kPrompt, true), two) << threads << " threads";
+    }
+}
+
 TEST_P(ModelOnEachBundle, Int8HeadStaysCloseToTheFileHead) {
     SyntheticModelOptions o;
     o.seed = 7;

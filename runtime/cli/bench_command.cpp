@@ -61,7 +61,7 @@ int bench_command(int argc, char** argv) {
     std::vector<Row> rows;
     const EnergyMeter energy;
     for (long t : threads) {
-        set_num_threads(static_cast<int>(t));
+        model->set_threads(static_cast<int>(t));
         auto measure = [&](const std::string& name, int n, auto&& run) {
             std::vector<double> tps;
             std::vector<uint64_t> joules_start;

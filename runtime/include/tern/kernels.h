@@ -65,9 +65,9 @@ public:
     // instance with the largest row tile that fits, else the GEMV instance.
     const KernelInfo& kernel_for(Family f, int m_rows) const;
     // For a K x N weight matrix at `threads` threads: the GEMV kernel tuned for
-    // that shape (the one tuned at the nearest thread count), else the generic
-    // tmad GEMV; then the GEMM kernel tuned for the shape if it reads the same
-    // layout, else a generic one that does, else the GEMV kernel. Layouts that
+    // that shape (the one tuned at the nearest thread count) if some GEMM
+    // kernel reads its layout, else the generic tmad GEMV; then the GEMM kernel tuned for the shape
+    // if it reads the same layout, else a generic one that does, else the GEMV kernel. Layouts that
     // differ only in K alignment count as the same: the plan's layout pads K
     // to a multiple of both.
     LinearPlan plan_linear(int k, int n, int threads) const;
@@ -92,6 +92,10 @@ void select_bundle(const std::string& target);
 const std::vector<KernelInfo>& kernels();
 const KernelInfo& kernel(const std::string& name);
 const KernelInfo& kernel_for(Family f, int m_rows);
+
+// True if `kernel` (a ternary kernel) reads weights packed as w is: the same
+// family, lanes and group, and w's K padding a multiple of the kernel's.
+bool can_read(const KernelInfo& kernel, const PackedMatrix& w);
 
 // Threads used by the kernels (Halide's pool); 0 restores the default.
 void set_num_threads(int threads);
@@ -122,6 +126,7 @@ public:
     int k() const { return k_; }
     int n_pad() const { return n_pad_; }  // n rounded up to whole tiles
     size_t bytes() const { return data_.size() + 4 * scale_.size(); }
+    const AlignedBytes& packed() const { return data_; }  // what the kernel streams
     const KernelInfo& kernel() const { return *kernel_; }
 
 private:

@@ -77,6 +77,10 @@ public:
     int position() const;
     void reset();  // empties the KV cache
 
+    // Runs on `threads` threads from now on (0: every core), with the kernels
+    // tuned nearest that count where they read the weights as packed at load.
+    void set_threads(int threads);
+
     // The kernels chosen for each ternary weight shape (tern info).
     struct LinearChoice {
         std::string tensor;  // e.g. "blk.*.ffn_gate.weight + ffn_up.weight" (stacked)
