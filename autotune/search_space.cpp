@@ -18,6 +18,9 @@ bool legal(const Candidate& c, Op op, const TargetInfo& target) {
         const int dot = k.at("dot");
         if (std::find(target.tmad_dot.begin(), target.tmad_dot.end(), dot) == target.tmad_dot.end())
             return false;
+        const auto& lanes = target.tmad_lanes;
+        if (!lanes.empty() && std::find(lanes.begin(), lanes.end(), k.at("lanes")) == lanes.end())
+            return false;
         if (k.at("unpack") == 1 &&
             (dot != static_cast<int>(DotKind::pair16) || k.at("kblock") > 16))
             return false;

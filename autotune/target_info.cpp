@@ -64,6 +64,15 @@ std::vector<TargetInfo> load_targets(const std::string& dir) {
         t.families = string_list(file, root, "families");
         for (const std::string& d : string_list(file, root, "tmad_dot"))
             t.tmad_dot.push_back(dot_kind_value(file, d));
+        if (const YAML::Node lanes = root["tmad_lanes"]) {
+            for (const YAML::Node& v : lanes) {
+                const int l = v.as<int>();
+                if (!knob_value_is_legal(Family::tmad, "lanes", l))
+                    throw Error(file + ": tmad_lanes value " + std::to_string(l) +
+                                " is not a tmad lanes value (knob_space.h)");
+                t.tmad_lanes.push_back(l);
+            }
+        }
         targets.push_back(std::move(t));
     }
     return targets;

@@ -13,7 +13,8 @@ struct TargetInfo {
     std::string halide_target;              // Halide target string
     std::vector<std::string> cpu_features;  // feature names (tern/cpu.h) the target needs
     std::vector<std::string> families;
-    std::vector<int> tmad_dot;  // legal tmad dot kinds (knob_space.h DotKind)
+    std::vector<int> tmad_dot;    // legal tmad dot kinds (knob_space.h DotKind)
+    std::vector<int> tmad_lanes;  // legal tmad lanes; empty: every value of knob_space.h
 };
 
 // Reads every targets/*.yaml under dir. Throws tern::Error naming the file,

@@ -91,6 +91,24 @@ TEST(SearchSpace, HoldsOnlyLegalCandidates) {
     }
 }
 
+TEST(SearchSpace, KeepsTheTargetsTmadLanes) {
+    // The VNNI target allows only 512-bit tmad (see targets/x86-64-avx512-vnni.yaml):
+    // narrower dot products would be AVX-VNNI instructions the target does not name.
+    for (const TargetInfo& t : load_targets(TERN_SOURCE_DIR "/targets")) {
+        if (t.name != "x86-64-avx512-vnni") continue;
+        ASSERT_EQ(t.tmad_lanes, std::vector<int>{16});
+        for (Op op : {Op::gemv, Op::gemm}) {
+            const auto pool = enumerate(Family::tmad, op, t);
+            ASSERT_FALSE(pool.empty());
+            for (const Candidate& c : pool) EXPECT_EQ(c.knobs.at("lanes"), 16) << c.key();
+            for (const Candidate& n : neighbours(pool.front(), op, t))
+                EXPECT_EQ(n.knobs.at("lanes"), 16) << n.key();
+        }
+        return;
+    }
+    FAIL() << "no x86-64-avx512-vnni target";
+}
+
 TEST(HostTarget, DetectsARunnableTarget) {
     const HostCpu cpu = detect_host_cpu();
     std::string why;
@@ -130,6 +148,10 @@ TEST(CheckedInDefaults, EveryTargetHasALegalDatabase) {
                 const int dot = e.knobs.at("dot");
                 EXPECT_NE(std::find(t.tmad_dot.begin(), t.tmad_dot.end(), dot), t.tmad_dot.end())
                     << t.name << " " << e.name << ": dot " << dot << " is not one of the target's";
+                const auto& lanes = t.tmad_lanes;
+                EXPECT_TRUE(lanes.empty() || std::find(lanes.begin(), lanes.end(),
+                                                       e.knobs.at("lanes")) != lanes.end())
+                    << t.name << " " << e.name << ": lanes not one of the target's tmad_lanes";
             }
         }
         for (const char* needed : {"tmad", "tlut", "tadd", "rmsnorm_quant", "int8_gemv"})
