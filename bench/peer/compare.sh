@@ -6,7 +6,8 @@
 #     medians of repeats (each from an empty cache after a warm-up), for
 #     llama.cpp and for tern with its int8 LM head (default) and its file-
 #     precision head; the ratio tern / llama.cpp; the generation bound set by
-#     reading tern's weights once per token at the measured read bandwidth;
+#     reading tern's weights once per token at the fastest read bandwidth the
+#     probe measured around those runs;
 #     peak resident memory; joules per token where RAPL counters exist.
 # llama.cpp runs through npm's node-llama-cpp (installed into the build tree by
 # scripts/setup.sh, or by bench/peer/install.sh).
@@ -30,17 +31,24 @@ vocab=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[
 
 echo
 echo "## $(basename "$model"): speed"
+# The read probe runs before, between and after the runs of each thread count;
+# the bound uses the fastest of its medians (this host's bandwidth drifts by
+# 10-50% within minutes, and a bound must be what the machine can do).
+probe_bandwidth() {  # threads, sample name
+    [[ -x $probe ]] || return 0
+    "$probe" --benchmark_filter="read_bandwidth/threads:$1/" --benchmark_repetitions=3 \
+        --benchmark_out="$work/bw-$1-$2.json" --benchmark_out_format=json > /dev/null 2>&1 || true
+}
 for t in ${threads//,/ }; do
+    probe_bandwidth "$t" before
     node bench/peer/llama_cpp.mjs bench "$model" --threads "$t" --pp "$pp" --tg "$tg" --reps "$reps" \
         --vocab "$vocab" > "$work/llama-$t.json"
+    probe_bandwidth "$t" between
     for head in int8 file; do
         "$tern" bench -m "$model" --lm-head "$head" -p "$pp" -n "$tg" -t "$t" -r "$reps" -o json \
             > "$work/tern-$head-$t.json" 2> /dev/null
     done
-    if [[ -x $probe ]]; then
-        "$probe" --benchmark_filter="read_bandwidth/threads:$t/" --benchmark_repetitions=3 \
-            --benchmark_out="$work/bw-$t.json" --benchmark_out_format=json > /dev/null 2>&1 || true
-    fi
+    probe_bandwidth "$t" after
 done
 node - "$work" "$threads" "$pp" "$tg" << 'EOF'
 const fs = require("fs");
@@ -48,11 +56,15 @@ const [work, threadList, pp, tg] = process.argv.slice(2);
 const read = (f) => JSON.parse(fs.readFileSync(`${work}/${f}`, "utf8"));
 const median = (a) => { const s = [...a].sort((x, y) => x - y); const h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
 const range = (a) => a.length ? ` (${Math.min(...a).toFixed(1)}-${Math.max(...a).toFixed(1)})` : "";
-const bandwidth = (t) => {
-    try {
-        const runs = read(`bw-${t}.json`).benchmarks.filter((b) => b.run_type === "iteration");
-        return median(runs.map((b) => b["GB/s"]));
-    } catch { return null; }
+const bandwidths = (t) => {
+    const medians = [];
+    for (const when of ["before", "between", "after"]) {
+        try {
+            const runs = read(`bw-${t}-${when}.json`).benchmarks.filter((b) => b.run_type === "iteration");
+            medians.push(median(runs.map((b) => b["GB/s"])));
+        } catch { /* probe missing or failed: fewer samples */ }
+    }
+    return medians;
 };
 console.log("| threads | test | llama.cpp t/s | tern int8 head t/s | int8 / llama.cpp | tern file head t/s | file / llama.cpp |");
 console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
@@ -68,14 +80,15 @@ for (const t of threadList.split(",")) {
     if (Number(pp) > 0) row(`pp${pp}`, llama.pp_tps, llama.pp_all);
     if (Number(tg) > 0) {
         row(`tg${tg}`, llama.tg_tps, llama.tg_all);
-        const bw = bandwidth(t);
+        const samples = bandwidths(t);
+        const bw = samples.length ? Math.max(...samples) : null;
         if (bw) {
             const cells = ["int8", "file"].map((h) => {
                 const r = ours[h].find((x) => x.test === `tg${tg}`);
                 const bound = bw * 1e9 / r.bytes_per_token;
                 return `${bound.toFixed(1)} (${(r.bytes_per_token / 1e6).toFixed(0)} MB/token) | ${(100 * r.tps_median / bound).toFixed(0)}% of it`;
             });
-            console.log(`| ${t} | tg bound at ${bw.toFixed(1)} GB/s read | | ${cells.join(" | ")} |`);
+            console.log(`| ${t} | tg bound at ${bw.toFixed(1)} GB/s read (probe ${samples.map((x) => x.toFixed(1)).join(" / ")}) | | ${cells.join(" | ")} |`);
         }
     }
     const mem = (h) => ours[h][0].peak_rss_mib;

@@ -51,7 +51,10 @@ int bench_command(int argc, char** argv) {
     if (!args.str("threads").empty()) threads = args.integers("threads", 1, 1024);
     ModelOptions options =
         model_options(args, static_cast<int>(*std::max_element(threads.begin(), threads.end())));
-    options.n_ctx = std::max(options.n_ctx, std::max(n_prompt, n_gen));
+    // As llama-bench: the KV cache holds what the tests use (each starts from an
+    // empty cache), unless -c asks for more.
+    const int needed = std::max(1, std::max(n_prompt, n_gen));
+    options.n_ctx = args.given("ctx-size") ? std::max(options.n_ctx, needed) : needed;
     auto model = load_model(args, options, format == "md");
     const ModelConfig& c = model->config();
 
