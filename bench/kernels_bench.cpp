@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "read_bandwidth.h"
 #include "table_reporter.h"
 #include "tern/kernels.h"
+#include "tern/read_bandwidth.h"
 #include "tern/reference.h"
 
 namespace tern::bench {

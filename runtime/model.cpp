@@ -586,6 +586,18 @@ uint64_t Model::bytes_per_token() const {
     return packed_bytes() + file_head;
 }
 
+std::vector<Region> Model::weight_regions() const {
+    std::vector<Region> out;
+    for (const Layer& L : impl_->layers)
+        for (const Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down})
+            out.push_back({l->w.data.data(), l->w.data.size()});
+    if (impl_->options.lm_head == LmHead::file)
+        out.push_back({impl_->embedding->data, impl_->embedding->bytes});
+    else
+        out.push_back({impl_->head.packed().data(), impl_->head.packed().size()});
+    return out;
+}
+
 uint64_t Model::packed_bytes() const {
     uint64_t total = impl_->head.bytes();
     for (const Layer& L : impl_->layers)

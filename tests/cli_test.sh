@@ -35,6 +35,15 @@ grep -q "generation: .* tokens/s" "$work/run.err" && ok "run reports speed" || b
 
 "$tern" bench -m "$model" -p 16 -n 4 -t 1,2 -r 2 -o json > "$work/bench.json" 2> /dev/null
 [[ $(grep -c '"test"' "$work/bench.json") -eq 4 ]] && ok "bench json" || { bad "bench json"; cat "$work/bench.json"; }
+# Generation rows carry the read probe of the model's weights and the share of
+# the bound it sets; prompt rows carry neither.
+node -e '
+const rows = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+for (const r of rows) {
+    const tg = r.test.startsWith("tg");
+    if (tg !== (r.read_gbs > 0 && r.bound_share > 0 && r.bound_share < 10)) process.exit(1);
+    if (!tg && (r.read_gbs !== null || r.bound_share !== null)) process.exit(1);
+}' "$work/bench.json" && ok "bench bound" || { bad "bench bound"; cat "$work/bench.json"; }
 "$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 -o csv 2> /dev/null | grep -q "^\"bitnet 4L/256 TQ2_0\"" && ok "bench csv" || bad "bench csv"
 "$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 2> /dev/null | grep -q "| pp16 |" && ok "bench md" || bad "bench md"
 "$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 --profile 2> /dev/null | grep -q "| ternary tmad_gemv |" &&

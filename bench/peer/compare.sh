@@ -5,9 +5,9 @@
 #  2. speed: prompt processing and generation tokens/s at each thread count,
 #     medians of repeats (each from an empty cache after a warm-up), for
 #     llama.cpp and for tern with its int8 LM head (default) and its file-
-#     precision head; the ratio tern / llama.cpp; the generation bound set by
-#     reading tern's weights once per token at the fastest read bandwidth the
-#     probe measured around those runs;
+#     precision head; the ratio tern / llama.cpp; generation against its bound,
+#     a plain read of the weights a token reads, which tern bench probes before
+#     and after each of its repetitions;
 #     peak resident memory; joules per token where RAPL counters exist.
 # llama.cpp runs through npm's node-llama-cpp (installed into the build tree by
 # scripts/setup.sh, or by bench/peer/install.sh).
@@ -16,7 +16,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 model=$1 threads=${2:-1,2} pp=${3:-512} tg=${4:-128} reps=${5:-3}
 tern=build/runtime/tern
-probe=build/bench/kernels_bench
 peer=${TERN_PEER_DIR:-build/peer}
 [[ -d $peer/node_modules/node-llama-cpp ]] || bench/peer/install.sh "$peer"
 work=$(mktemp -d)
@@ -31,41 +30,19 @@ vocab=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[
 
 echo
 echo "## $(basename "$model"): speed"
-# The read probe runs before, between and after the runs of each thread count;
-# the bound uses the fastest of its medians (this host's bandwidth drifts by
-# 10-50% within minutes, and a bound must be what the machine can do).
-probe_bandwidth() {  # threads, sample name
-    [[ -x $probe ]] || return 0
-    "$probe" --benchmark_filter="read_bandwidth/threads:$1/" --benchmark_repetitions=3 \
-        --benchmark_out="$work/bw-$1-$2.json" --benchmark_out_format=json > /dev/null 2>&1 || true
-}
 for t in ${threads//,/ }; do
-    probe_bandwidth "$t" before
     node bench/peer/llama_cpp.mjs bench "$model" --threads "$t" --pp "$pp" --tg "$tg" --reps "$reps" \
         --vocab "$vocab" > "$work/llama-$t.json"
-    probe_bandwidth "$t" between
     for head in int8 file; do
         "$tern" bench -m "$model" --lm-head "$head" -p "$pp" -n "$tg" -t "$t" -r "$reps" -o json \
             > "$work/tern-$head-$t.json" 2> /dev/null
     done
-    probe_bandwidth "$t" after
 done
 node - "$work" "$threads" "$pp" "$tg" << 'EOF'
 const fs = require("fs");
 const [work, threadList, pp, tg] = process.argv.slice(2);
 const read = (f) => JSON.parse(fs.readFileSync(`${work}/${f}`, "utf8"));
-const median = (a) => { const s = [...a].sort((x, y) => x - y); const h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
 const range = (a) => a.length ? ` (${Math.min(...a).toFixed(1)}-${Math.max(...a).toFixed(1)})` : "";
-const bandwidths = (t) => {
-    const medians = [];
-    for (const when of ["before", "between", "after"]) {
-        try {
-            const runs = read(`bw-${t}-${when}.json`).benchmarks.filter((b) => b.run_type === "iteration");
-            medians.push(median(runs.map((b) => b["GB/s"])));
-        } catch { /* probe missing or failed: fewer samples */ }
-    }
-    return medians;
-};
 console.log("| threads | test | llama.cpp t/s | tern int8 head t/s | int8 / llama.cpp | tern file head t/s | file / llama.cpp |");
 console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
 const notes = [];
@@ -80,16 +57,14 @@ for (const t of threadList.split(",")) {
     if (Number(pp) > 0) row(`pp${pp}`, llama.pp_tps, llama.pp_all);
     if (Number(tg) > 0) {
         row(`tg${tg}`, llama.tg_tps, llama.tg_all);
-        const samples = bandwidths(t);
-        const bw = samples.length ? Math.max(...samples) : null;
-        if (bw) {
-            const cells = ["int8", "file"].map((h) => {
-                const r = ours[h].find((x) => x.test === `tg${tg}`);
-                const bound = bw * 1e9 / r.bytes_per_token;
-                return `${bound.toFixed(1)} (${(r.bytes_per_token / 1e6).toFixed(0)} MB/token) | ${(100 * r.tps_median / bound).toFixed(0)}% of it`;
-            });
-            console.log(`| ${t} | tg bound at ${bw.toFixed(1)} GB/s read (probe ${samples.map((x) => x.toFixed(1)).join(" / ")}) | | ${cells.join(" | ")} |`);
-        }
+        // tern bench probes a plain read of the weights around each repetition
+        // (same threads): the bound moves with the machine as the runs do.
+        const cells = ["int8", "file"].map((h) => {
+            const r = ours[h].find((x) => x.test === `tg${tg}`);
+            const bound = r.read_gbs * 1e9 / r.bytes_per_token;
+            return `${bound.toFixed(1)} (${(r.bytes_per_token / 1e6).toFixed(0)} MB at ${r.read_gbs.toFixed(1)} GB/s) | ${(100 * r.bound_share).toFixed(0)}% of it`;
+        });
+        console.log(`| ${t} | tg bound: plain read of the weights | | ${cells.join(" | ")} |`);
     }
     const mem = (h) => ours[h][0].peak_rss_mib;
     console.log(`| ${t} | peak memory MiB | ${llama.peak_rss_mib.toFixed(0)} | ${mem("int8").toFixed(0)} | ${(mem("int8") / llama.peak_rss_mib).toFixed(2)}x | ${mem("file").toFixed(0)} | ${(mem("file") / llama.peak_rss_mib).toFixed(2)}x |`);

@@ -1,6 +1,9 @@
 // tern bench: prompt processing and generation speed in the style of
 // llama.cpp's llama-bench: each test from an empty cache, one warm-up, then
 // repetitions reported as mean and standard deviation of tokens per second.
+// Generation is also set against its bound: a plain read of the weights a token
+// reads, probed before and after every repetition so that the machine's drift
+// hits both sides of the ratio alike.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -13,6 +16,7 @@
 #include "commands.h"
 #include "energy_meter.h"
 #include "model_flags.h"
+#include "tern/read_bandwidth.h"
 
 namespace tern::cli {
 namespace {
@@ -23,7 +27,15 @@ struct Row {
     double mean, sd, median;
     std::vector<Model::Timing> per_token;  // seconds per token by part
     double joules_per_token;               // NaN without energy counters
+    double read_gbs = NAN;                 // tg: plain read of the weights, median over repetitions
+    double bound_share = NAN;              // tg: tokens/s over the bound that read sets, median
 };
+
+double median_of(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t h = v.size() / 2;
+    return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+}
 
 double peak_rss_mib() {
     rusage u{};
@@ -63,42 +75,58 @@ int bench_command(int argc, char** argv) {
     for (int& t : prompt) t = static_cast<int>(rng() % c.n_vocab);
     std::vector<Row> rows;
     const EnergyMeter energy;
+    const std::vector<Region> weights = model->weight_regions();
+    uint64_t sink = 0;
     for (long t : threads) {
         model->set_threads(static_cast<int>(t));
-        auto measure = [&](const std::string& name, int n, auto&& run) {
-            std::vector<double> tps;
-            std::vector<uint64_t> joules_start;
+        auto probe = [&] { return read_bandwidth_gbs(weights, static_cast<int>(t), &sink); };
+        auto measure = [&](const std::string& name, int n, bool bound, auto&& run) {
+            std::vector<double> tps, read_gbs, share;
+            double joules_sum = 0;
+            double probe_before = 0;
             for (int r = 0; r <= reps; ++r) {  // r == 0 warms up
                 model->reset();
                 if (r == 1) {
+                    if (bound) probe_before = probe();
                     model->clear_timings();
-                    joules_start = energy.read();
                 }
+                // Energy and time per repetition, so the probes count in neither.
+                const std::vector<uint64_t> joules_start =
+                    energy.available() ? energy.read() : std::vector<uint64_t>{};
                 const auto start = std::chrono::steady_clock::now();
                 run();
                 const double s =
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                if (r > 0) tps.push_back(n / s);
+                if (r == 0) continue;
+                tps.push_back(n / s);
+                if (energy.available()) joules_sum += energy.joules_since(joules_start);
+                if (bound) {
+                    const double probe_after = probe();
+                    const double gbs = 0.5 * (probe_before + probe_after);
+                    read_gbs.push_back(gbs);
+                    share.push_back(tps.back() * model->bytes_per_token() / (gbs * 1e9));
+                    probe_before = probe_after;
+                }
             }
             double mean = 0, var = 0;
             for (double v : tps) mean += v / tps.size();
             for (double v : tps)
                 var += (v - mean) * (v - mean) / std::max<size_t>(1, tps.size() - 1);
-            const double joules =
-                energy.available() ? energy.joules_since(joules_start) / (double(n) * reps) : NAN;
+            const double joules = energy.available() ? joules_sum / (double(n) * reps) : NAN;
             std::vector<Model::Timing> per_token = model->timings();
             for (Model::Timing& p : per_token) p.seconds /= static_cast<double>(n) * reps;
-            std::vector<double> sorted = tps;
-            std::sort(sorted.begin(), sorted.end());
-            const size_t h = sorted.size() / 2;
-            const double median = sorted.size() % 2 ? sorted[h] : 0.5 * (sorted[h - 1] + sorted[h]);
-            rows.push_back(
-                {static_cast<int>(t), name, mean, std::sqrt(var), median, per_token, joules});
+            Row row{static_cast<int>(t), name,      mean,  std::sqrt(var),
+                    median_of(tps),      per_token, joules};
+            if (bound) {
+                row.read_gbs = median_of(read_gbs);
+                row.bound_share = median_of(share);
+            }
+            rows.push_back(row);
         };
         if (n_prompt > 0)
-            measure("pp" + std::to_string(n_prompt), n_prompt, [&] { model->eval(prompt); });
+            measure("pp" + std::to_string(n_prompt), n_prompt, false, [&] { model->eval(prompt); });
         if (n_gen > 0)
-            measure("tg" + std::to_string(n_gen), n_gen, [&] {
+            measure("tg" + std::to_string(n_gen), n_gen, true, [&] {
                 int next = prompt.empty() ? 1 : prompt[0];
                 for (int i = 0; i < n_gen; ++i) {
                     const auto logits = model->eval({next});
@@ -133,6 +161,16 @@ int bench_command(int argc, char** argv) {
         std::printf("\npeak resident memory %.1f MiB (file %.1f MiB, load %.2f s)\n",
                     peak_rss_mib(), f.size() / 1048576.0, model->load_seconds());
         if (!joules) std::printf("energy per token: not measured (%s)\n", energy.why().c_str());
+        for (const Row& r : rows) {
+            if (std::isnan(r.bound_share)) continue;
+            const double bytes = static_cast<double>(model->bytes_per_token());
+            std::printf(
+                "%s, %d thread%s: %.0f MB of weights per token; a plain read of them ran at "
+                "%.1f GB/s around the repetitions, a bound of %.1f tokens/s; generation "
+                "reached %.0f%% of it (medians)\n",
+                r.test.c_str(), r.threads, r.threads == 1 ? "" : "s", bytes / 1e6, r.read_gbs,
+                r.read_gbs * 1e9 / bytes, 100 * r.bound_share);
+        }
         if (args.on("profile"))
             for (const Row& r : rows) {
                 double total = 0;
@@ -147,13 +185,18 @@ int bench_command(int argc, char** argv) {
     } else if (format == "csv") {
         std::printf(
             "model,size_bytes,params,bundle,lm_head,threads,test,tps_mean,tps_sd,peak_rss_mib,"
-            "joules_per_token\n");
+            "joules_per_token,read_gbs,bound_share\n");
         for (const Row& r : rows) {
             std::printf("\"%s\",%llu,%llu,%s,%s,%d,%s,%.3f,%.3f,%.1f,", model_name,
                         static_cast<unsigned long long>(f.size()),
                         static_cast<unsigned long long>(params), bundle.c_str(), head, r.threads,
                         r.test.c_str(), r.mean, r.sd, peak_rss_mib());
             if (!std::isnan(r.joules_per_token)) std::printf("%.4f", r.joules_per_token);
+            std::printf(",");
+            if (!std::isnan(r.read_gbs))
+                std::printf("%.2f,%.4f", r.read_gbs, r.bound_share);
+            else
+                std::printf(",");
             std::printf("\n");
         }
     } else {
@@ -173,6 +216,11 @@ int bench_command(int argc, char** argv) {
                 std::printf("null");
             else
                 std::printf("%.4f", r.joules_per_token);
+            if (std::isnan(r.read_gbs))
+                std::printf(", \"read_gbs\": null, \"bound_share\": null");
+            else
+                std::printf(", \"read_gbs\": %.3f, \"bound_share\": %.4f", r.read_gbs,
+                            r.bound_share);
             std::printf(", \"ms_per_token\": {");
             for (size_t j = 0; j < r.per_token.size(); ++j)
                 std::printf("%s\"%s\": %.4f", j ? ", " : "", r.per_token[j].part.c_str(),

@@ -16,6 +16,7 @@
 
 #include "tern/gguf.h"
 #include "tern/kernels.h"
+#include "tern/read_bandwidth.h"
 
 namespace tern {
 
@@ -68,6 +69,9 @@ public:
     // Weight bytes one generated token reads: the packed ternary matrices and
     // the LM head (int8 rows and scales, or the file's embedding).
     uint64_t bytes_per_token() const;
+    // Where those bytes are (the int8 head's per-row scales left out: 0.5 MB):
+    // a plain read of these regions bounds how fast a token can be.
+    std::vector<Region> weight_regions() const;
 
     // Runs tokens at positions position() .. position() + n - 1, appending to the
     // KV cache. Returns the logits of the last token, or of every token (n x

@@ -1,14 +1,16 @@
-#include "read_bandwidth.h"
+#include "tern/read_bandwidth.h"
 
 #include <chrono>
-#include <thread>
 #include <vector>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
-namespace tern::bench {
+#include "tern/kernels.h"
+#include "thread_pool.h"
+
+namespace tern {
 
 namespace {
 
@@ -66,25 +68,41 @@ uint64_t read_slice(const uint8_t* p, size_t n) {
 }
 #endif
 
+struct ProbeJob {
+    const std::vector<Region>* regions;
+    int threads;
+    std::vector<uint64_t> sums;
+};
+
+// Task t reads the t-th of `threads` equal parts of every region, as a kernel
+// splits each matrix over the threads (whole regions per thread would leave
+// the threads unequal work when the regions differ in size).
+int probe_task(void*, int t, uint8_t* closure) {
+    auto* job = reinterpret_cast<ProbeJob*>(closure);
+    const size_t parts = static_cast<size_t>(job->threads);
+    for (const Region& r : *job->regions) {
+        const size_t lines = r.bytes / 128, begin = lines * t / parts * 128,
+                     end = lines * (t + 1) / parts * 128;
+        job->sums[t] += read_slice(r.data + begin, end - begin);
+    }
+    return 0;
+}
+
 }  // namespace
 
+// On the pool rather than fresh threads: the pool's workers spin between
+// parallel calls, and would otherwise compete with the probe for the cores.
 double read_bandwidth_gbs(const std::vector<Region>& regions, int threads, uint64_t* sink) {
-    std::vector<uint64_t> sums(threads);
+    set_num_threads(threads);
+    ProbeJob job{&regions, threads, std::vector<uint64_t>(threads)};
     size_t total = 0;
     for (const Region& r : regions) total += r.bytes / 128 * 128;
     const auto start = std::chrono::steady_clock::now();
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) {
-        pool.emplace_back([&, t] {
-            for (size_t i = t; i < regions.size(); i += threads)
-                sums[t] += read_slice(regions[i].data, regions[i].bytes / 128 * 128);
-        });
-    }
-    for (auto& th : pool) th.join();
+    pool_do_par_for(nullptr, probe_task, 0, threads, reinterpret_cast<uint8_t*>(&job));
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    for (uint64_t s : sums) *sink += s;
+    for (uint64_t s : job.sums) *sink += s;
     return static_cast<double>(total) / seconds / 1e9;
 }
 
-}  // namespace tern::bench
+}  // namespace tern
