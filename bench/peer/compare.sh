@@ -3,7 +3,8 @@
 #  1. agreement (agreement.sh, with the reference forward pass when they
 #     disagree);
 #  2. speed: prompt processing and generation tokens/s at each thread count,
-#     medians of repeats (each from an empty cache after a warm-up), for
+#     in paired rounds (llama.cpp, then tern, one repetition each after a
+#     warm-up, each from an empty cache), medians over the rounds, for
 #     llama.cpp and for tern with its int8 LM head (default) and its file-
 #     precision head; the ratio tern / llama.cpp; generation against its bound,
 #     a plain read of the weights a token reads, which tern bench probes before
@@ -30,53 +31,69 @@ vocab=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[
 
 echo
 echo "## $(basename "$model"): speed"
+# Paired rounds: each round runs llama.cpp, then tern with each LM head, one
+# repetition apiece (after each one's warm-up), so the drift of this shared
+# machine hits both sides of a round alike; ratios are medians of per-round
+# ratios.
 for t in ${threads//,/ }; do
-    node bench/peer/llama_cpp.mjs bench "$model" --threads "$t" --pp "$pp" --tg "$tg" --reps "$reps" \
-        --vocab "$vocab" > "$work/llama-$t.json"
-    for head in int8 file; do
-        "$tern" bench -m "$model" --lm-head "$head" -p "$pp" -n "$tg" -t "$t" -r "$reps" -o json \
-            > "$work/tern-$head-$t.json" 2> /dev/null
+    for r in $(seq 1 "$reps"); do
+        echo "threads $t, round $r of $reps" >&2
+        node bench/peer/llama_cpp.mjs bench "$model" --threads "$t" --pp "$pp" --tg "$tg" --reps 1 \
+            --vocab "$vocab" > "$work/llama-$t-$r.json"
+        for head in int8 file; do
+            "$tern" bench -m "$model" --lm-head "$head" -p "$pp" -n "$tg" -t "$t" -r 1 -o json \
+                > "$work/tern-$head-$t-$r.json" 2> /dev/null
+        done
     done
 done
-node - "$work" "$threads" "$pp" "$tg" << 'EOF'
+node - "$work" "$threads" "$pp" "$tg" "$reps" << 'EOF'
 const fs = require("fs");
-const [work, threadList, pp, tg] = process.argv.slice(2);
+const [work, threadList, pp, tg, reps] = process.argv.slice(2);
 const read = (f) => JSON.parse(fs.readFileSync(`${work}/${f}`, "utf8"));
-const range = (a) => a.length ? ` (${Math.min(...a).toFixed(1)}-${Math.max(...a).toFixed(1)})` : "";
+const median = (a) => { const s = [...a].sort((x, y) => x - y); const h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
+const range = (a) => ` (${Math.min(...a).toFixed(1)}-${Math.max(...a).toFixed(1)})`;
+const rounds = Array.from({length: Number(reps)}, (_, i) => i + 1);
+console.log(`${reps} paired rounds per thread count; medians, ranges in brackets; ratios are medians of per-round ratios.\n`);
 console.log("| threads | test | llama.cpp t/s | tern int8 head t/s | int8 / llama.cpp | tern file head t/s | file / llama.cpp |");
 console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
 const notes = [];
 for (const t of threadList.split(",")) {
-    const llama = read(`llama-${t}.json`);
-    const ours = {int8: read(`tern-int8-${t}.json`), file: read(`tern-file-${t}.json`)};
-    const row = (test, peer, all) => {
-        const get = (h) => ours[h].find((r) => r.test === test);
-        const cells = ["int8", "file"].map((h) => `${get(h).tps_median.toFixed(2)} | ${(get(h).tps_median / peer).toFixed(2)}x`);
-        console.log(`| ${t} | ${test} | ${peer.toFixed(2)}${range(all)} | ${cells.join(" | ")} |`);
-    };
-    if (Number(pp) > 0) row(`pp${pp}`, llama.pp_tps, llama.pp_all);
-    if (Number(tg) > 0) {
-        row(`tg${tg}`, llama.tg_tps, llama.tg_all);
-        // tern bench probes a plain read of the weights around each repetition
-        // (same threads): the bound moves with the machine as the runs do.
+    const llama = rounds.map((r) => read(`llama-${t}-${r}.json`));
+    const ours = {int8: rounds.map((r) => read(`tern-int8-${t}-${r}.json`)),
+                  file: rounds.map((r) => read(`tern-file-${t}-${r}.json`))};
+    const test = (h, name) => ours[h].map((rows) => rows.find((x) => x.test === name));
+    const row = (name, peer) => {
         const cells = ["int8", "file"].map((h) => {
-            const r = ours[h].find((x) => x.test === `tg${tg}`);
-            const bound = r.read_gbs * 1e9 / r.bytes_per_token;
-            return `${bound.toFixed(1)} (${(r.bytes_per_token / 1e6).toFixed(0)} MB at ${r.read_gbs.toFixed(1)} GB/s) | ${(100 * r.bound_share).toFixed(0)}% of it`;
+            const tps = test(h, name).map((x) => x.tps_median);
+            return `${median(tps).toFixed(2)}${range(tps)} | ${median(tps.map((v, i) => v / peer[i])).toFixed(2)}x`;
+        });
+        console.log(`| ${t} | ${name} | ${median(peer).toFixed(2)}${range(peer)} | ${cells.join(" | ")} |`);
+    };
+    if (Number(pp) > 0) row(`pp${pp}`, llama.map((l) => l.pp_tps));
+    if (Number(tg) > 0) {
+        row(`tg${tg}`, llama.map((l) => l.tg_tps));
+        // tern bench probes a plain read of the weights before and after each
+        // repetition (same threads): the bound moves with the machine as the runs do.
+        const cells = ["int8", "file"].map((h) => {
+            const rows = test(h, `tg${tg}`);
+            const gbs = median(rows.map((x) => x.read_gbs)), bytes = rows[0].bytes_per_token;
+            return `${(gbs * 1e9 / bytes).toFixed(1)} (${(bytes / 1e6).toFixed(0)} MB at ${gbs.toFixed(1)} GB/s) | ${(100 * median(rows.map((x) => x.bound_share))).toFixed(0)}% of it`;
         });
         console.log(`| ${t} | tg bound: plain read of the weights | | ${cells.join(" | ")} |`);
     }
-    const mem = (h) => ours[h][0].peak_rss_mib;
-    console.log(`| ${t} | peak memory MiB | ${llama.peak_rss_mib.toFixed(0)} | ${mem("int8").toFixed(0)} | ${(mem("int8") / llama.peak_rss_mib).toFixed(2)}x | ${mem("file").toFixed(0)} | ${(mem("file") / llama.peak_rss_mib).toFixed(2)}x |`);
-    const joules = (h, test) => ours[h].find((r) => r.test === test)?.joules_per_token;
-    if (llama.tg_joules_per_token != null && joules("int8", `tg${tg}`) != null) {
-        for (const [test, peer] of [[`pp${pp}`, llama.pp_joules_per_token], [`tg${tg}`, llama.tg_joules_per_token]]) {
-            if (peer == null) continue;
-            const cells = ["int8", "file"].map((h) => `${joules(h, test).toFixed(3)} | ${(joules(h, test) / peer).toFixed(2)}x`);
-            console.log(`| ${t} | J/token ${test} | ${peer.toFixed(3)} | ${cells.join(" | ")} |`);
+    const peak = Math.max(...llama.map((l) => l.peak_rss_mib));
+    const mem = (h) => Math.max(...ours[h].map((rows) => rows[0].peak_rss_mib));
+    console.log(`| ${t} | peak memory MiB | ${peak.toFixed(0)} | ${mem("int8").toFixed(0)} | ${(mem("int8") / peak).toFixed(2)}x | ${mem("file").toFixed(0)} | ${(mem("file") / peak).toFixed(2)}x |`);
+    const joules = (h, name) => test(h, name).map((x) => x?.joules_per_token);
+    if (llama[0].tg_joules_per_token != null && joules("int8", `tg${tg}`)[0] != null) {
+        for (const [name, key] of [[`pp${pp}`, "pp_joules_per_token"], [`tg${tg}`, "tg_joules_per_token"]]) {
+            const peer = llama.map((l) => l[key]);
+            if (peer[0] == null) continue;
+            const cells = ["int8", "file"].map((h) => `${median(joules(h, name)).toFixed(3)} | ${median(joules(h, name).map((v, i) => v / peer[i])).toFixed(2)}x`);
+            console.log(`| ${t} | J/token ${name} | ${median(peer).toFixed(3)} | ${cells.join(" | ")} |`);
         }
     } else {
-        notes.push(`energy per token: not measured (${llama.energy})`);
+        notes.push(`energy per token: not measured (${llama[0].energy})`);
     }
 }
 for (const n of new Set(notes)) console.log(`\n${n}`);
