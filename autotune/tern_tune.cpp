@@ -1,7 +1,7 @@
 // tern-tune: searches kernel schedules on this machine and writes the schedule
 // database the build turns into kernels.
 //
-//   tern-tune --preset 2b4t --threads 1,2 --budget 10m [--out schedules/host.yaml]
+//   tern-tune --preset 2b4t | --model FILE --threads 1,2 --budget 10m [--out schedules/host.yaml]
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -16,6 +16,8 @@
 #include "search.h"
 #include "target_info.h"
 #include "tern/error.h"
+#include "tern/model.h"
+#include "tern/synthetic_model.h"
 
 namespace tern::tune {
 namespace {
@@ -30,6 +32,7 @@ The winners go to a schedule database that the build compiles into kernels:
 
 options:
   --preset NAME      shapes of a model: 2b4t (BitNet b1.58 2B4T) or small (tests)
+  --model FILE       shapes of a bitnet GGUF model file (its metadata only)
   --shapes KxN,...   explicit shapes instead of a preset (K inputs, N outputs)
   --ops LIST         gemv, gemm or both (default: gemv,gemm)
   --m ROWS           activation rows of the GEMM problems (default 128)
@@ -104,11 +107,18 @@ double parse_duration(const std::string& v) {
 }
 
 std::vector<std::pair<int, int>> preset_shapes(const std::string& name) {
-    // The matrices the model runs: Q/K/V stacked (2560 + 2 * 640 outputs), the
-    // attention output, gate/up stacked (2 * 6912) and down.
-    if (name == "2b4t") return {{2560, 3840}, {2560, 2560}, {2560, 13824}, {6912, 2560}};
-    if (name == "small") return {{256, 128}, {512, 96}};
-    throw Error("--preset: unknown preset '" + name + "' (expected 2b4t or small)");
+    if (name == "small") return {{256, 128}, {512, 96}};  // quick, for tests
+    if (name != "2b4t")
+        throw Error("--preset: unknown preset '" + name + "' (expected 2b4t or small)");
+    // The matrices the model runs, stacked as it stacks them (2560x3840 Q/K/V,
+    // 2560x2560, 2560x13824 gate/up, 6912x2560).
+    const ModelShape s = model_preset(name);
+    return linear_shapes(s.n_embd, s.n_ff, s.n_head_kv * s.head_dim());
+}
+
+std::vector<std::pair<int, int>> model_shapes(const std::string& path) {
+    const ModelConfig c = read_model_config(path);
+    return linear_shapes(c.n_embd, c.n_ff, c.n_head_kv * c.head_dim);
 }
 
 Options parse(int argc, char** argv) {
@@ -124,6 +134,8 @@ Options parse(int argc, char** argv) {
             std::exit(0);
         } else if (a == "--preset") {
             o.shapes = preset_shapes(value());
+        } else if (a == "--model") {
+            o.shapes = model_shapes(value());
         } else if (a == "--shapes") {
             o.shapes.clear();
             for (const auto& s : split(value(), ',')) {

@@ -539,6 +539,16 @@ struct Model::Impl {
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
+ModelConfig read_model_config(const std::string& path) {
+    Model::Impl impl(File::open(path));
+    impl.read_config();
+    return impl.cfg;
+}
+
+std::vector<std::pair<int, int>> linear_shapes(int n_embd, int n_ff, int kv_width) {
+    return {{n_embd, n_embd + 2 * kv_width}, {n_embd, n_embd}, {n_embd, 2 * n_ff}, {n_ff, n_embd}};
+}
+
 std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& options) {
     const auto start = std::chrono::steady_clock::now();
     auto impl = std::make_unique<Impl>(File::open(path));

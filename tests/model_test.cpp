@@ -289,3 +289,30 @@ TEST(Model, InconsistentFilesGiveSpecificErrors) {
 
 }  // namespace
 }  // namespace tern
+
+namespace tern {
+namespace {
+
+// tern-tune --model reads shapes from the metadata alone; they must be the
+// shapes the loaded model runs its kernels on.
+TEST(Model, ConfigAndShapesWithoutLoadingWeights) {
+    const std::string path = tiny_model("shapes", {});
+    const ModelConfig c = read_model_config(path);
+    EXPECT_EQ(c.n_embd, 256);
+    EXPECT_EQ(c.n_layer, 4);
+    EXPECT_EQ(c.n_ff, 768);
+    const auto shapes = linear_shapes(c.n_embd, c.n_ff, c.n_head_kv * c.head_dim);
+    const std::vector<std::pair<int, int>> expected = {{256, 512}, {256, 256}, {256, 1536},
+                                                       {768, 256}};
+    EXPECT_EQ(shapes, expected);
+    ModelOptions mo;
+    mo.threads = 1;
+    std::vector<std::pair<int, int>> loaded;
+    for (const auto& choice : Model::load(path, mo)->linear_choices())
+        loaded.emplace_back(choice.k, choice.n);
+    EXPECT_EQ(loaded, expected);
+    EXPECT_THROW(read_model_config(path + ".missing"), Error);
+}
+
+}  // namespace
+}  // namespace tern

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tern/gguf.h"
@@ -43,6 +44,15 @@ struct ModelConfig {
     Activation activation = kDefaultActivation;
     std::string activation_source;  // where the activation came from
 };
+
+// The settings of a `bitnet` GGUF file, validated as Model::load validates
+// them, without reading any weights. Throws tern::Error naming the file and key.
+ModelConfig read_model_config(const std::string& path);
+
+// The ternary matrices a model runs, as {K inputs, N outputs}, stacked as the
+// model stacks them: Q/K/V (kv_width = KV heads x head size), attention output,
+// gate/up, down.
+std::vector<std::pair<int, int>> linear_shapes(int n_embd, int n_ff, int kv_width);
 
 struct ModelOptions {
     int threads = 0;                       // 0: every core
@@ -107,6 +117,7 @@ public:
 
 private:
     struct Impl;
+    friend ModelConfig read_model_config(const std::string& path);
     explicit Model(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
