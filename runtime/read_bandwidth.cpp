@@ -1,6 +1,7 @@
 #include "tern/read_bandwidth.h"
 
 #include <chrono>
+#include <cstring>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -21,14 +22,14 @@ __attribute__((target("avx512f"))) uint64_t read_slice_avx512(const uint8_t* p, 
     __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
     size_t i = 0;
     for (; i + 256 <= n; i += 256) {
-        a = _mm512_add_epi64(a, _mm512_load_si512(p + i));
-        b = _mm512_add_epi64(b, _mm512_load_si512(p + i + 64));
-        c = _mm512_add_epi64(c, _mm512_load_si512(p + i + 128));
-        d = _mm512_add_epi64(d, _mm512_load_si512(p + i + 192));
+        a = _mm512_add_epi64(a, _mm512_loadu_si512(p + i));
+        b = _mm512_add_epi64(b, _mm512_loadu_si512(p + i + 64));
+        c = _mm512_add_epi64(c, _mm512_loadu_si512(p + i + 128));
+        d = _mm512_add_epi64(d, _mm512_loadu_si512(p + i + 192));
     }
     if (i + 128 <= n) {
-        a = _mm512_add_epi64(a, _mm512_load_si512(p + i));
-        b = _mm512_add_epi64(b, _mm512_load_si512(p + i + 64));
+        a = _mm512_add_epi64(a, _mm512_loadu_si512(p + i));
+        b = _mm512_add_epi64(b, _mm512_loadu_si512(p + i + 64));
     }
     alignas(64) uint64_t lanes[8];
     _mm512_store_si512(lanes, _mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d)));
@@ -36,13 +37,12 @@ __attribute__((target("avx512f"))) uint64_t read_slice_avx512(const uint8_t* p, 
 }
 
 __attribute__((target("avx2"))) uint64_t read_slice_avx2(const uint8_t* p, size_t n) {
-    // p is 64-byte aligned (AlignedBytes).
     __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
     for (size_t i = 0; i + 128 <= n; i += 128) {
-        a = _mm256_add_epi64(a, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
-        b = _mm256_add_epi64(b, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
-        c = _mm256_add_epi64(c, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
-        d = _mm256_add_epi64(d, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+        a = _mm256_add_epi64(a, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i)));
+        b = _mm256_add_epi64(b, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+        c = _mm256_add_epi64(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+        d = _mm256_add_epi64(d, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
     }
     const __m256i s = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
     return static_cast<uint64_t>(_mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 3));
@@ -56,13 +56,13 @@ uint64_t read_slice(const uint8_t* p, size_t n) {
 }
 #else
 uint64_t read_slice(const uint8_t* p, size_t n) {
-    const uint64_t* w = reinterpret_cast<const uint64_t*>(p);
-    uint64_t a = 0, b = 0, c = 0, d = 0;
-    for (size_t i = 0; i + 4 <= n / 8; i += 4) {
-        a += w[i];
-        b += w[i + 1];
-        c += w[i + 2];
-        d += w[i + 3];
+    uint64_t a = 0, b = 0, c = 0, d = 0, w[4];
+    for (size_t i = 0; i + 32 <= n; i += 32) {
+        std::memcpy(w, p + i, sizeof w);  // any alignment
+        a += w[0];
+        b += w[1];
+        c += w[2];
+        d += w[3];
     }
     return a + b + c + d;
 }

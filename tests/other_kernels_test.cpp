@@ -5,6 +5,7 @@
 
 #include "bundle_test_util.h"
 #include "tern/kernels.h"
+#include "tern/read_bandwidth.h"
 #include "tern/reference.h"
 #include "test_data.h"
 
@@ -103,6 +104,33 @@ INSTANTIATE_TEST_SUITE_P(Bundles, RmsnormQuant, testing::ValuesIn(test::bundle_t
                          [](const auto& info) { return test::param_name(info.param); });
 INSTANTIATE_TEST_SUITE_P(Bundles, Int8Gemv, testing::ValuesIn(test::bundle_targets()),
                          [](const auto& info) { return test::param_name(info.param); });
+
+}  // namespace
+}  // namespace tern
+
+namespace tern {
+namespace {
+
+// The probe behind tern bench's bound reads any region, at any alignment and
+// length, on one or two threads, and really reads it (the sum sees the bytes).
+TEST(ReadBandwidth, ReadsUnalignedRegionsOnEveryThreadCount) {
+    std::vector<uint8_t> bytes(3 << 20);
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 7 + 3);
+    for (size_t offset : {0, 1, 8, 32, 100}) {
+        for (int threads : {1, 2}) {
+            const std::vector<Region> regions = {{bytes.data() + offset, (1 << 20) + 77},
+                                                 {bytes.data() + (2 << 20) + offset, 4096}};
+            uint64_t before = 0, after = 0;
+            const double gbs = read_bandwidth_gbs(regions, threads, &before);
+            EXPECT_TRUE(std::isfinite(gbs) && gbs > 0) << offset << " " << threads;
+            bytes[offset] ^= 0x5a;
+            read_bandwidth_gbs(regions, threads, &after);
+            bytes[offset] ^= 0x5a;
+            EXPECT_NE(before, after) << "the sum did not see the first byte, offset " << offset;
+        }
+    }
+    set_num_threads(0);
+}
 
 }  // namespace
 }  // namespace tern
