@@ -47,7 +47,7 @@ double peak_rss_mib() {
 
 int bench_command(int argc, char** argv) {
     ArgParser args("bench", "-m FILE [-p 512] [-n 128] [-t 1,2] [-r 3] [-o md|json|csv]");
-    add_model_flags(args, "");
+    add_model_flags(args, "", "", "KV cache length in tokens (default: the longest test's)");
     args.option("n-prompt", "p", "N", "512", "prompt tokens (pp test; 0 skips it)");
     args.option("n-gen", "n", "N", "128", "generated tokens (tg test; 0 skips it)");
     args.option("repetitions", "r", "N", "3", "repetitions of each test");

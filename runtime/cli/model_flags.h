@@ -13,10 +13,12 @@
 
 namespace tern::cli {
 
-inline void add_model_flags(ArgParser& args, const std::string& threads_default) {
+inline void add_model_flags(ArgParser& args, const std::string& threads_default,
+                            const std::string& ctx_default = "2048",
+                            const std::string& ctx_help = "KV cache length in tokens") {
     args.option("model", "m", "FILE", "", "GGUF BitNet model");
     args.option("threads", "t", "N", threads_default, "threads (0: every core)");
-    args.option("ctx-size", "c", "N", "2048", "KV cache length in tokens");
+    args.option("ctx-size", "c", "N", ctx_default, ctx_help);
     args.option("activation", "", "relu2|silu", "",
                 "feed-forward activation (default: the file's, else relu2)");
     args.option("lm-head", "", "int8|file", "int8",
@@ -29,7 +31,8 @@ inline ModelOptions model_options(const ArgParser& args, int threads) {
     if (args.given("bundle")) select_bundle(args.str("bundle"));
     ModelOptions o;
     o.threads = threads;
-    o.n_ctx = static_cast<int>(args.integer("ctx-size", 1, 1 << 20));
+    if (!args.str("ctx-size").empty())
+        o.n_ctx = static_cast<int>(args.integer("ctx-size", 1, 1 << 20));
     if (!args.str("activation").empty())
         o.activation = parse_activation(args.choice("activation", {"relu2", "silu"}));
     o.lm_head = parse_lm_head(args.choice("lm-head", {"int8", "file"}));
