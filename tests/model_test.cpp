@@ -287,11 +287,6 @@ TEST(Model, InconsistentFilesGiveSpecificErrors) {
     fs::remove(dst);
 }
 
-}  // namespace
-}  // namespace tern
-
-namespace tern {
-namespace {
 
 // tern-tune --model reads shapes from the metadata alone; they must be the
 // shapes the loaded model runs its kernels on.
