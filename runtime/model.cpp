@@ -123,6 +123,26 @@ LmHead parse_lm_head(const std::string& name) {
     throw Error("LM head '" + name + "' is not known (expected file or int8)");
 }
 
+namespace {
+
+// The ternary matrices of a layer, in the order of Layer's qkv, o, gate_up and
+// down: each stacks its tensors' rows (parts) over k inputs. The one place that
+// says how the model stacks them (load and linear_shapes read it).
+struct LinearStack {
+    std::vector<const char*> names;  // tensor names within the layer, without ".weight"
+    int k;
+    std::vector<int> parts;  // rows of each tensor
+};
+
+std::vector<LinearStack> linear_stacks(int E, int F, int KV) {
+    return {{{"attn_q", "attn_k", "attn_v"}, E, {E, KV, KV}},
+            {{"attn_output"}, E, {E}},
+            {{"ffn_gate", "ffn_up"}, E, {F, F}},
+            {{"ffn_down"}, F, {E}}};
+}
+
+}  // namespace
+
 struct Model::Impl {
     File file;
     ModelOptions options;
@@ -284,11 +304,13 @@ struct Model::Impl {
         L.attn_sub_norm = vector_tensor(p + "attn_sub_norm.weight", E);
         L.ffn_norm = vector_tensor(p + "ffn_norm.weight", E);
         L.ffn_sub_norm = vector_tensor(p + "ffn_sub_norm.weight", F);
-        L.qkv =
-            linear({p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"}, E, {E, KV, KV});
-        L.o = linear({p + "attn_output.weight"}, E, {E});
-        L.gate_up = linear({p + "ffn_gate.weight", p + "ffn_up.weight"}, E, {F, F});
-        L.down = linear({p + "ffn_down.weight"}, F, {E});
+        Linear* targets[] = {&L.qkv, &L.o, &L.gate_up, &L.down};
+        const auto stacks = linear_stacks(E, F, KV);
+        for (size_t i = 0; i < stacks.size(); ++i) {
+            std::vector<std::string> names;
+            for (const char* name : stacks[i].names) names.push_back(p + name + ".weight");
+            *targets[i] = linear(names, stacks[i].k, stacks[i].parts);
+        }
     }
 
     // Layers are decoded and repacked on `threads` threads; the first error
@@ -546,7 +568,13 @@ ModelConfig read_model_config(const std::string& path) {
 }
 
 std::vector<std::pair<int, int>> linear_shapes(int n_embd, int n_ff, int kv_width) {
-    return {{n_embd, n_embd + 2 * kv_width}, {n_embd, n_embd}, {n_embd, 2 * n_ff}, {n_ff, n_embd}};
+    std::vector<std::pair<int, int>> shapes;
+    for (const LinearStack& s : linear_stacks(n_embd, n_ff, kv_width)) {
+        int n = 0;
+        for (int part : s.parts) n += part;
+        shapes.emplace_back(s.k, n);
+    }
+    return shapes;
 }
 
 std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& options) {
