@@ -5,7 +5,6 @@
 //          trits, the digit for position n read as ((byte * 3^n) mod 256) * 3 >> 8.
 //          qs[0..31] hold values n * 32 + m (n < 5), qs[32..47] values
 //          160 + n * 16 + m, qh[j] values 240 + n * 4 + j (n < 4).
-//   Q8_0   f16 d, int8 qs[32].
 //   I2_S   bitnet.cpp's x86 layout: blocks of 128 consecutive values of the
 //          flattened tensor in 32 bytes, value j at bits 6 - 2 * (j / 32) of
 //          byte j % 32 (codes 0, 1, 2 for -1, 0, +1), then one float scale in a
@@ -16,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "tern/error.h"
 
@@ -106,7 +106,41 @@ void decode_i2s_row(const File& f, const TensorInfo& t, int row, int8_t* out) {
     }
 }
 
+// A ternary matrix stored as float values (F32, F16, BF16, as converters write
+// them before quantising): every value must be 0 or +-scale, the magnitude of
+// the first non-zero value.
+float float_ternary_scale(const TensorInfo& t) {
+    const uint64_t k = t.dims[0];
+    std::vector<float> row(k);
+    for (uint64_t r = 0; r < t.rows(); ++r) {
+        decode_values(t.type, t.data + r * (t.bytes / t.rows()), k, row.data());
+        for (float v : row)
+            if (v != 0) return std::fabs(v);
+    }
+    return 0;
+}
+
+void decode_float_ternary_row(const File& f, const TensorInfo& t, float scale, int row,
+                              int8_t* out) {
+    const uint64_t k = t.dims[0];
+    std::vector<float> values(k);
+    decode_values(t.type, t.data + row * (t.bytes / t.rows()), k, values.data());
+    for (uint64_t c = 0; c < k; ++c) {
+        const float v = values[c];
+        if (v != 0 && std::fabs(v) != scale)
+            throw Error(f.path() + ": tensor '" + t.name + "' (" + tensor_type_name(t.type) +
+                        ") row " + std::to_string(row) + ", column " + std::to_string(c) +
+                        " holds " + number(v) + ", expected 0 or +-" + number(scale) +
+                        " (the tensor's first non-zero magnitude): not a ternary matrix");
+        out[c] = static_cast<int8_t>(v > 0 ? 1 : v < 0 ? -1 : 0);
+    }
+}
+
 }  // namespace
+
+bool is_ternary_storage(TensorType t) {
+    return is_ternary(t) || t == TensorType::f32 || t == TensorType::f16 || t == TensorType::bf16;
+}
 
 float f16_to_f32(uint16_t h) {
     const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
@@ -157,9 +191,10 @@ uint16_t f32_to_f16(float f) {
 }
 
 TernaryTensor ternary_tensor(const File& f, const TensorInfo& t) {
-    if (!is_ternary(t.type))
+    if (!is_ternary_storage(t.type))
         throw Error(f.path() + ": tensor '" + t.name + "' is " + tensor_type_name(t.type) +
-                    ", expected a ternary type (TQ1_0, TQ2_0 or I2_S)");
+                    ", expected a ternary type (TQ1_0, TQ2_0 or I2_S) or ternary values in F32, "
+                    "F16 or BF16; tern runs ternary (1.58-bit) models only");
     if (t.dims.size() != 2)
         throw Error(f.path() + ": tensor '" + t.name + "' has " + std::to_string(t.dims.size()) +
                     " dimensions, expected a 2-D weight matrix");
@@ -179,6 +214,16 @@ TernaryTensor ternary_tensor(const File& f, const TensorInfo& t) {
             out.scale = uniform_block_scale(f, t, kTq1Bytes, 52);
             out.rows = [info](int row, int8_t* dst) { decode_tq1_row(*info, row, dst); };
             break;
+        case TensorType::f32:
+        case TensorType::f16:
+        case TensorType::bf16: {
+            const float scale = float_ternary_scale(t);
+            out.scale = scale;
+            out.rows = [file, info, scale](int row, int8_t* dst) {
+                decode_float_ternary_row(*file, *info, scale, row, dst);
+            };
+            break;
+        }
         default: {
             float s;
             std::memcpy(&s, t.data + t.elements() / 4, 4);
@@ -271,51 +316,6 @@ void encode_ternary_row(TensorType type, const int8_t* w, int k, float scale, ui
 void encode_i2s_scale(float scale, uint8_t* out32) {
     std::memset(out32, 0, 32);
     std::memcpy(out32, &scale, 4);
-}
-
-void encode_q8_0_row(const float* x, int k, uint8_t* out) {
-    for (int b = 0; b < k / 32; ++b, out += 34) {
-        float amax = 0;
-        for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b * 32 + i]));
-        const float d = amax / 127.0f;
-        const float id = d != 0 ? 1.0f / d : 0.0f;
-        const uint16_t dh = f32_to_f16(d);
-        std::memcpy(out, &dh, 2);
-        for (int i = 0; i < 32; ++i)
-            out[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::lround(x[b * 32 + i] * id)));
-    }
-}
-
-void decode_values(TensorType type, const uint8_t* p, uint64_t k, float* out) {
-    switch (type) {
-        case TensorType::f32:
-            std::memcpy(out, p, k * 4);
-            return;
-        case TensorType::f16:
-            for (uint64_t i = 0; i < k; ++i) out[i] = f16_to_f32(load_u16(p + 2 * i));
-            return;
-        case TensorType::q8_0:
-            for (uint64_t b = 0; b < k / 32; ++b, p += 34) {
-                const float d = f16_to_f32(load_u16(p));
-                for (int i = 0; i < 32; ++i) out[b * 32 + i] = d * static_cast<int8_t>(p[2 + i]);
-            }
-            return;
-        default:
-            throw Error(std::string("decode_values: ") + tensor_type_name(type) +
-                        " is not F32, F16 or Q8_0");
-    }
-}
-
-void decode_row(const File& f, const TensorInfo& t, uint64_t row, float* out) {
-    const uint64_t k = t.dims[0];
-    if (row >= t.rows())
-        throw Error(f.path() + ": tensor '" + t.name + "' has " + std::to_string(t.rows()) +
-                    " rows, row " + std::to_string(row) + " requested");
-    if (t.type != TensorType::f32 && t.type != TensorType::f16 && t.type != TensorType::q8_0)
-        throw Error(f.path() + ": tensor '" + t.name + "' is " + tensor_type_name(t.type) +
-                    ", expected F32, F16 or Q8_0");
-    const uint64_t row_bytes = t.bytes / t.rows();
-    decode_values(t.type, t.data + row * row_bytes, k, out);
 }
 
 }  // namespace tern::gguf

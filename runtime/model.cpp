@@ -101,20 +101,6 @@ void parallel_for(int n, const Body& body) {
 
 }  // namespace
 
-const char* activation_name(Activation a) { return a == Activation::relu2 ? "relu2" : "silu"; }
-
-Activation parse_activation(const std::string& name) {
-    if (name == "relu2") return Activation::relu2;
-    if (name == "silu") return Activation::silu;
-    throw Error("activation '" + name + "' is not known (expected relu2 or silu)");
-}
-
-Activation file_activation(const gguf::File& file) {
-    return file.has("tern.ffn_activation")
-               ? parse_activation(file.get_string("tern.ffn_activation"))
-               : kDefaultActivation;
-}
-
 const char* lm_head_name(LmHead h) { return h == LmHead::file ? "file" : "int8"; }
 
 LmHead parse_lm_head(const std::string& name) {
@@ -151,6 +137,7 @@ struct Model::Impl {
     double load_seconds = 0;
 
     const TensorInfo* embedding = nullptr;
+    const TensorInfo* head_weights = nullptr;  // output.weight, or the embedding when tied
     std::vector<float> output_norm;
     std::vector<Layer> layers;
     // int8 LM head: n_vocab rows of n_embd, with per-row scales.
@@ -201,9 +188,9 @@ struct Model::Impl {
 
     std::vector<float> vector_tensor(const std::string& name, int n) const {
         const TensorInfo& t = tensor(name, {uint64_t(n)});
-        if (t.type != TensorType::f32 && t.type != TensorType::f16)
+        if (t.type != TensorType::f32 && t.type != TensorType::f16 && t.type != TensorType::bf16)
             fail("tensor '" + name + "' is " + gguf::tensor_type_name(t.type) +
-                 ", expected F32 or F16");
+                 ", expected F32, F16 or BF16");
         std::vector<float> out(n);
         gguf::decode_row(file, t, 0, out.data());
         return out;
@@ -217,9 +204,6 @@ struct Model::Impl {
         int n_total = 0;
         for (size_t i = 0; i < names.size(); ++i) {
             const TensorInfo& t = tensor(names[i], {uint64_t(k), uint64_t(ns[i])});
-            if (!gguf::is_ternary(t.type))
-                fail("tensor '" + names[i] + "' is " + gguf::tensor_type_name(t.type) +
-                     ", expected a ternary type (TQ1_0, TQ2_0 or I2_S)");
             gguf::TernaryTensor tt = gguf::ternary_tensor(file, t);
             l.parts.push_back({names[i], ns[i], tt.scale});
             sources.push_back(std::move(tt.rows));
@@ -240,60 +224,9 @@ struct Model::Impl {
     }
 
     void read_config() {
-        if (file.get_string("general.architecture") != "bitnet")
-            fail("general.architecture is '" + file.get_string("general.architecture") +
-                 "', expected 'bitnet'");
-        auto u = [&](const std::string& key) {
-            const uint64_t v = file.get_uint("bitnet." + key);
-            if (v == 0 || v > (1u << 24))
-                fail("key 'bitnet." + key + "' is " + std::to_string(v) + ", out of range");
-            return static_cast<int>(v);
-        };
-        cfg.n_embd = u("embedding_length");
-        cfg.n_layer = u("block_count");
-        cfg.n_head = u("attention.head_count");
-        cfg.n_head_kv = u("attention.head_count_kv");
-        cfg.n_ff = u("feed_forward_length");
-        cfg.n_ctx_train = u("context_length");
-        cfg.rms_eps = file.get_float("bitnet.attention.layer_norm_rms_epsilon");
-        cfg.rope_theta =
-            file.has("bitnet.rope.freq_base") ? file.get_float("bitnet.rope.freq_base") : 10000.0f;
-        if (cfg.n_embd % cfg.n_head != 0)
-            fail("bitnet.embedding_length " + std::to_string(cfg.n_embd) +
-                 " is not a multiple of bitnet.attention.head_count " + std::to_string(cfg.n_head));
-        if (cfg.n_head % cfg.n_head_kv != 0)
-            fail("bitnet.attention.head_count " + std::to_string(cfg.n_head) +
-                 " is not a multiple of bitnet.attention.head_count_kv " +
-                 std::to_string(cfg.n_head_kv));
-        cfg.head_dim = cfg.n_embd / cfg.n_head;
-        cfg.n_rot =
-            file.has("bitnet.rope.dimension_count") ? u("rope.dimension_count") : cfg.head_dim;
-        if (cfg.n_rot > cfg.head_dim || cfg.n_rot % 2 != 0)
-            fail("bitnet.rope.dimension_count " + std::to_string(cfg.n_rot) +
-                 " must be even and at most the head size " + std::to_string(cfg.head_dim));
-        const TensorInfo& embd = file.tensor("token_embd.weight");
-        if (embd.dims.size() != 2 || embd.dims[0] != uint64_t(cfg.n_embd))
-            fail("tensor 'token_embd.weight' has shape " + gguf::dims_text(embd.dims) +
-                 ", expected [" + std::to_string(cfg.n_embd) + ", n_vocab]");
-        cfg.n_vocab = static_cast<int>(embd.dims[1]);
-        if (file.has("bitnet.vocab_size") &&
-            file.get_uint("bitnet.vocab_size") != uint64_t(cfg.n_vocab))
-            fail("bitnet.vocab_size is " + std::to_string(file.get_uint("bitnet.vocab_size")) +
-                 " but token_embd.weight has " + std::to_string(cfg.n_vocab) + " rows");
-        if (embd.type != TensorType::f16 && embd.type != TensorType::f32 &&
-            embd.type != TensorType::q8_0)
-            fail("tensor 'token_embd.weight' is " + std::string(gguf::tensor_type_name(embd.type)) +
-                 ", expected F16, F32 or Q8_0");
-        embedding = &embd;
-        if (options.activation) {
-            cfg.activation = *options.activation;
-            cfg.activation_source = "set by the caller";
-        } else {
-            cfg.activation = file_activation(file);
-            cfg.activation_source = file.has("tern.ffn_activation")
-                                        ? "from the file (tern.ffn_activation)"
-                                        : "default (the file does not say)";
-        }
+        cfg = model_config(file, options.activation);
+        embedding = &file.tensor("token_embd.weight");
+        head_weights = &file.tensor(cfg.head_tensor);
     }
 
     void load_layer(int l) {
@@ -301,9 +234,13 @@ struct Model::Impl {
         const std::string p = "blk." + std::to_string(l) + ".";
         Layer& L = layers[l];
         L.attn_norm = vector_tensor(p + "attn_norm.weight", E);
-        L.attn_sub_norm = vector_tensor(p + "attn_sub_norm.weight", E);
         L.ffn_norm = vector_tensor(p + "ffn_norm.weight", E);
-        L.ffn_sub_norm = vector_tensor(p + "ffn_sub_norm.weight", F);
+        // Without sub-norms (Llama), the normalisation before quantising stays
+        // and its weight is one.
+        L.attn_sub_norm = cfg.arch->sub_norms ? vector_tensor(p + "attn_sub_norm.weight", E)
+                                              : std::vector<float>(E, 1.0f);
+        L.ffn_sub_norm = cfg.arch->sub_norms ? vector_tensor(p + "ffn_sub_norm.weight", F)
+                                             : std::vector<float>(F, 1.0f);
         Linear* targets[] = {&L.qkv, &L.o, &L.gate_up, &L.down};
         const auto stacks = linear_stacks(E, F, KV);
         for (size_t i = 0; i < stacks.size(); ++i) {
@@ -342,21 +279,21 @@ struct Model::Impl {
         if (error) std::rethrow_exception(error);
         if (options.lm_head == LmHead::int8) {
             head = Int8Rows(kernel("int8_gemv"), cfg.n_vocab, E);
-            // In chunks of rows, releasing each chunk of the file's embedding once
+            // In chunks of rows, releasing each chunk of the file's head once
             // it is converted, so the two copies never sit in memory together.
             const int chunk = 1024;
-            const uint64_t row_bytes = embedding->bytes / cfg.n_vocab;
+            const uint64_t row_bytes = head_weights->bytes / cfg.n_vocab;
             parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
                 std::vector<float> row(E);
                 std::vector<int8_t> row_q(E);
                 const int end = std::min(cfg.n_vocab, (c + 1) * chunk);
                 for (int v = c * chunk; v < end; ++v) {
-                    gguf::decode_row(file, *embedding, v, row.data());
+                    gguf::decode_row(file, *head_weights, v, row.data());
                     float scale;
                     ref::quantize_row(row.data(), E, row_q.data(), &scale);
                     head.set_row(v, row_q.data(), scale);
                 }
-                file.release(embedding->data + row_bytes * c * chunk,
+                file.release(head_weights->data + row_bytes * c * chunk,
                              row_bytes * (end - c * chunk));
             });
         }
@@ -414,18 +351,22 @@ struct Model::Impl {
         }
     }
 
-    // NEOX RoPE: dimension i pairs with i + n_rot / 2.
+    // RoPE: pair i of a head is dimensions (i, i + n_rot / 2) in NEOX style,
+    // (2i, 2i + 1) in the interleaved style; rotated by angle i of the position.
     void rope(float* v, int m, int heads, int row_stride) const {
         const int hd = cfg.head_dim, half = cfg.n_rot / 2;
+        const bool neox = cfg.arch->rope == RopeStyle::neox;
+        const int second = neox ? half : 1, step = neox ? 1 : 2;
         for (int t = 0; t < m; ++t)
             for (int h = 0; h < heads; ++h) {
                 float* r = v + static_cast<size_t>(t) * row_stride + h * hd;
                 const float* c = &rope_cos[static_cast<size_t>(t) * half];
                 const float* s = &rope_sin[static_cast<size_t>(t) * half];
                 for (int i = 0; i < half; ++i) {
-                    const float a = r[i], b = r[i + half];
-                    r[i] = a * c[i] - b * s[i];
-                    r[i + half] = a * s[i] + b * c[i];
+                    float* p = r + i * step;
+                    const float a = p[0], b = p[second];
+                    p[0] = a * c[i] - b * s[i];
+                    p[second] = a * s[i] + b * c[i];
                 }
             }
     }
@@ -477,8 +418,8 @@ struct Model::Impl {
             return;
         }
         const int chunk = 256;
-        if (embedding->type == TensorType::f16) {
-            const auto* rows = reinterpret_cast<const uint16_t*>(embedding->data);
+        if (head_weights->type == TensorType::f16) {
+            const auto* rows = reinterpret_cast<const uint16_t*>(head_weights->data);
             parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
                 const int end = std::min(cfg.n_vocab, (c + 1) * chunk);
                 f16_gemv(rows + static_cast<size_t>(c) * chunk * E, end - c * chunk, E, xn.data(),
@@ -489,7 +430,7 @@ struct Model::Impl {
         parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
             std::vector<float> row(E);
             for (int v = c * chunk; v < std::min(cfg.n_vocab, (c + 1) * chunk); ++v) {
-                gguf::decode_row(file, *embedding, v, row.data());
+                gguf::decode_row(file, *head_weights, v, row.data());
                 out[v] = dot_product(row.data(), xn.data(), E);
             }
         });
@@ -561,12 +502,6 @@ struct Model::Impl {
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
-ModelConfig read_model_config(const std::string& path) {
-    Model::Impl impl(File::open(path));
-    impl.read_config();
-    return impl.cfg;
-}
-
 std::vector<std::pair<int, int>> linear_shapes(int n_embd, int n_ff, int kv_width) {
     std::vector<std::pair<int, int>> shapes;
     for (const LinearStack& s : linear_stacks(n_embd, n_ff, kv_width)) {
@@ -620,7 +555,8 @@ void Model::set_threads(int threads) {
 }
 
 uint64_t Model::bytes_per_token() const {
-    const uint64_t file_head = impl_->options.lm_head == LmHead::file ? impl_->embedding->bytes : 0;
+    const uint64_t file_head =
+        impl_->options.lm_head == LmHead::file ? impl_->head_weights->bytes : 0;
     return packed_bytes() + file_head;
 }
 
@@ -630,7 +566,7 @@ std::vector<Region> Model::weight_regions() const {
         for (const Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down})
             out.push_back({l->w.data.data(), l->w.data.size()});
     if (impl_->options.lm_head == LmHead::file)
-        out.push_back({impl_->embedding->data, impl_->embedding->bytes});
+        out.push_back({impl_->head_weights->data, impl_->head_weights->bytes});
     else
         out.push_back({impl_->head.packed().data(), impl_->head.packed().size()});
     return out;

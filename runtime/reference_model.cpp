@@ -88,19 +88,14 @@ ActivationQuant parse_activation_quant(const std::string& name) {
 
 std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, Activation act,
                            ActivationQuant quant) {
-    const int E = static_cast<int>(f.get_uint("bitnet.embedding_length"));
-    const int L = static_cast<int>(f.get_uint("bitnet.block_count"));
-    const int H = static_cast<int>(f.get_uint("bitnet.attention.head_count"));
-    const int HKV = static_cast<int>(f.get_uint("bitnet.attention.head_count_kv"));
-    const float eps = f.get_float("bitnet.attention.layer_norm_rms_epsilon");
-    const double theta =
-        f.has("bitnet.rope.freq_base") ? f.get_float("bitnet.rope.freq_base") : 10000.0;
-    const int hd = E / H;
-    const int n_rot = f.has("bitnet.rope.dimension_count")
-                          ? static_cast<int>(f.get_uint("bitnet.rope.dimension_count"))
-                          : hd;
+    const ModelConfig c = model_config(f, act);
+    const int E = c.n_embd, L = c.n_layer, H = c.n_head, HKV = c.n_head_kv, hd = c.head_dim;
+    const int n_rot = c.n_rot, V = c.n_vocab;
+    const float eps = c.rms_eps;
+    const double theta = c.rope_theta;
+    const bool neox = c.arch->rope == RopeStyle::neox;
     const gguf::TensorInfo& embd = f.tensor("token_embd.weight");
-    const int V = static_cast<int>(embd.dims[1]);
+    const gguf::TensorInfo& head = f.tensor(c.head_tensor);
     const int T = static_cast<int>(tokens.size());
 
     Matrix x(T, std::vector<float>(E));
@@ -114,24 +109,29 @@ std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, 
                       wg = ternary(f, p + "ffn_gate.weight"), wu = ternary(f, p + "ffn_up.weight"),
                       wd = ternary(f, p + "ffn_down.weight");
         const auto attn_norm = vec(f, p + "attn_norm.weight"),
-                   attn_sub = vec(f, p + "attn_sub_norm.weight"),
-                   ffn_norm = vec(f, p + "ffn_norm.weight"),
-                   ffn_sub = vec(f, p + "ffn_sub_norm.weight");
+                   ffn_norm = vec(f, p + "ffn_norm.weight");
+        // Without sub-norms (Llama) the input of attn_output and ffn_down is still
+        // RMS-normalised before BitNet's quantisation, with unit weights.
+        const auto attn_sub =
+            c.arch->sub_norms ? vec(f, p + "attn_sub_norm.weight") : std::vector<float>(E, 1.0f);
+        const auto ffn_sub = c.arch->sub_norms ? vec(f, p + "ffn_sub_norm.weight")
+                                               : std::vector<float>(c.n_ff, 1.0f);
         Matrix Q(T), K(T), Vv(T);
         for (int t = 0; t < T; ++t) {
             const auto xn = rmsnorm(x[t], attn_norm, eps);
             Q[t] = linear(wq, xn, quant);
             K[t] = linear(wk, xn, quant);
             Vv[t] = linear(wv, xn, quant);
-            // NEOX RoPE at position t.
+            // RoPE at position t: pair i is dimensions (i, i + n_rot / 2) in NEOX
+            // style, (2i, 2i + 1) interleaved.
             for (Matrix* m : {&Q, &K}) {
                 std::vector<float>& r = (*m)[t];
                 const int heads = static_cast<int>(r.size()) / hd;
                 for (int h = 0; h < heads; ++h)
                     for (int i = 0; i < n_rot / 2; ++i) {
                         const double a = t * std::pow(theta, -2.0 * i / n_rot);
-                        float& u = r[h * hd + i];
-                        float& w = r[h * hd + i + n_rot / 2];
+                        float& u = r[h * hd + (neox ? i : 2 * i)];
+                        float& w = r[h * hd + (neox ? i + n_rot / 2 : 2 * i + 1)];
                         const double u0 = u, w0 = w;
                         u = static_cast<float>(u0 * std::cos(a) - w0 * std::sin(a));
                         w = static_cast<float>(u0 * std::sin(a) + w0 * std::cos(a));
@@ -178,7 +178,7 @@ std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, 
     for (int t = 0; t < T; ++t) {
         const auto xn = rmsnorm(x[t], out_norm, eps);
         for (int v = 0; v < V; ++v) {
-            gguf::decode_row(f, embd, v, row.data());
+            gguf::decode_row(f, head, v, row.data());
             double d = 0;
             for (int i = 0; i < E; ++i) d += double(row[i]) * xn[i];
             logits[static_cast<size_t>(t) * V + v] = static_cast<float>(d);

@@ -217,7 +217,7 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
                         std::memcpy(dst + (uint64_t(r) * E + i) * 2, &h, 2);
                     }
                 } else {
-                    gguf::encode_q8_0_row(row.data(), E, dst + uint64_t(r) * (E / 32) * 34);
+                    gguf::encode_values(type, row.data(), E, dst + uint64_t(r) * (E / 32) * 34);
                 }
             }
         });

@@ -273,8 +273,10 @@ TEST(Model, InconsistentFilesGiveSpecificErrors) {
             EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
         }
     };
-    expect({{}, {{"general.architecture", "llama"}}, "", ""},
-           "general.architecture is 'llama', expected 'bitnet'");
+    expect({{}, {{"general.architecture", "falcon"}}, "", ""},
+           "general.architecture is 'falcon', which tern does not run (supported: bitnet, "
+           "bitnet-25, llama)");
+    expect({{}, {{"general.architecture", "llama"}}, "", ""}, "'llama.embedding_length'");
     expect({{}, {}, "blk.2.ffn_up.weight", ""}, "missing tensor 'blk.2.ffn_up.weight'");
     expect({{{"bitnet.block_count", 5}}, {}, "", ""}, "missing tensor 'blk.4.attn_norm.weight'");
     expect({{}, {}, "", "blk.1.ffn_down.weight"},
@@ -286,7 +288,6 @@ TEST(Model, InconsistentFilesGiveSpecificErrors) {
     expect({{}, {{"tern.ffn_activation", "gelu"}}, "", ""}, "activation 'gelu' is not known");
     fs::remove(dst);
 }
-
 
 // tern-tune --model reads shapes from the metadata alone; they must be the
 // shapes the loaded model runs its kernels on.

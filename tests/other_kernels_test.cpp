@@ -105,7 +105,6 @@ INSTANTIATE_TEST_SUITE_P(Bundles, RmsnormQuant, testing::ValuesIn(test::bundle_t
 INSTANTIATE_TEST_SUITE_P(Bundles, Int8Gemv, testing::ValuesIn(test::bundle_targets()),
                          [](const auto& info) { return test::param_name(info.param); });
 
-
 // The probe behind tern bench's bound reads any region, at any alignment and
 // length, on one or two threads, and really reads it (the sum sees the bytes).
 TEST(ReadBandwidth, ReadsUnalignedRegionsOnEveryThreadCount) {

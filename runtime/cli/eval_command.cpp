@@ -68,9 +68,12 @@ int eval_command(int argc, char** argv) {
             throw Error("tern eval: --reference needs --follow for decoding steps");
         args.require("model");
         const gguf::File file = gguf::File::open(args.str("model"));
-        const Activation act = args.str("activation").empty()
-                                   ? file_activation(file)
-                                   : parse_activation(args.choice("activation", {"relu2", "silu"}));
+        const Activation act =
+            model_config(file, args.str("activation").empty()
+                                   ? std::nullopt
+                                   : std::optional<Activation>(parse_activation(
+                                         args.choice("activation", {"relu2", "silu"}))))
+                .activation;
         std::vector<int> all = ids;
         all.insert(all.end(), follow.begin(), follow.end());
         const std::vector<float> logits = ref::forward(file, all, act, quant);

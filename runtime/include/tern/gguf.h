@@ -36,13 +36,23 @@ const char* value_type_name(ValueType t);
 enum class TensorType : uint32_t {
     f32 = 0,
     f16 = 1,
+    q4_0 = 2,
     q8_0 = 8,
+    q4_k = 12,
+    q5_k = 13,
+    q6_k = 14,
+    bf16 = 30,
     tq1_0 = 34,
     tq2_0 = 35,
     i2_s = 36,
 };
 const char* tensor_type_name(TensorType t);
 bool is_ternary(TensorType t);
+// Types whose values decode to floats (decode_values): F32, F16, BF16, Q8_0,
+// Q4_0, Q4_K, Q5_K, Q6_K.
+bool is_float(TensorType t);
+// "f16", "q6_k", ...: the names tern's flags use; throws listing them otherwise.
+TensorType parse_float_type(const std::string& name);
 // A shape for messages: "[2560, 6912]".
 std::string dims_text(const std::vector<uint64_t>& dims);
 // Values per block and bytes per block of a type (1 and 4 for F32, 256 and 66

@@ -1,5 +1,6 @@
 // Decoding GGUF tensors: ternary types (TQ1_0, TQ2_0, I2_S) into the canonical
-// rows the packers consume, float types (F32, F16, Q8_0) into float rows.
+// rows the packers consume, float types (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K,
+// Q6_K) into float rows, bit-identical to ggml's reference dequantisation.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,8 @@ namespace tern::gguf {
 
 float f16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);  // round to nearest even
+float bf16_to_f32(uint16_t h);
+uint16_t f32_to_bf16(float f);  // round to nearest even, as ggml
 
 // A ternary tensor as an N x K matrix (K = dims[0], the input dimension; N the
 // rows): one scale for the whole tensor and a row decoder for pack(). TQ1_0
@@ -26,7 +29,13 @@ struct TernaryTensor {
     float scale = 0;
     RowSource rows;
 };
+// F32, F16 and BF16 tensors are read as ternary matrices too (converters write
+// BitNet weights so before quantising): every value must be 0 or +-s for one s,
+// the tensor's scale; otherwise the row decoder's error names the tensor, row,
+// column and value.
 TernaryTensor ternary_tensor(const File& file, const TensorInfo& t);
+// Types ternary_tensor reads: the ternary ones, F32, F16 and BF16.
+bool is_ternary_storage(TensorType t);
 
 // Encodes one row of k ternary values (k a multiple of block_values(type)) with
 // the tensor's scale: TQ1_0 and TQ2_0 store it in every block; I2_S rows hold
@@ -34,14 +43,15 @@ TernaryTensor ternary_tensor(const File& file, const TensorInfo& t);
 uint64_t ternary_row_bytes(TensorType type, int k);
 void encode_ternary_row(TensorType type, const int8_t* w, int k, float scale, uint8_t* out);
 void encode_i2s_scale(float scale, uint8_t* out32);
-// Q8_0 encoding of one row of floats (k a multiple of 32), as ggml rounds it.
-void encode_q8_0_row(const float* x, int k, uint8_t* out);
-
-// k values of an F32, F16 or Q8_0 row stored at `bytes` (k a multiple of the
-// type's block) as floats.
+// k values of a float type (is_float; k a multiple of the type's block) stored
+// at `bytes`, as floats exactly as ggml's dequantize_row_* gives them.
 void decode_values(TensorType type, const uint8_t* bytes, uint64_t k, float* out);
+// tern's own encoder of k floats into a float type (k a multiple of the block):
+// simple absmax / min-max rounding, valid blocks for gen-model, not ggml's
+// search for the best scales.
+void encode_values(TensorType type, const float* x, uint64_t k, uint8_t* out);
 
-// Row `row` (dims[0] values) of an F32, F16 or Q8_0 tensor as floats.
+// Row `row` (dims[0] values) of a float-type tensor as floats.
 void decode_row(const File& file, const TensorInfo& t, uint64_t row, float* out);
 
 }  // namespace tern::gguf

@@ -1,11 +1,11 @@
-// A BitNet b1.58 model loaded from GGUF and run on the active bundle's kernels.
+// A ternary model loaded from GGUF and run on the active bundle's kernels.
 //
-// Architecture `bitnet` as llama.cpp defines it (see README, "The model"): token
-// embedding; per layer RMSNorm, Q/K/V, NEOX RoPE, grouped-query attention over a
-// KV cache, attn_sub_norm, output projection, residual; RMSNorm, gate and up,
-// activation, ffn_sub_norm, down projection, residual; output norm; LM head
-// tied to the embedding. Activations are quantised per token to int8 (absmax)
-// before every ternary matmul, as BitNet b1.58 defines.
+// The architectures of tern/architecture.h (see README, "Models"): token
+// embedding; per layer RMSNorm, Q/K/V, RoPE, grouped-query attention over a KV
+// cache, attn_sub_norm (BitNet), output projection, residual; RMSNorm, gate and
+// up, activation, ffn_sub_norm (BitNet), down projection, residual; output norm;
+// LM head (output.weight, or tied to the embedding). Activations are quantised per token to int8
+// (absmax) before every ternary matmul, as BitNet b1.58 defines.
 #pragma once
 
 #include <functional>
@@ -15,38 +15,43 @@
 #include <utility>
 #include <vector>
 
+#include "tern/architecture.h"
 #include "tern/gguf.h"
 #include "tern/kernels.h"
 #include "tern/read_bandwidth.h"
 
 namespace tern {
 
-// The feed-forward activation: squared ReLU (BitNet b1.58 2B4T) or SiLU (the
-// original BitNet b1.58 models; what llama.cpp runs for every `bitnet` file).
-enum class Activation { relu2, silu };
-const char* activation_name(Activation a);
-Activation parse_activation(const std::string& name);  // "relu2" or "silu"; throws otherwise
-// Used when the file has no tern.ffn_activation key.
-constexpr Activation kDefaultActivation = Activation::relu2;
-// The file's activation: its tern.ffn_activation key, else the default.
-Activation file_activation(const gguf::File& file);
+// The file's own activation key (tern.ffn_activation), if it has one.
+std::optional<Activation> file_activation(const gguf::File& file);
 
-// The LM head: the embedding at the file's precision (F16 or Q8_0 rows decoded
-// each token), or int8 rows with per-row scales made at load time.
+// The LM head (output.weight, or the embedding when the file ties them): at the
+// file's precision (its rows decoded each token), or int8 rows with per-row
+// scales made at load time.
 enum class LmHead { file, int8 };
 const char* lm_head_name(LmHead h);
 LmHead parse_lm_head(const std::string& name);  // "file" or "int8"
 
 struct ModelConfig {
+    const Architecture* arch = nullptr;
+    std::string family;  // as users name the model: "BitNet b1.58 2B4T", "Llama3-8B-1.58", ...
     int n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_vocab = 0;
     int n_ctx_train = 0, head_dim = 0, n_rot = 0;
     float rope_theta = 10000.0f, rms_eps = 1e-5f;
-    Activation activation = kDefaultActivation;
+    Activation activation = Activation::relu2;
     std::string activation_source;  // where the activation came from
+    // The LM head's tensor: "output.weight" (untied) or "token_embd.weight" (tied).
+    std::string head_tensor = "token_embd.weight";
+    bool tied_head() const { return head_tensor == "token_embd.weight"; }
+    // A key of the architecture: "bitnet-25.block_count" for "block_count".
+    std::string key(const std::string& name) const;
 };
 
-// The settings of a `bitnet` GGUF file, validated as Model::load validates
-// them, without reading any weights. Throws tern::Error naming the file and key.
+// The settings of a GGUF file of a supported architecture, validated (keys,
+// shapes and types of the embedding and head) without reading any weights.
+// Throws tern::Error naming the file and key. `activation` overrides the file.
+ModelConfig model_config(const gguf::File& file,
+                         std::optional<Activation> activation = std::nullopt);
 ModelConfig read_model_config(const std::string& path);
 
 // The ternary matrices a model runs, as {K inputs, N outputs}, stacked as the
@@ -117,7 +122,6 @@ public:
 
 private:
     struct Impl;
-    friend ModelConfig read_model_config(const std::string& path);
     explicit Model(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

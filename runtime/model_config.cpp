@@ -1,0 +1,157 @@
+// Reading a model's settings from its GGUF metadata: which architecture (the
+// table in architecture.cpp), its family, shapes, activation and LM head, all
+// validated before any weight is read.
+#include <algorithm>
+#include <cctype>
+
+#include "tern/error.h"
+#include "tern/model.h"
+
+namespace tern {
+namespace {
+
+using gguf::TensorInfo;
+
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// The model family as users name it, and its activation where the family
+// decides one the architecture's default would get wrong.
+struct FamilyFacts {
+    std::string name;
+    std::optional<Activation> activation;
+};
+
+FamilyFacts model_family(const gguf::File& f, const ModelConfig& c) {
+    const std::string name = f.has("general.name") ? lower(f.get_string("general.name")) : "";
+    const std::string arch = c.arch->name;
+    const bool shape_2b4t = c.n_embd == 2560 && c.n_layer == 30 && c.n_ff == 6912;
+    FamilyFacts out;
+    if (arch == "llama") {
+        if (name.find("falcon") != std::string::npos)
+            out.name = "Falcon3-1.58bit";
+        else if (c.n_embd == 4096 && c.n_layer == 32 && c.n_ff == 14336)
+            out.name = "Llama3-8B-1.58";
+        else
+            out.name = "ternary Llama";
+    } else if (name.find("bitnet_b1_58") != std::string::npos ||
+               name.find("bitnet-b1.58-large") != std::string::npos) {
+        // 1bitLLM's reproductions of the 2024 paper (large, 3B): SiLU.
+        out.name = "bitnet_b1_58 (2024)";
+        out.activation = Activation::silu;
+    } else if (shape_2b4t || name.find("bitnet2b") != std::string::npos) {
+        out.name = "BitNet b1.58 2B4T";
+    } else {
+        out.name = "BitNet b1.58";
+    }
+    if (name.rfind("tern synthetic", 0) == 0) out.name += " shape (random weights, tern gen-model)";
+    return out;
+}
+
+}  // namespace
+
+std::optional<Activation> file_activation(const gguf::File& file) {
+    if (!file.has("tern.ffn_activation")) return std::nullopt;
+    return parse_activation(file.get_string("tern.ffn_activation"));
+}
+
+std::string ModelConfig::key(const std::string& name) const {
+    return std::string(arch->name) + "." + name;
+}
+
+ModelConfig model_config(const gguf::File& file, std::optional<Activation> activation) {
+    ModelConfig cfg;
+    auto fail = [&](const std::string& what) -> void { throw Error(file.path() + ": " + what); };
+    cfg.arch = &find_architecture(file.get_string("general.architecture"), file.path());
+    auto u = [&](const std::string& name) {
+        const uint64_t v = file.get_uint(cfg.key(name));
+        if (v == 0 || v > (1u << 24))
+            fail("key '" + cfg.key(name) + "' is " + std::to_string(v) + ", out of range");
+        return static_cast<int>(v);
+    };
+    cfg.n_embd = u("embedding_length");
+    cfg.n_layer = u("block_count");
+    cfg.n_head = u("attention.head_count");
+    cfg.n_head_kv = u("attention.head_count_kv");
+    cfg.n_ff = u("feed_forward_length");
+    cfg.n_ctx_train = u("context_length");
+    cfg.rms_eps = file.get_float(cfg.key("attention.layer_norm_rms_epsilon"));
+    cfg.rope_theta =
+        file.has(cfg.key("rope.freq_base")) ? file.get_float(cfg.key("rope.freq_base")) : 10000.0f;
+    if (cfg.n_embd % cfg.n_head != 0)
+        fail(cfg.key("embedding_length") + " " + std::to_string(cfg.n_embd) +
+             " is not a multiple of " + cfg.key("attention.head_count") + " " +
+             std::to_string(cfg.n_head));
+    if (cfg.n_head % cfg.n_head_kv != 0)
+        fail(cfg.key("attention.head_count") + " " + std::to_string(cfg.n_head) +
+             " is not a multiple of " + cfg.key("attention.head_count_kv") + " " +
+             std::to_string(cfg.n_head_kv));
+    cfg.head_dim = cfg.n_embd / cfg.n_head;
+    cfg.n_rot =
+        file.has(cfg.key("rope.dimension_count")) ? u("rope.dimension_count") : cfg.head_dim;
+    if (cfg.n_rot > cfg.head_dim || cfg.n_rot % 2 != 0)
+        fail(cfg.key("rope.dimension_count") + " " + std::to_string(cfg.n_rot) +
+             " must be even and at most the head size " + std::to_string(cfg.head_dim));
+    if (file.has(cfg.key("rope.scaling.type"))) {
+        const std::string type = file.get_string(cfg.key("rope.scaling.type"));
+        const float factor = file.has(cfg.key("rope.scaling.factor"))
+                                 ? file.get_float(cfg.key("rope.scaling.factor"))
+                                 : 1.0f;
+        if (type != "none" && factor != 1.0f)
+            fail("key '" + cfg.key("rope.scaling.type") + "' asks for " + type +
+                 " RoPE scaling (factor " + std::to_string(factor) +
+                 "), which tern does not implement");
+    }
+    if (file.find_tensor("rope_freqs.weight"))
+        fail("tensor 'rope_freqs.weight' (Llama 3.1 RoPE frequency factors) is not supported");
+
+    auto float_matrix = [&](const TensorInfo& t, const char* role) {
+        if (t.dims.size() != 2 || t.dims[0] != uint64_t(cfg.n_embd))
+            fail("tensor '" + t.name + "' has shape " + gguf::dims_text(t.dims) + ", expected [" +
+                 std::to_string(cfg.n_embd) + ", n_vocab] (" + role + ")");
+        if (!gguf::is_float(t.type))
+            fail("tensor '" + t.name + "' is " + gguf::tensor_type_name(t.type) +
+                 ", expected F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K (" + role + ")");
+    };
+    const TensorInfo& embd = file.tensor("token_embd.weight");
+    float_matrix(embd, "the token embedding");
+    cfg.n_vocab = static_cast<int>(embd.dims[1]);
+    if (file.has(cfg.key("vocab_size")) &&
+        file.get_uint(cfg.key("vocab_size")) != uint64_t(cfg.n_vocab))
+        fail(cfg.key("vocab_size") + " is " + std::to_string(file.get_uint(cfg.key("vocab_size"))) +
+             " but token_embd.weight has " + std::to_string(cfg.n_vocab) + " rows");
+    if (const TensorInfo* out = file.find_tensor("output.weight")) {
+        float_matrix(*out, "the LM head");
+        if (out->dims[1] != embd.dims[1])
+            fail("tensor 'output.weight' has " + std::to_string(out->dims[1]) +
+                 " rows but token_embd.weight has " + std::to_string(embd.dims[1]) +
+                 " (one per token of the vocabulary)");
+        cfg.head_tensor = "output.weight";
+    }
+
+    const FamilyFacts family = model_family(file, cfg);
+    cfg.family = family.name;
+    if (activation) {
+        cfg.activation = *activation;
+        cfg.activation_source = "set by the caller";
+    } else if (const auto a = file_activation(file)) {
+        cfg.activation = *a;
+        cfg.activation_source = "from the file (tern.ffn_activation)";
+    } else if (family.activation) {
+        cfg.activation = *family.activation;
+        cfg.activation_source = "the family's (" + family.name + ")";
+    } else {
+        cfg.activation = cfg.arch->activation;
+        cfg.activation_source =
+            std::string("the architecture's (") + cfg.arch->name + "): " + cfg.arch->activation_why;
+    }
+    return cfg;
+}
+
+ModelConfig read_model_config(const std::string& path) {
+    return model_config(gguf::File::open(path));
+}
+
+}  // namespace tern
