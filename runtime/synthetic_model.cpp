@@ -9,6 +9,7 @@
 #include <fstream>
 #include <vector>
 
+#include "tern/architecture.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/gguf_writer.h"
@@ -125,24 +126,59 @@ ModelShape model_preset(const std::string& name) {
 void write_synthetic_model(const std::string& path, const ModelShape& preset,
                            const SyntheticModelOptions& o,
                            const std::function<void(uint64_t, uint64_t)>& progress) {
-    if (!gguf::is_ternary(o.weight_type))
+    if (!gguf::is_ternary_storage(o.weight_type))
         throw Error(std::string("gen-model: weight type ") + gguf::tensor_type_name(o.weight_type) +
-                    " is not ternary (tq2_0, tq1_0, i2_s)");
-    if (o.embedding_type != TensorType::f16 && o.embedding_type != TensorType::q8_0)
-        throw Error("gen-model: the embedding must be F16 or Q8_0");
-    if (o.activation != "relu2" && o.activation != "silu")
+                    " cannot hold ternary weights (tq2_0, tq1_0, i2_s, f32, f16, bf16)");
+    if (!gguf::is_float(o.embedding_type))
+        throw Error(std::string("gen-model: the embedding type ") +
+                    gguf::tensor_type_name(o.embedding_type) + " is not a float type");
+    if (!o.activation.empty() && o.activation != "relu2" && o.activation != "silu")
         throw Error("gen-model: activation '" + o.activation + "' (expected relu2 or silu)");
+    const Architecture& arch_info = find_architecture(o.arch, "gen-model --arch");
+    const std::string arch = arch_info.name;
+    // The untied head's type, if the file gets one (a plain pair: GCC 12 warns
+    // falsely about std::optional<enum> here).
+    const bool has_head = !o.tied_head && (o.head_type.has_value() || arch_info.untied_head);
+    const TensorType head_type = o.head_type.value_or(TensorType::f16);
     ModelShape shape = preset;
     const bool real_vocab = !o.vocab_dir.empty();
     const Vocab vocab = real_vocab ? file_vocab(o.vocab_dir) : placeholder_vocab(shape.n_vocab);
     shape.n_vocab = static_cast<int>(vocab.tokens.size());
-    const int E = shape.n_embd, F = shape.n_ff, HD = shape.head_dim(), KV = shape.n_head_kv * HD;
-    const std::string arch = "bitnet";
+    const int E = shape.n_embd, F = shape.n_ff;
+    auto check = [&](bool ok, const std::string& what) {
+        if (!ok) throw Error("gen-model: " + what);
+    };
+    check(E > 0 && shape.n_layer > 0 && shape.n_head > 0 && shape.n_head_kv > 0 && F > 0,
+          "every size must be positive");
+    check(E % shape.n_head == 0, "--n-embd " + std::to_string(E) +
+                                     " is not a multiple of --n-head " +
+                                     std::to_string(shape.n_head));
+    check(shape.n_head % shape.n_head_kv == 0, "--n-head " + std::to_string(shape.n_head) +
+                                                   " is not a multiple of --n-head-kv " +
+                                                   std::to_string(shape.n_head_kv));
+    check(shape.head_dim() % 2 == 0, "the head size " + std::to_string(shape.head_dim()) +
+                                         " must be even (RoPE rotates pairs)");
+    for (const auto& [n, name] : {std::pair{E, "--n-embd"}, std::pair{F, "--n-ff"}})
+        for (TensorType t :
+             {o.weight_type, o.embedding_type, has_head ? head_type : o.embedding_type})
+            check(n % gguf::block_values(t) == 0,
+                  std::string(name) + " " + std::to_string(n) + " is not a multiple of " +
+                      std::to_string(gguf::block_values(t)) + ", the " + gguf::tensor_type_name(t) +
+                      " block");
+    const int HD = shape.head_dim(), KV = shape.n_head_kv * HD;
 
     gguf::Writer w;
     w.set_string("general.architecture", arch);
-    w.set_string("general.name", "tern synthetic bitnet " + shape.preset + " (random weights)");
-    w.set_u32("general.file_type", o.weight_type == TensorType::tq1_0 ? 36 : 37);
+    w.set_string("general.name",
+                 "tern synthetic " + arch + " " + shape.preset + " (random weights)");
+    // llama.cpp's file types (LLAMA_FTYPE_MOSTLY_*); I2_S is bitnet.cpp's 40.
+    const uint32_t file_type = o.weight_type == TensorType::tq1_0   ? 36
+                               : o.weight_type == TensorType::tq2_0 ? 37
+                               : o.weight_type == TensorType::i2_s  ? 40
+                               : o.weight_type == TensorType::f16   ? 1
+                               : o.weight_type == TensorType::bf16  ? 32
+                                                                    : 0;
+    w.set_u32("general.file_type", file_type);
     w.set_u32(arch + ".vocab_size", shape.n_vocab);
     w.set_u32(arch + ".context_length", shape.n_ctx);
     w.set_u32(arch + ".embedding_length", E);
@@ -153,7 +189,7 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
     w.set_f32(arch + ".attention.layer_norm_rms_epsilon", shape.rms_eps);
     w.set_f32(arch + ".rope.freq_base", shape.rope_theta);
     w.set_u32(arch + ".rope.dimension_count", HD);
-    w.set_string("tern.ffn_activation", o.activation);
+    if (!o.activation.empty()) w.set_string("tern.ffn_activation", o.activation);
     w.set_string("tern.vocabulary",
                  real_vocab ? "LLaMA-3 tokens and merges (from " + o.vocab_dir + ")"
                             : "placeholder: byte-level BPE tokens and merges made up by tern "
@@ -183,11 +219,18 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
         w.add_tensor(name, {uint64_t(k), uint64_t(n)}, type, [=](uint8_t* dst) {
             SplitMix rng(seed);
             std::vector<int8_t> row(k);
-            const uint64_t row_bytes = gguf::ternary_row_bytes(type, k);
+            std::vector<float> values(gguf::is_ternary(type) ? 0 : k);
+            const uint64_t row_bytes =
+                gguf::tensor_bytes(type, {uint64_t(k)}) - (type == TensorType::i2_s ? 32 : 0);
             for (int r = 0; r < n; ++r) {
                 for (int i = 0; i < k; ++i)
                     row[i] = static_cast<int8_t>(static_cast<int>((rng.next() >> 32) % 3) - 1);
-                gguf::encode_ternary_row(type, row.data(), k, scale, dst + r * row_bytes);
+                if (gguf::is_ternary(type)) {
+                    gguf::encode_ternary_row(type, row.data(), k, scale, dst + r * row_bytes);
+                } else {  // ternary values in a float type, as converters write them
+                    for (int i = 0; i < k; ++i) values[i] = row[i] * scale;
+                    gguf::encode_values(type, values.data(), k, dst + r * row_bytes);
+                }
             }
             if (type == TensorType::i2_s) gguf::encode_i2s_scale(scale, dst + n * row_bytes);
         });
@@ -202,26 +245,20 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
             }
         });
     };
-    {
-        const uint64_t seed = tensor_seed(o.seed, index++);
-        const TensorType type = o.embedding_type;
+    // Embedding-like rows of small uniform values (the embedding and an untied head).
+    auto vocab_matrix = [&](const std::string& name, TensorType type, uint64_t seed) {
         const int V = shape.n_vocab;
-        w.add_tensor("token_embd.weight", {uint64_t(E), uint64_t(V)}, type, [=](uint8_t* dst) {
+        const uint64_t row_bytes = gguf::tensor_bytes(type, {uint64_t(E)});
+        w.add_tensor(name, {uint64_t(E), uint64_t(V)}, type, [=](uint8_t* dst) {
             SplitMix rng(seed);
             std::vector<float> row(E);
             for (int r = 0; r < V; ++r) {
                 for (float& x : row) x = rng.uniform(-0.1f, 0.1f);
-                if (type == TensorType::f16) {
-                    for (int i = 0; i < E; ++i) {
-                        const uint16_t h = gguf::f32_to_f16(row[i]);
-                        std::memcpy(dst + (uint64_t(r) * E + i) * 2, &h, 2);
-                    }
-                } else {
-                    gguf::encode_values(type, row.data(), E, dst + uint64_t(r) * (E / 32) * 34);
-                }
+                gguf::encode_values(type, row.data(), E, dst + uint64_t(r) * row_bytes);
             }
         });
-    }
+    };
+    vocab_matrix("token_embd.weight", o.embedding_type, tensor_seed(o.seed, index++));
     norm("output_norm.weight", E);
     for (int l = 0; l < shape.n_layer; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";
@@ -229,14 +266,23 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
         ternary(p + "attn_q.weight", E, E);
         ternary(p + "attn_k.weight", E, KV);
         ternary(p + "attn_v.weight", E, KV);
-        norm(p + "attn_sub_norm.weight", E);
+        // Without sub-norms their seeds are still drawn, so that files of every
+        // architecture with one seed hold the same ternary weights.
+        if (arch_info.sub_norms)
+            norm(p + "attn_sub_norm.weight", E);
+        else
+            ++index;
         ternary(p + "attn_output.weight", E, E);
         norm(p + "ffn_norm.weight", E);
         ternary(p + "ffn_gate.weight", E, F);
         ternary(p + "ffn_up.weight", E, F);
-        norm(p + "ffn_sub_norm.weight", F);
+        if (arch_info.sub_norms)
+            norm(p + "ffn_sub_norm.weight", F);
+        else
+            ++index;
         ternary(p + "ffn_down.weight", F, E);
     }
+    if (has_head) vocab_matrix("output.weight", head_type, tensor_seed(o.seed, index++));
     w.write(path, progress);
 }
 

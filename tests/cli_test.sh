@@ -23,7 +23,7 @@ model=$work/tiny.gguf
 cmp -s "$model" "$work/again.gguf" && ok "gen-model is deterministic" || bad "gen-model is deterministic"
 
 "$tern" info -m "$model" > "$work/info.log" 2>&1
-grep -q "activation: relu2, from the file" "$work/info.log" && grep -q "blk.\*.ffn_down.weight" "$work/info.log" &&
+grep -q "activation: relu2, the architecture's (bitnet)" "$work/info.log" && grep -q "blk.\*.ffn_down.weight" "$work/info.log" &&
     grep -q "<- in use" "$work/info.log" && ok info || { bad info; cat "$work/info.log"; }
 "$tern" info -m "$model" --activation silu | grep -q "activation: silu, set by the caller" && ok "info --activation" || bad "info --activation"
 
@@ -66,7 +66,7 @@ expect_error missing-model "--model is required" bench
 expect_error no-file "nope.gguf: cannot open" info -m "$work/nope.gguf"
 printf 'GGUF' > "$work/short.gguf"
 expect_error short-file "short.gguf: truncated: version" info -m "$work/short.gguf"
-expect_error bad-choice "--type is 'q4_0', expected one of tq2_0, tq1_0, i2_s" gen-model --type q4_0 -o "$work/x.gguf"
+expect_error bad-choice "--type is 'q4_0', expected one of tq2_0, tq1_0, i2_s, f32, f16, bf16" gen-model --type q4_0 -o "$work/x.gguf"
 expect_error bad-bundle "no bundle for target 'x86-64-sse9'" info --bundle x86-64-sse9
 expect_error bad-preset "--preset is 'huge'" gen-model --preset huge -o "$work/x.gguf"
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
@@ -231,6 +232,7 @@ TEST_F(Gguf, SyntheticModelIsDeterministicAndComplete) {
     ModelShape s = model_preset("tiny");
     SyntheticModelOptions o;
     o.seed = 11;
+    o.activation = "relu2";
     write_synthetic_model(path("a.gguf"), s, o);
     write_synthetic_model(path("b.gguf"), s, o);
     o.seed = 12;
@@ -395,6 +397,114 @@ TEST_F(Gguf, BadTernaryContentIsNamed) {
         FAIL();
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("row 0, column 3 holds code 3"), std::string::npos)
+            << e.what();
+    }
+}
+
+// Blocks of every float type written by llama.cpp's own ggml encoders, with
+// ggml's decoding of them (tests/data/ggml-blocks.bin, made by
+// bench/peer/ggml_blocks.sh): tern decodes each to the same floats, bit for bit.
+TEST(FloatTypes, DecodeAsGgmlDoesBitForBit) {
+    std::ifstream in(TERN_TEST_DATA "/ggml-blocks.bin", std::ios::binary);
+    ASSERT_TRUE(in) << "tests/data/ggml-blocks.bin missing";
+    char magic[4];
+    in.read(magic, 4);
+    ASSERT_EQ(std::string(magic, 4), "TGB1");
+    std::map<TensorType, int> records;
+    for (uint32_t head[3]; in.read(reinterpret_cast<char*>(head), sizeof head);) {
+        const auto type = static_cast<TensorType>(head[0]);
+        const uint32_t n = head[1], bytes = head[2];
+        ASSERT_EQ(bytes, n / block_values(type) * block_bytes(type)) << tensor_type_name(type);
+        std::vector<uint8_t> blocks(bytes);
+        std::vector<float> want(n), got(n);
+        in.read(reinterpret_cast<char*>(blocks.data()), bytes);
+        in.read(reinterpret_cast<char*>(want.data()), 4 * n);
+        ASSERT_TRUE(in);
+        decode_values(type, blocks.data(), n, got.data());
+        for (uint32_t i = 0; i < n; ++i) {
+            uint32_t a, b;
+            std::memcpy(&a, &got[i], 4);
+            std::memcpy(&b, &want[i], 4);
+            ASSERT_EQ(a, b) << tensor_type_name(type) << " record " << records[type] << " value "
+                            << i << ": tern " << got[i] << ", ggml " << want[i];
+        }
+        ++records[type];
+    }
+    for (TensorType t : {TensorType::f16, TensorType::bf16, TensorType::q8_0, TensorType::q4_0,
+                         TensorType::q4_k, TensorType::q5_k, TensorType::q6_k})
+        EXPECT_EQ(records[t], 6) << tensor_type_name(t);
+}
+
+// tern's own encoders (gen-model's) give valid blocks close to their input:
+// within half a quantisation step of the block's range.
+TEST(FloatTypes, OwnEncodersRoundTripWithinAStep) {
+    const int n = 1024;
+    const std::vector<float> x = test::random_float(n, 11, -0.3f, 0.5f);
+    const std::pair<TensorType, float> types[] = {
+        {TensorType::f32, 0},           {TensorType::f16, 1e-3f},     {TensorType::bf16, 4e-3f},
+        {TensorType::q8_0, 0.5f / 127}, {TensorType::q4_0, 0.5f / 7}, {TensorType::q4_k, 0.8f / 15},
+        {TensorType::q5_k, 0.8f / 31},  {TensorType::q6_k, 0.5f / 31}};
+    for (const auto& [type, step] : types) {
+        std::vector<uint8_t> blocks(n / block_values(type) * block_bytes(type));
+        std::vector<float> y(n);
+        encode_values(type, x.data(), n, blocks.data());
+        decode_values(type, blocks.data(), n, y.data());
+        double max_err = 0;
+        for (int i = 0; i < n; ++i) max_err = std::max(max_err, double(std::fabs(y[i] - x[i])));
+        EXPECT_LE(max_err, step * 0.75 + 1e-7) << tensor_type_name(type);
+    }
+}
+
+// Ternary weights stored as float values, as converters write them before
+// quantising: read as ternary when every value is 0 or +-one scale, else an
+// error naming the tensor, row, column and value.
+TEST_F(Gguf, TernaryMatricesInFloatTypes) {
+    const int k = 64, n = 5;
+    const TernaryMatrix m = test::random_ternary(n, k, 9, 0.75f);
+    for (TensorType type : {TensorType::f32, TensorType::f16, TensorType::bf16}) {
+        Writer w;
+        auto add = [&](const std::string& name, float bad) {
+            w.add_tensor(name, {uint64_t(k), uint64_t(n)}, type, [&, bad](uint8_t* d) {
+                std::vector<float> v(m.w.size());
+                for (size_t i = 0; i < v.size(); ++i) v[i] = m.w[i] * m.scale;
+                if (bad != 0) v[3 * k + 17] = bad;
+                encode_values(type, v.data(), v.size(), d);
+            });
+        };
+        add("good.weight", 0);
+        add("bad.weight", 0.5f);
+        w.write(path("f.gguf"));
+        const File f = File::open(path("f.gguf"));
+        const TernaryTensor t = ternary_tensor(f, f.tensor("good.weight"));
+        EXPECT_EQ(t.scale, 0.75f) << tensor_type_name(type);
+        std::vector<int8_t> row(k);
+        for (int r = 0; r < n; ++r) {
+            t.rows(r, row.data());
+            ASSERT_EQ(0, std::memcmp(row.data(), &m.w[size_t(r) * k], k)) << tensor_type_name(type);
+        }
+        const TernaryTensor bad = ternary_tensor(f, f.tensor("bad.weight"));
+        try {
+            for (int r = 0; r < n; ++r) bad.rows(r, row.data());
+            ADD_FAILURE() << "decoded a non-ternary " << tensor_type_name(type) << " tensor";
+        } catch (const Error& e) {
+            EXPECT_NE(
+                std::string(e.what()).find("'bad.weight' (" + std::string(tensor_type_name(type)) +
+                                           ") row 3, column 17 holds 0.5, expected 0 or +-0.75"),
+                std::string::npos)
+                << e.what();
+        }
+    }
+    Writer w;
+    w.add_tensor("q.weight", {256, 1}, TensorType::q4_k,
+                 [](uint8_t* d) { std::memset(d, 0, 144); });
+    w.write(path("q.gguf"));
+    const File q = File::open(path("q.gguf"));
+    try {
+        ternary_tensor(q, q.tensor("q.weight"));
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("'q.weight' is Q4_K, expected a ternary type"),
+                  std::string::npos)
             << e.what();
     }
 }

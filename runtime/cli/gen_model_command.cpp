@@ -1,4 +1,5 @@
-// tern gen-model: a random-weight BitNet model with the real architecture.
+// tern gen-model: a random-weight ternary model with a real architecture, laid
+// out as the tools that publish such files lay it out.
 #include <chrono>
 #include <cstdio>
 
@@ -13,10 +14,21 @@ int gen_model_command(int argc, char** argv) {
     ArgParser args("gen-model", "--preset tiny|2b4t [options] -o FILE");
     args.option("preset", "", "tiny|2b4t", "tiny",
                 "model shape: tiny (4 layers, hidden 256) or 2b4t (BitNet b1.58 2B4T)");
-    args.option("type", "", "tq2_0|tq1_0|i2_s", "tq2_0", "ternary weight type");
-    args.option("embedding", "", "f16|q8_0", "f16", "token embedding (and tied LM head) type");
-    args.option("activation", "", "relu2|silu", "relu2",
-                "feed-forward activation written into the file");
+    args.option("arch", "", "bitnet|bitnet-25|llama", "bitnet",
+                "layout: llama.cpp's bitnet, bitnet.cpp's bitnet-25 (2B4T, untied head) or "
+                "llama (no sub-norms, SiLU, untied head)");
+    args.option("type", "", "tq2_0|tq1_0|i2_s|f32|f16|bf16", "tq2_0",
+                "ternary weight type (f32/f16/bf16: ternary values unquantised)");
+    args.option("embedding", "", "TYPE", "f16",
+                "token embedding type: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k");
+    args.option("head", "", "TYPE|tied", "",
+                "LM head: an untied output.weight of TYPE, or tied to the embedding (default: "
+                "the architecture's, f16 for bitnet-25 and llama)");
+    args.option("activation", "", "relu2|silu", "",
+                "feed-forward activation written into the file (default: none written, the "
+                "architecture decides)");
+    for (const char* size : {"n-embd", "n-layer", "n-head", "n-head-kv", "n-ff", "n-vocab"})
+        args.option(size, "", "N", "", std::string("override the preset's ") + size);
     args.option(
         "vocab", "", "DIR", "",
         "LLaMA-3 vocabulary (tokens.txt, merges.txt, special.txt; scripts/llama3_vocab.mjs)");
@@ -24,15 +36,26 @@ int gen_model_command(int argc, char** argv) {
     args.option("output", "o", "FILE", "", "where to write the model");
     if (!args.parse(argc, argv)) return 0;
     args.require("output");
-    const ModelShape shape = model_preset(args.choice("preset", {"tiny", "2b4t"}));
+    ModelShape shape = model_preset(args.choice("preset", {"tiny", "2b4t"}));
+    int* sizes[] = {&shape.n_embd,    &shape.n_layer, &shape.n_head,
+                    &shape.n_head_kv, &shape.n_ff,    &shape.n_vocab};
+    const char* names[] = {"n-embd", "n-layer", "n-head", "n-head-kv", "n-ff", "n-vocab"};
+    for (int i = 0; i < 6; ++i)
+        if (args.given(names[i])) *sizes[i] = static_cast<int>(args.integer(names[i], 1, 1 << 20));
     SyntheticModelOptions o;
-    const std::string type = args.choice("type", {"tq2_0", "tq1_0", "i2_s"});
+    o.arch = args.choice("arch", {"bitnet", "bitnet-25", "llama"});
+    const std::string type = args.choice("type", {"tq2_0", "tq1_0", "i2_s", "f32", "f16", "bf16"});
     o.weight_type = type == "tq2_0"   ? gguf::TensorType::tq2_0
                     : type == "tq1_0" ? gguf::TensorType::tq1_0
-                                      : gguf::TensorType::i2_s;
-    o.embedding_type = args.choice("embedding", {"f16", "q8_0"}) == "f16" ? gguf::TensorType::f16
-                                                                          : gguf::TensorType::q8_0;
-    o.activation = args.choice("activation", {"relu2", "silu"});
+                    : type == "i2_s"  ? gguf::TensorType::i2_s
+                                      : gguf::parse_float_type(type);
+    o.embedding_type = gguf::parse_float_type(args.str("embedding"));
+    if (args.str("head") == "tied")
+        o.tied_head = true;
+    else if (!args.str("head").empty())
+        o.head_type = gguf::parse_float_type(args.str("head"));
+    if (!args.str("activation").empty())
+        o.activation = args.choice("activation", {"relu2", "silu"});
     o.vocab_dir = args.str("vocab");
     o.seed = static_cast<uint64_t>(args.integer("seed", 0, 1L << 31));
     const auto start = std::chrono::steady_clock::now();
@@ -44,8 +67,8 @@ int gen_model_command(int argc, char** argv) {
     });
     const double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("wrote %s: %s, %s weights, %s embedding, %s, %.1f MiB in %.1f s\n",
-                args.str("output").c_str(), shape.preset.c_str(), type.c_str(),
+    std::printf("wrote %s: %s %s, %s weights, %s embedding, %s, %.1f MiB in %.1f s\n",
+                args.str("output").c_str(), o.arch.c_str(), shape.preset.c_str(), type.c_str(),
                 args.str("embedding").c_str(),
                 o.vocab_dir.empty() ? "placeholder vocabulary" : "LLaMA-3 vocabulary",
                 bytes / 1048576.0, s);
