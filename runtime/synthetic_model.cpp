@@ -48,12 +48,15 @@ struct Vocab {
 };
 
 // Byte tokens, then tokens made by merging earlier tokens with single bytes,
-// then special tokens; LLaMA-3's special ids (128000 BOS, 128001 EOS, 128009
-// <|eot_id|>) when the vocabulary is that large.
+// then special tokens named and numbered as LLaMA-3's first ten (BOS, EOS, the
+// chat headers, <|eot_id|>; all 256 when the vocabulary is that large), so
+// that chat formats work on small models too.
 Vocab placeholder_vocab(int n_vocab) {
-    const int n_special = n_vocab >= 128256 ? 256 : 2;
+    const int n_special = n_vocab >= 128256 ? 256 : 10;
     const int n_normal = n_vocab - n_special;
-    if (n_normal < 256) throw Error("vocabulary of " + std::to_string(n_vocab) + " is too small");
+    if (n_normal < 256)
+        throw Error("vocabulary of " + std::to_string(n_vocab) + " is too small (at least " +
+                    std::to_string(256 + n_special) + ")");
     Vocab v;
     const std::vector<std::string>& bytes = byte_level_chars();
     v.tokens = bytes;
@@ -63,13 +66,20 @@ Vocab placeholder_vocab(int n_vocab) {
             v.tokens.push_back(v.tokens[left] + bytes[b]);
         }
     v.types.assign(n_normal, 1);
-    std::vector<std::string> special = {"<|begin_of_text|>", "<|end_of_text|>"};
-    for (int i = 2; i < n_special; ++i)
-        special.push_back(n_special == 256 && i == 9
-                              ? "<|eot_id|>"
-                              : "<|reserved_special_token_" + std::to_string(i - 2) + "|>");
-    for (const std::string& s : special) {
-        v.tokens.push_back(s);
+    const char* named[10] = {"<|begin_of_text|>",
+                             "<|end_of_text|>",
+                             nullptr,
+                             nullptr,
+                             "<|finetune_right_pad_id|>",
+                             nullptr,
+                             "<|start_header_id|>",
+                             "<|end_header_id|>",
+                             "<|eom_id|>",
+                             "<|eot_id|>"};
+    for (int i = 0, reserved = 0; i < n_special; ++i) {
+        v.tokens.push_back(i < 10 && named[i]
+                               ? named[i]
+                               : "<|reserved_special_token_" + std::to_string(reserved++) + "|>");
         v.types.push_back(3);
     }
     v.bos = n_normal;
@@ -204,6 +214,21 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
     w.set_u32("tokenizer.ggml.bos_token_id", vocab.bos);
     w.set_u32("tokenizer.ggml.eos_token_id", vocab.eos);
     w.set_bool("tokenizer.ggml.add_bos_token", true);
+    // The chat templates the published models carry: 2B4T's for bitnet-25, the
+    // LLaMA-3 Instruct one for llama (llama.cpp's converter writes none for bitnet).
+    if (arch == "bitnet-25")
+        w.set_string("tokenizer.chat_template",
+                     "{% for message in messages %}{% set content = message['role'] | capitalize "
+                     "+ ': ' + message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 "
+                     "%}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor "
+                     "%}{% if add_generation_prompt %}{{ 'Assistant: ' }}{% endif %}");
+    else if (arch == "llama")
+        w.set_string("tokenizer.chat_template",
+                     "{% for message in messages %}{% set content = '<|start_header_id|>' + "
+                     "message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim + "
+                     "'<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + "
+                     "content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt "
+                     "%}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}");
 
     size_t index = 0;
     auto ternary = [&](const std::string& name, int k, int n) {

@@ -165,9 +165,12 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
                     "', expected 'gpt2' (byte-level BPE, as LLaMA-3)");
     if (f.has("tokenizer.ggml.pre")) {
         const std::string pre = f.get_string("tokenizer.ggml.pre");
-        if (pre != "llama-bpe" && pre != "llama3" && pre != "default")
+        // Falcon3 and llama-v3 name LLaMA-3's pre-tokenizer too (llama.cpp's llama-vocab.cpp).
+        if (pre != "llama-bpe" && pre != "llama3" && pre != "llama-v3" && pre != "falcon3" &&
+            pre != "default")
             throw Error(f.path() + ": tokenizer.ggml.pre is '" + pre +
-                        "', expected 'llama-bpe' (the only pre-tokenizer tern implements)");
+                        "', expected 'llama-bpe' (LLaMA-3's pre-tokenizer, the only one tern "
+                        "implements; 'llama3', 'llama-v3' and 'falcon3' name it too)");
     }
     Tokenizer t;
     for (std::string_view s : f.get_strings("tokenizer.ggml.tokens")) t.tokens_.emplace_back(s);
@@ -204,6 +207,11 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
     t.end_ids_ = {t.eos_};
     for (const char* name : {"<|eot_id|>", "<|end_of_text|>", "<|eom_id|>"})
         if (auto it = t.ids_.find(name); it != t.ids_.end()) t.end_ids_.push_back(it->second);
+
+    for (int i = 0; i < n; ++i)
+        if (t.types_[i] == 3 && !t.tokens_[i].empty()) t.specials_.push_back(i);
+    std::stable_sort(t.specials_.begin(), t.specials_.end(),
+                     [&](int a, int b) { return t.tokens_[a].size() > t.tokens_[b].size(); });
 
     // Byte strings of tokens: map each byte-level character back to its byte.
     std::unordered_map<std::string, char> byte_of;
@@ -247,9 +255,35 @@ void Tokenizer::bpe(std::vector<std::string> sym, std::vector<int>& out) const {
     }
 }
 
-std::vector<int> Tokenizer::encode(const std::string& text, bool add_bos) const {
+int Tokenizer::find(const std::string& token) const {
+    const auto it = ids_.find(token);
+    return it == ids_.end() ? -1 : it->second;
+}
+
+std::vector<int> Tokenizer::encode(const std::string& text, bool add_bos,
+                                   bool parse_special) const {
     std::vector<int> ids;
     if (add_bos) ids.push_back(bos_);
+    if (parse_special) {
+        // Split at the control tokens' names (the longest where several match);
+        // the text between them is encoded as usual.
+        size_t start = 0;
+        for (size_t i = 0; i < text.size(); ++i) {
+            for (int id : specials_) {
+                const std::string& name = tokens_[id];
+                if (text.compare(i, name.size(), name) != 0) continue;
+                const std::vector<int> before = encode(text.substr(start, i - start), false);
+                ids.insert(ids.end(), before.begin(), before.end());
+                ids.push_back(id);
+                i += name.size() - 1;
+                start = i + 1;
+                break;
+            }
+        }
+        const std::vector<int> rest = encode(text.substr(start), false);
+        ids.insert(ids.end(), rest.begin(), rest.end());
+        return ids;
+    }
     for (const std::string& piece : pre_tokenize(text)) {
         std::vector<std::string> sym;
         std::string mapped;

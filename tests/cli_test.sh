@@ -57,6 +57,57 @@ mkdir -p "$work/powercap/intel-rapl:0" && echo 5000 > "$work/powercap/intel-rapl
 TERN_POWERCAP_ROOT=$work/powercap "$tern" bench -m "$model" -p 16 -n 0 -t 1 -r 1 -o json 2> /dev/null |
     grep -q '"joules_per_token": 0.0000' && ok "bench with energy counters" || bad "bench with energy counters"
 
+# Architectures: bitnet.cpp's 2B4T layout and a ternary Llama, at odd sizes.
+m25=$work/b25.gguf mll=$work/llama.gguf
+"$tern" gen-model --arch bitnet-25 --type i2_s --n-layer 2 --n-vocab 1000 --seed 4 -o "$m25" > /dev/null 2>&1
+"$tern" gen-model --arch llama --n-embd 768 --n-head 6 --n-head-kv 2 --n-ff 1280 --embedding q6_k --head q4_k \
+    --n-layer 2 --seed 4 -o "$mll" > /dev/null 2>&1
+"$tern" info -m "$m25" > "$work/info25.log" 2>&1
+grep -q "architecture bitnet-25" "$work/info25.log" && grep -q "LM head: output.weight (untied, F16)" "$work/info25.log" &&
+    grep -q "ternary matrices I2_S x14" "$work/info25.log" && grep -q "chat format: bitnet, recognised" "$work/info25.log" &&
+    grep -q "activation: relu2, the architecture's (bitnet-25)" "$work/info25.log" && ok "info bitnet-25" ||
+    { bad "info bitnet-25"; cat "$work/info25.log"; }
+"$tern" info -m "$mll" > "$work/infoll.log" 2>&1
+grep -q "architecture llama" "$work/infoll.log" && grep -q "RoPE interleaved" "$work/infoll.log" &&
+    grep -q "sub-norms no" "$work/infoll.log" && grep -q "activation: silu" "$work/infoll.log" &&
+    grep -q "output.weight (untied, Q4_K)" "$work/infoll.log" && grep -q "token_embd.weight Q6_K" "$work/infoll.log" &&
+    ok "info llama" || { bad "info llama"; cat "$work/infoll.log"; }
+"$tern" run -m "$mll" -p "Hello" -n 4 --temp 0 --lm-head file > /dev/null 2>&1 && ok "run llama, file head" || bad "run llama, file head"
+
+# Chat: one turn with -p; two turns interactively (the second evaluates only its
+# own tokens, after the first answer, and starts by closing it), /reset.
+"$tern" chat -m "$m25" -p "Hi there" --system "Be brief." -n 4 --temp 0 --verbose-prompt > "$work/chat1.out" 2> "$work/chat1.err" &&
+    grep -qF "System: Be brief.<|eot_id|>User: Hi there<|eot_id|>Assistant: " "$work/chat1.err" && ok "chat -p" ||
+    { bad "chat -p"; cat "$work/chat1.err"; }
+printf 'Hello\nAnd then?\n/reset\nAgain\n' | "$tern" chat -m "$m25" -n 5 --temp 0 --verbose-prompt > "$work/chat2.out" 2> "$work/chat2.err"
+grep -a "^\[prompt" "$work/chat2.err" > "$work/chat2.prompts"
+second=$(sed -n 2p "$work/chat2.prompts") third=$(sed -n 3p "$work/chat2.prompts")
+[[ $(wc -l < "$work/chat2.prompts") -eq 3 && $second == *"at position "[1-9]* && $third == *"at position 0]" ]] &&
+    grep -aqF "<|eot_id|>User: And then?<|eot_id|>Assistant: " "$work/chat2.err" &&
+    grep -aq "(conversation reset)" "$work/chat2.err" && ok "chat turns keep the cache, /reset" ||
+    { bad "chat turns keep the cache, /reset"; cat "$work/chat2.err"; }
+"$tern" chat -m "$mll" -p "Hi" -n 2 --temp 0 --verbose-prompt 2>&1 > /dev/null |
+    grep -aqF "<|start_header_id|>user<|end_header_id|>" && ok "chat llama3 format" || bad "chat llama3 format"
+# Ctrl-C stops the answer, not the program: the next line is still read.
+big=$work/big25.gguf
+"$tern" gen-model --arch bitnet-25 --n-embd 1024 --n-head 8 --n-head-kv 2 --n-ff 2816 --n-layer 16 -o "$big" > /dev/null 2>&1
+mkfifo "$work/chat.in"
+"$tern" chat -m "$big" -t 1 -n 100000 < "$work/chat.in" > "$work/chat3.out" 2> "$work/chat3.err" &
+chat_pid=$!
+exec 3> "$work/chat.in"
+echo "Tell me a long story" >&3
+# Interrupt once the answer streams (past "> ", the prompt), however slowly the model loads.
+for _ in $(seq 600); do (($(wc -c < "$work/chat3.out") > 8)) && break; sleep 0.1; done
+kill -INT "$chat_pid"
+sleep 1
+echo "/exit" >&3
+exec 3>&-
+if wait "$chat_pid" && grep -aq "stopped by Ctrl-C" "$work/chat3.err"; then ok "chat Ctrl-C stops the answer"; else
+    bad "chat Ctrl-C stops the answer"; cat "$work/chat3.err"; fi
+expect_error chat-format "chat format 'chatml' is not known (expected llama3, bitnet, falcon3)" chat -m "$m25" -p hi --chat-format chatml
+expect_error unknown-arch "--arch is 'gpt2', expected one of bitnet, bitnet-25, llama" gen-model --arch gpt2 -o "$work/x.gguf"
+expect_error odd-hidden "--n-embd 320 is not a multiple of 256, the TQ2_0 block" gen-model --n-embd 320 -o "$work/x.gguf"
+
 expect_error unknown-command "unknown command 'walk'" walk
 expect_error unknown-flag "unknown argument '--tempo'" run -m "$model" -p hi --tempo 1
 expect_error missing-value "--prompt needs a value" run -m "$model" --prompt

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -110,6 +111,20 @@ TEST_F(Llama3Tokenizer, DecodeRestoresTheText) {
     EXPECT_EQ(tokenizer_->decode(ids), "Hi");               // BOS prints nothing
     EXPECT_TRUE(tokenizer_->is_end_of_generation(128009));  // <|eot_id|>
     EXPECT_TRUE(tokenizer_->is_end_of_generation(128001));
+}
+
+// Chat templates need control tokens from their names; user text must not be
+// able to forge them. LLaMA-3 ids: 128006/128007 headers, 128009 <|eot_id|>,
+// 882 "user", 271 "\n\n", 13347 "Hi".
+TEST_F(Llama3Tokenizer, ParsesControlTokensOnlyWhenAsked) {
+    const std::string turn = "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>";
+    EXPECT_EQ(tokenizer_->encode(turn, false, true),
+              (std::vector<int>{128006, 882, 128007, 271, 13347, 128009}));
+    const auto plain = tokenizer_->encode(turn, false);
+    EXPECT_EQ(std::count(plain.begin(), plain.end(), 128009), 0);
+    EXPECT_EQ(tokenizer_->decode(plain), turn);
+    EXPECT_EQ(tokenizer_->find("<|eot_id|>"), 128009);
+    EXPECT_EQ(tokenizer_->find("no such token"), -1);
 }
 
 TEST(PreTokenizer, SplitsAsLlama3) {

@@ -1,10 +1,13 @@
 // tern info: the CPU, the bundles and which one runs, and for a model the
 // kernel family and knobs chosen for each weight shape.
 #include <cstdio>
+#include <map>
 
 #include "commands.h"
 #include "model_flags.h"
+#include "tern/chat_format.h"
 #include "tern/cpu.h"
+#include "tern/error.h"
 
 namespace tern::cli {
 namespace {
@@ -56,20 +59,54 @@ int info_command(int argc, char** argv) {
     std::printf("\nmodel: %s (%s, %.1f MiB)\n", f.path().c_str(),
                 f.has("general.name") ? f.get_string("general.name").c_str() : "unnamed",
                 f.size() / 1048576.0);
+    std::printf("  family: %s; architecture %s (%s)\n", c.family.c_str(), c.arch->name,
+                c.arch->origin);
     std::printf(
-        "  bitnet: %d layers, hidden %d, %d heads (%d KV heads, head size %d), FFN %d, vocabulary "
+        "  %d layers, hidden %d, %d heads (%d KV heads, head size %d), FFN %d, vocabulary "
         "%d\n",
         c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim, c.n_ff, c.n_vocab);
-    std::printf("  RoPE theta %g, RMSNorm eps %g, trained context %d\n", c.rope_theta, c.rms_eps,
-                c.n_ctx_train);
+    std::printf("  RoPE %s, theta %g; RMSNorm eps %g; sub-norms %s; trained context %d\n",
+                rope_style_name(c.arch->rope), c.rope_theta, c.rms_eps,
+                c.arch->sub_norms ? "yes" : "no", c.n_ctx_train);
     std::printf("  activation: %s, %s\n", activation_name(c.activation),
                 c.activation_source.c_str());
-    std::printf("  LM head: %s (embedding %s)\n", lm_head_name(model->options().lm_head),
-                gguf::tensor_type_name(f.tensor("token_embd.weight").type));
+    // Tensor types by group, as stored in the file.
+    std::map<std::string, std::map<std::string, int>> groups;
+    for (const gguf::TensorInfo& t : f.tensors()) {
+        const bool layer = t.name.rfind("blk.", 0) == 0;
+        const std::string group = !layer                                       ? t.name
+                                  : t.name.find("norm") != std::string::npos   ? "layer norms"
+                                  : t.name.find(".scale") != std::string::npos ? "layer scales"
+                                                                               : "ternary matrices";
+        ++groups[group][gguf::tensor_type_name(t.type)];
+    }
+    std::printf("  tensor types:");
+    for (const auto& [group, types] : groups) {
+        std::string list;
+        for (const auto& [type, n] : types)
+            list += (list.empty() ? "" : "+") + type + (n > 1 ? " x" + std::to_string(n) : "");
+        std::printf(" %s %s;", group.c_str(), list.c_str());
+    }
+    std::printf("\n");
+    std::printf(
+        "  LM head: %s (%s, %s); run as %s\n", c.head_tensor.c_str(),
+        c.tied_head() ? "tied to the embedding" : "untied",
+        gguf::tensor_type_name(f.tensor(c.head_tensor).type),
+        model->options().lm_head == LmHead::int8 ? "int8 rows made at load" : "the file's rows");
+    {
+        std::string source;
+        try {
+            const ChatFormat format = choose_chat_format(f, c, "", &source);
+            std::printf("  chat format: %s, %s\n", format.name.c_str(), source.c_str());
+        } catch (const Error& e) {
+            std::printf("  chat format: none recognised (%s)\n", e.what());
+        }
+    }
     if (f.has("tern.vocabulary"))
         std::printf("  vocabulary: %s\n", f.get_string("tern.vocabulary").c_str());
-    std::printf("  loaded in %.2f s, %.1f MiB of repacked weights\n", model->load_seconds(),
-                model->packed_bytes() / 1048576.0);
+    std::printf("  loaded in %.2f s, %.1f MiB of repacked weights; a token reads %.1f MiB\n",
+                model->load_seconds(), model->packed_bytes() / 1048576.0,
+                model->bytes_per_token() / 1048576.0);
     std::printf("kernels per weight shape (threads %d):\n", model->options().threads);
     for (const Model::LinearChoice& l : model->linear_choices()) {
         std::printf("  %-26s %5d x %-5d gemv %s [%s %s]\n", l.tensor.c_str(), l.k, l.n,

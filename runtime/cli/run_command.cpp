@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "model_flags.h"
+#include "sampler_flags.h"
 #include "tern/sampler.h"
 #include "tern/tokenizer.h"
 
@@ -15,22 +16,11 @@ int run_command(int argc, char** argv) {
     add_model_flags(args, "0");
     args.option("prompt", "p", "TEXT", "", "prompt");
     args.option("n-predict", "n", "N", "64", "tokens to generate");
-    args.option("temp", "", "T", "0.8", "temperature (0: greedy)");
-    args.option("top-k", "", "K", "40", "sample from the K most likely tokens (0: all)");
-    args.option("top-p", "", "P", "0.95", "sample from the smallest set with probability P");
-    args.option("repeat-penalty", "", "R", "1.1", "penalty for recently seen tokens (1: none)");
-    args.option("repeat-last-n", "", "N", "64", "how many recent tokens the penalty sees");
-    args.option("seed", "s", "N", "0", "sampling seed");
+    add_sampler_flags(args);
     args.flag("ignore-eos", "", "keep generating past the end-of-generation token");
     if (!args.parse(argc, argv)) return 0;
     args.require("prompt");
-    SamplerOptions so;
-    so.temperature = static_cast<float>(args.number("temp", 0, 100));
-    so.top_k = static_cast<int>(args.integer("top-k", 0, 1 << 30));
-    so.top_p = static_cast<float>(args.number("top-p", 1e-6, 1));
-    so.repeat_penalty = static_cast<float>(args.number("repeat-penalty", 0.01, 100));
-    so.repeat_last_n = static_cast<int>(args.integer("repeat-last-n", 0, 1 << 20));
-    so.seed = static_cast<uint64_t>(args.integer("seed", 0, 1L << 62));
+    const SamplerOptions so = sampler_options(args);
     const int n_predict = static_cast<int>(args.integer("n-predict", 0, 1 << 20));
     const ModelOptions options =
         model_options(args, static_cast<int>(args.integer("threads", 0, 1024)));

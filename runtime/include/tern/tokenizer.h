@@ -20,9 +20,14 @@ public:
     // eos_token_id, add_bos_token}; errors name the file and the key.
     static Tokenizer from_gguf(const gguf::File& file);
 
-    // Text to token ids; BOS first when add_bos. Special tokens in the text are
-    // not parsed: "<|eot_id|>" is encoded as the characters it is made of.
-    std::vector<int> encode(const std::string& text, bool add_bos) const;
+    // Text to token ids; BOS first when add_bos. With parse_special, the names
+    // of control tokens in the text ("<|eot_id|>") become those tokens, as chat
+    // templates need; otherwise they are encoded as the characters they are made
+    // of (user text must not be able to forge a turn).
+    std::vector<int> encode(const std::string& text, bool add_bos,
+                            bool parse_special = false) const;
+    // The id of a token by its text, or -1.
+    int find(const std::string& token) const;
     // The bytes a token stands for (control tokens: none).
     std::string decode(int id) const;
     std::string decode(const std::vector<int>& ids) const;
@@ -44,6 +49,7 @@ private:
     std::unordered_map<std::string, int> merge_rank_;  // "left right" -> rank
     std::vector<std::string> decoded_;                 // bytes of each token
     std::vector<int> end_ids_;
+    std::vector<int> specials_;  // control tokens, longest text first
     int bos_ = -1, eos_ = -1;
     bool add_bos_ = true;
 
