@@ -1,7 +1,7 @@
 #include "jit_kernel.h"
 
 #include "tern/error.h"
-#include "thread_pool.h"
+#include "kernels/thread_pool.h"
 
 namespace tern::tune {
 namespace {

@@ -1,7 +1,7 @@
 // The vectorised attention (runtime/attention.cpp) against a plain softmax in
 // double, over head sizes, group sizes and position counts that hit whole and
 // partial key blocks and vectors.
-#include "attention.h"
+#include "model/attention.h"
 
 #include <gtest/gtest.h>
 

@@ -86,8 +86,9 @@ second=$(sed -n 2p "$work/chat2.prompts") third=$(sed -n 3p "$work/chat2.prompts
     grep -aqF "<|eot_id|>User: And then?<|eot_id|>Assistant: " "$work/chat2.err" &&
     grep -aq "(conversation reset)" "$work/chat2.err" && ok "chat turns keep the cache, /reset" ||
     { bad "chat turns keep the cache, /reset"; cat "$work/chat2.err"; }
-"$tern" chat -m "$mll" -p "Hi" -n 2 --temp 0 --verbose-prompt 2>&1 > /dev/null |
-    grep -aqF "<|start_header_id|>user<|end_header_id|>" && ok "chat llama3 format" || bad "chat llama3 format"
+"$tern" chat -m "$mll" -p "Hi" -n 2 --temp 0 --verbose-prompt > /dev/null 2> "$work/chat4.err"
+grep -aqF "<|start_header_id|>user<|end_header_id|>" "$work/chat4.err" && ok "chat llama3 format" ||
+    { bad "chat llama3 format"; cat "$work/chat4.err"; }
 # Ctrl-C stops the answer, not the program: the next line is still read.
 big=$work/big25.gguf
 "$tern" gen-model --arch bitnet-25 --n-embd 1024 --n-head 8 --n-head-kv 2 --n-ff 2816 --n-layer 16 -o "$big" > /dev/null 2>&1

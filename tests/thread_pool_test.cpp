@@ -1,7 +1,7 @@
 // tern's thread pool (runtime/thread_pool.cpp): every task runs once, errors
 // come back, nested loops run serially, and changing the thread count back and
 // forth (which once lost a wake-up and hung) keeps working.
-#include "thread_pool.h"
+#include "kernels/thread_pool.h"
 
 #include <gtest/gtest.h>
 

@@ -16,7 +16,7 @@ namespace {
 struct CodeRange {
     uint32_t lo, hi;
 };
-#include "unicode_tables.inc"
+#include "text/unicode_tables.inc"
 
 template <size_t N>
 bool in_ranges(const CodeRange (&ranges)[N], uint32_t cp) {

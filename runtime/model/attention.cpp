@@ -3,14 +3,14 @@
 // so that the vector lanes run over positions and every multiply-add is a full
 // vector (no horizontal sums per dot product); outputs with lanes over the head
 // dimension, one value row loaded per position for all heads of the group.
-#include "attention.h"
+#include "model/attention.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
-#include "vector_clones.h"
+#include "kernels/vector_clones.h"
 
 // The 64-byte vector helpers below pass vectors by value; GCC warns that this
 // ABI differs with and without AVX-512, which cannot matter for functions

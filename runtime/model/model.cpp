@@ -12,13 +12,13 @@
 #include <mutex>
 #include <thread>
 
-#include "attention.h"
-#include "f16_gemv.h"
+#include "model/attention.h"
+#include "model/f16_gemv.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/reference.h"
-#include "thread_pool.h"
-#include "vector_clones.h"
+#include "kernels/thread_pool.h"
+#include "kernels/vector_clones.h"
 
 namespace tern {
 namespace {

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "tern/error.h"
-#include "thread_pool.h"
+#include "kernels/thread_pool.h"
 
 namespace tern {
 namespace {

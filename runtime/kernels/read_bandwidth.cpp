@@ -9,7 +9,7 @@
 #endif
 
 #include "tern/kernels.h"
-#include "thread_pool.h"
+#include "kernels/thread_pool.h"
 
 namespace tern {
 

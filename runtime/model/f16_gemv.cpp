@@ -1,4 +1,4 @@
-#include "f16_gemv.h"
+#include "model/f16_gemv.h"
 
 #include "tern/gguf_tensors.h"
 
