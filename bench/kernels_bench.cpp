@@ -150,8 +150,11 @@ void run_ternary(benchmark::State& state, const KernelInfo* kernel, Shape shape,
 }
 
 // The int8 LM head of 2B4T (128256 x 2560, 328 MB: streamed from memory by
-// every call) by one bundle's int8_gemv kernel.
-void run_lm_head(benchmark::State& state, const KernelInfo* kernel, int threads) {
+// every call) by one bundle's int8_gemv kernel, for m activation rows at once
+// (a serving step's sequences; m > 1 runs the bundle's int8_gemm kernel).
+void run_lm_head(benchmark::State& state, const KernelSet* bundle, const KernelInfo* kernel,
+                 int threads, int m) {
+    select_bundle(bundle->target());
     constexpr int kVocab = 128256, kEmbd = 2560;
     static std::string key;
     static Int8Rows rows;
@@ -169,25 +172,26 @@ void run_lm_head(benchmark::State& state, const KernelInfo* kernel, int threads)
         key = kernel->name + "@" + std::to_string(reinterpret_cast<uintptr_t>(kernel));
     }
     set_num_threads(threads);
-    std::vector<int8_t> q(kEmbd);
-    for (int i = 0; i < kEmbd; ++i) q[i] = static_cast<int8_t>((i * 37) % 255 - 127);
-    std::vector<float> y(kVocab);
+    std::vector<int8_t> q(static_cast<size_t>(kEmbd) * m);
+    for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<int8_t>((i * 37) % 255 - 127);
+    const std::vector<float> q_scale(m, 0.02f);
+    std::vector<float> y(static_cast<size_t>(kVocab) * m);
     std::vector<Region> regions;
     for (size_t at = 0; at < rows.packed().size(); at += size_t{4} << 20)
         regions.push_back(
             {rows.packed().data() + at, std::min(size_t{4} << 20, rows.packed().size() - at)});
-    int8_gemv(rows, q.data(), 0.02f, y.data());  // warm-up
+    int8_gemm(rows, q.data(), q_scale.data(), m, y.data());  // warm-up
     const double probe_before = probe_gbs(threads, regions);
     const auto start = std::chrono::steady_clock::now();
     for (auto _ : state) {
-        int8_gemv(rows, q.data(), 0.02f, y.data());
+        int8_gemm(rows, q.data(), q_scale.data(), m, y.data());
         benchmark::DoNotOptimize(y.data());
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double iters = static_cast<double>(state.iterations());
     report(state, seconds, iters * static_cast<double>(rows.packed().size()),
-           iters * 2.0 * kVocab * kEmbd, 0.5 * (probe_before + probe_gbs(threads, regions)));
+           iters * 2.0 * kVocab * kEmbd * m, 0.5 * (probe_before + probe_gbs(threads, regions)));
     state.SetLabel("lanes=" + std::to_string(kernel->knob("lanes")) +
                    " dot=" + std::to_string(kernel->knob("dot")));
     set_num_threads(0);
@@ -212,15 +216,20 @@ void register_all() {
         if (!b.runs_here()) continue;
         for (const KernelInfo& k : b.kernels()) {
             if (k.family == "int8_gemv") {
-                for (int threads : {1, 2}) {
-                    benchmark::RegisterBenchmark(
-                        ("lm_head_int8/" + b.target() +
-                         "/128256x2560/threads:" + std::to_string(threads))
-                            .c_str(),
-                        [&k, threads](benchmark::State& st) { run_lm_head(st, &k, threads); })
-                        ->UseRealTime()
-                        ->Unit(benchmark::kMillisecond);
-                }
+                const std::vector<int> ms =
+                    k.name == "int8_gemm" ? std::vector<int>{2, 4, 8} : std::vector<int>{1};
+                for (int m : ms)
+                    for (int threads : {1, 2}) {
+                        benchmark::RegisterBenchmark(
+                            ("lm_head_int8/" + b.target() + "/128256x2560/m:" + std::to_string(m) +
+                             "/threads:" + std::to_string(threads))
+                                .c_str(),
+                            [&b, &k, threads, m](benchmark::State& st) {
+                                run_lm_head(st, &b, &k, threads, m);
+                            })
+                            ->UseRealTime()
+                            ->Unit(benchmark::kMillisecond);
+                    }
             }
             if (!k.is_ternary()) continue;
             for (const Shape& shape : kShapes) {

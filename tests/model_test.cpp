@@ -213,6 +213,63 @@ TEST_P(ModelOnEachBundle, LoadsTheIndependentWritersBitnet25File) {
     EXPECT_EQ(argmax(&got[got.size() - 512], 512), 154);
 }
 
+// Sequences stepped together in one batch (each with its own KV cache) give the
+// logits each gives alone: prompts of different lengths first, then decoding
+// steps with sequences joining and leaving, as a server's steps do.
+TEST_P(ModelOnEachBundle, BatchedSequencesEqualEachAlone) {
+    for (LmHead head : {LmHead::int8, LmHead::file}) {
+        SyntheticModelOptions o;
+        o.seed = 13;
+        ModelOptions mo;
+        mo.n_ctx = 64;
+        mo.n_seq = 4;
+        mo.lm_head = head;
+        auto model = Model::load(tiny_model("batch", o), mo);
+        const std::vector<std::vector<int>> prompts = {
+            {1, 17, 300, 5}, {42}, {9, 8, 7, 6, 5, 4, 3}, {512, 1000}};
+        // Alone: each sequence in slot 0, prompt then three greedy steps.
+        std::vector<std::vector<std::vector<float>>> alone(prompts.size());
+        for (size_t s = 0; s < prompts.size(); ++s) {
+            model->reset(0);
+            auto logits = model->eval(prompts[s]);
+            for (int step = 0; step < 4; ++step) {
+                alone[s].push_back(logits);
+                if (step < 3) logits = model->eval({argmax(logits.data(), logits.size())});
+            }
+        }
+        model->reset(0);
+        // Together: sequences 0-2 start in one batch; 3 joins at the second step.
+        std::vector<std::vector<float>> last(prompts.size());
+        std::vector<int> steps(prompts.size(), 0);
+        for (int round = 0; round < 5; ++round) {
+            std::vector<Model::Batch> batch;
+            for (int s = 0; s < 4; ++s) {
+                if ((s == 3 && round == 0) || steps[s] >= 4) continue;
+                if (steps[s] == 0)
+                    batch.push_back({s, prompts[s], false});
+                else
+                    batch.push_back({s, {argmax(last[s].data(), last[s].size())}, false});
+            }
+            const auto out = model->eval_batch(batch);
+            ASSERT_EQ(out.size(), batch.size());
+            for (size_t b = 0; b < batch.size(); ++b) {
+                const int s = batch[b].seq;
+                const Diff d = compare(out[b], alone[s][steps[s]]);
+                EXPECT_LE(d.max_abs, 1e-4 * d.max_ref)
+                    << lm_head_name(head) << " sequence " << s << " step " << steps[s];
+                EXPECT_EQ(argmax(out[b].data(), out[b].size()),
+                          argmax(alone[s][steps[s]].data(), alone[s][steps[s]].size()));
+                last[s] = out[b];
+                ++steps[s];
+            }
+        }
+        for (int s = 0; s < 4; ++s) EXPECT_EQ(steps[s], 4);
+        EXPECT_EQ(model->position(2), 7 + 3);
+        EXPECT_THROW(model->eval_batch({{4, {1}, false}}), Error);                   // no such slot
+        EXPECT_THROW(model->eval_batch({{1, {1}, false}, {1, {2}, false}}), Error);  // twice
+    }
+}
+
 TEST_P(ModelOnEachBundle, DecodingWithTheCacheEqualsPromptProcessing) {
     SyntheticModelOptions o;
     o.seed = 6;

@@ -87,6 +87,29 @@ TEST_P(Int8Gemv, MatchesReferenceExactly) {
     }
 }
 
+// The batched head: m activation rows at once, by the bundle's int8_gemm kernel
+// (m_tile rows per pass, a last partial tile included) and by the GEMV kernel
+// the rows were packed for, each row exactly as the reference computes it.
+TEST_P(Int8Gemv, BatchedRowsMatchReferenceExactly) {
+    const int n = 1001, k = 2560;
+    const auto w = test::random_int8(static_cast<size_t>(n) * k, 3);
+    const auto rs = test::random_float(n, 4, 0.001f, 0.02f);
+    const Int8Rows rows = packed_rows(w, rs, n, k);
+    for (int m : {1, 2, 3, 5, 8, 9}) {
+        const auto q = test::random_int8(static_cast<size_t>(m) * k, 10 + m);
+        const auto qs = test::random_float(m, 20 + m, 0.01f, 0.05f);
+        std::vector<float> y(static_cast<size_t>(m) * n), y_ref(n);
+        int8_gemm(rows, q.data(), qs.data(), m, y.data());
+        for (int r = 0; r < m; ++r) {
+            ref::int8_gemv(w.data(), rs.data(), n, k, &q[static_cast<size_t>(r) * k], qs[r],
+                           y_ref.data());
+            for (int i = 0; i < n; ++i)
+                ASSERT_EQ(y[static_cast<size_t>(r) * n + i], y_ref[i])
+                    << "m=" << m << " activation row " << r << " output " << i;
+        }
+    }
+}
+
 TEST_P(Int8Gemv, Extremes) {
     const int n = 16, k = 32;
     for (int8_t wv : {int8_t{-128}, int8_t{127}}) {

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "tern/error.h"
 #include "kernels/thread_pool.h"
+#include "tern/error.h"
 
 namespace tern {
 namespace {
@@ -165,28 +165,48 @@ void rmsnorm_quantize(const float* x, const float* weight, int k, int m_rows, fl
     check_halide(kern.entry(args), kern.name);
 }
 
-void int8_gemv(const Int8Rows& w, const int8_t* q, float q_scale, float* y) {
-    static const char* fn = "int8_gemv";
+void int8_gemm(const Int8Rows& w, const int8_t* q, const float* q_scale, int m_rows, float* y) {
+    static const char* fn = "int8_gemm";
     require_pointer(q, fn, "q");
+    require_pointer(q_scale, fn, "q_scale");
     require_pointer(y, fn, "y");
     require(w.kernel_ != nullptr, std::string(fn) + ": the rows are empty");
-    const KernelInfo& kern = *w.kernel_;
+    require(m_rows >= 1,
+            std::string(fn) + ": m_rows must be positive, got " + std::to_string(m_rows));
+    const KernelInfo* kern = w.kernel_;
+    if (m_rows > 1)
+        for (const KernelInfo& k : active_bundle().kernels())
+            if (k.name == "int8_gemm" && k.family == "int8_gemv" &&
+                k.knob("lanes") == kern->knob("lanes") && k.knob("dot") == kern->knob("dot"))
+                kern = &k;
     const int g = w.group_, L = w.lanes_;
     // Outputs go through a scratch buffer when N is not a whole number of tiles.
     std::vector<float> y_padded;
     float* y_out = y;
     if (w.n_pad_ != w.n_) {
-        y_padded.resize(w.n_pad_);
+        y_padded.resize(static_cast<size_t>(w.n_pad_) * m_rows);
         y_out = y_padded.data();
     }
     DenseBuffer pb(w.data_.data(), kU8, {g * L, w.k_ / g, w.n_pad_ / L});
     DenseBuffer sb(w.scale_.data(), kF32, {w.n_pad_});
-    DenseBuffer qb(q, kI8, {w.k_});
-    DenseBuffer yb(y_out, kF32, {w.n_pad_});
-    void* args[] = {pb.get(), sb.get(), qb.get(), &q_scale, yb.get()};
+    DenseBuffer qb(q, kI8, {w.k_, m_rows});
+    DenseBuffer qsb(q_scale, kF32, {m_rows});
+    DenseBuffer yb(y_out, kF32, {w.n_pad_, m_rows});
+    void* args[] = {pb.get(), sb.get(), qb.get(), qsb.get(), yb.get()};
     pool_install();
-    check_halide(kern.entry(args), kern.name);
-    if (y_out != y) std::memcpy(y, y_out, sizeof(float) * w.n_);
+    check_halide(kern->entry(args), kern->name);
+    if (y_out != y)
+        for (int m = 0; m < m_rows; ++m)
+            std::memcpy(y + static_cast<size_t>(m) * w.n_,
+                        &y_padded[static_cast<size_t>(m) * w.n_pad_], sizeof(float) * w.n_);
+}
+
+void int8_gemv(const Int8Rows& w, const int8_t* q, float q_scale, float* y) {
+    static const char* fn = "int8_gemv";
+    require_pointer(q, fn, "q");
+    require_pointer(y, fn, "y");
+    require(w.n() > 0, std::string(fn) + ": the rows are empty");
+    int8_gemm(w, q, &q_scale, 1, y);
 }
 
 }  // namespace tern

@@ -8,8 +8,8 @@
 #include <immintrin.h>
 #endif
 
-#include "tern/kernels.h"
 #include "kernels/thread_pool.h"
+#include "tern/kernels.h"
 
 namespace tern {
 

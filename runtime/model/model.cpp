@@ -12,13 +12,13 @@
 #include <mutex>
 #include <thread>
 
+#include "kernels/thread_pool.h"
+#include "kernels/vector_clones.h"
 #include "model/attention.h"
 #include "model/f16_gemv.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/reference.h"
-#include "kernels/thread_pool.h"
-#include "kernels/vector_clones.h"
 
 namespace tern {
 namespace {
@@ -143,11 +143,14 @@ struct Model::Impl {
     // int8 LM head: n_vocab rows of n_embd, with per-row scales.
     Int8Rows head;  // the int8 LM head, in its kernel's layout, on huge pages
 
-    // KV cache per layer. Values: n_ctx rows of n_head_kv * head_dim. Keys
-    // blocked and transposed (see attention.h), key_floats per KV head.
+    // KV cache per layer, one slot per sequence. Values: per slot n_ctx rows of
+    // n_head_kv * head_dim. Keys blocked and transposed (see attention.h),
+    // key_floats per KV head and slot.
     std::vector<std::vector<float>> k_cache, v_cache;
     size_t key_floats = 0;
-    int pos = 0;
+    std::vector<int> seq_pos;  // tokens in each slot's cache
+    // The rows of the batch being evaluated: each row's slot and position.
+    std::vector<int> row_slot, row_pos;
 
     // Time per part of eval (Model::timings); steady_clock reads are ~20 ns,
     // against milliseconds per token, so they are always on.
@@ -335,14 +338,14 @@ struct Model::Impl {
         charge("norm+quantise");
     }
 
-    // The rotation angles of the m positions being evaluated, the same in every
+    // The rotation angles of the m rows being evaluated, the same in every
     // layer and for queries and keys: computed once per eval.
     void rope_angles(int m) {
         const int half = cfg.n_rot / 2;
         rope_cos.resize(static_cast<size_t>(m) * half);
         rope_sin.resize(rope_cos.size());
         for (int t = 0; t < m; ++t) {
-            const float p = static_cast<float>(pos + t);
+            const float p = static_cast<float>(row_pos[t]);
             for (int i = 0; i < half; ++i) {
                 const float theta = p * std::pow(cfg.rope_theta, -2.0f * i / cfg.n_rot);
                 rope_cos[static_cast<size_t>(t) * half + i] = std::cos(theta);
@@ -371,32 +374,37 @@ struct Model::Impl {
             }
     }
 
-    // Causal grouped-query attention of m new tokens over the cache of layer l.
+    // Causal grouped-query attention of m new rows, each over its own
+    // sequence's cache of layer l.
     void attention(int l, int m) {
         const int hd = cfg.head_dim, KVH = cfg.n_head_kv, group = cfg.n_head / cfg.n_head_kv;
+        const size_t KV = static_cast<size_t>(KVH) * hd;
         parallel_for(m * KVH, [&](int job) {
-            const int t = job / KVH, kvh = job % KVH, n = pos + t + 1;
+            const int t = job / KVH, kvh = job % KVH, n = row_pos[t] + 1;
+            const size_t slot = static_cast<size_t>(row_slot[t]);
             thread_local std::vector<float> scratch;
             scratch.resize(static_cast<size_t>(group) * (n + kAttentionKeyBlock));
-            const KvHeadView kv{&k_cache[l][kvh * key_floats],
-                                &v_cache[l][static_cast<size_t>(kvh) * hd],
-                                static_cast<size_t>(KVH) * hd};
+            const KvHeadView kv{&k_cache[l][(slot * KVH + kvh) * key_floats],
+                                &v_cache[l][slot * n_ctx * KV + static_cast<size_t>(kvh) * hd], KV};
             const size_t first = static_cast<size_t>(t) * cfg.n_embd + kvh * group * hd;
             attend(&q[first], group, hd, kv, n, scratch.data(), &att[first]);
         });
     }
 
-    // Appends the m new tokens' keys (transposed) and values to layer l's cache.
+    // Appends the m new rows' keys (transposed) and values to layer l's cache,
+    // each in its sequence's slot.
     void cache_kv(int l, int m) {
-        const int KV = cfg.n_head_kv * cfg.head_dim;
+        const int KV = cfg.n_head_kv * cfg.head_dim, KVH = cfg.n_head_kv;
         const int hd = cfg.head_dim;
-        for (int t = 0; t < m; ++t)
-            for (int h = 0; h < cfg.n_head_kv; ++h)
+        for (int t = 0; t < m; ++t) {
+            const size_t slot = static_cast<size_t>(row_slot[t]);
+            for (int h = 0; h < KVH; ++h)
                 for (int i = 0; i < hd; ++i)
-                    k_cache[l][h * key_floats + key_offset(hd, pos + t, i)] =
+                    k_cache[l][(slot * KVH + h) * key_floats + key_offset(hd, row_pos[t], i)] =
                         kbuf[static_cast<size_t>(t) * KV + h * hd + i];
-        std::memcpy(&v_cache[l][static_cast<size_t>(pos) * KV], vbuf.data(),
-                    sizeof(float) * m * KV);
+            std::memcpy(&v_cache[l][(slot * n_ctx + row_pos[t]) * KV],
+                        &vbuf[static_cast<size_t>(t) * KV], sizeof(float) * KV);
+        }
     }
 
     void rmsnorm(const float* in, const float* weight, int k, float* out) const {
@@ -406,24 +414,34 @@ struct Model::Impl {
         for (int i = 0; i < k; ++i) out[i] = in[i] * r * weight[i];
     }
 
-    void logits_of(const float* xr, float* out) {
-        const int E = cfg.n_embd;
-        std::vector<float> xn(E);
-        rmsnorm(xr, output_norm.data(), E, xn.data());
+    // Logits of the given rows of x (rows.size() x n_vocab, row-major): the head
+    // is read once for all of them (the batched int8 kernel; the file's F16 rows
+    // in chunks that stay in cache while every row passes).
+    void logits_of(const std::vector<int>& rows, float* out) {
+        const int E = cfg.n_embd, R = static_cast<int>(rows.size());
+        std::vector<float> xn(static_cast<size_t>(R) * E);
+        for (int r = 0; r < R; ++r)
+            rmsnorm(&x[static_cast<size_t>(rows[r]) * E], output_norm.data(), E,
+                    &xn[static_cast<size_t>(r) * E]);
         if (options.lm_head == LmHead::int8) {
-            std::vector<int8_t> qn(E);
-            float s;
-            ref::quantize_row(xn.data(), E, qn.data(), &s);
-            int8_gemv(head, qn.data(), s, out);
+            std::vector<int8_t> qn(static_cast<size_t>(R) * E);
+            std::vector<float> s(R);
+            for (int r = 0; r < R; ++r)
+                ref::quantize_row(&xn[static_cast<size_t>(r) * E], E,
+                                  &qn[static_cast<size_t>(r) * E], &s[r]);
+            int8_gemm(head, qn.data(), s.data(), R, out);
             return;
         }
         const int chunk = 256;
+        const size_t V = static_cast<size_t>(cfg.n_vocab);
         if (head_weights->type == TensorType::f16) {
-            const auto* rows = reinterpret_cast<const uint16_t*>(head_weights->data);
+            const auto* weights = reinterpret_cast<const uint16_t*>(head_weights->data);
             parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
                 const int end = std::min(cfg.n_vocab, (c + 1) * chunk);
-                f16_gemv(rows + static_cast<size_t>(c) * chunk * E, end - c * chunk, E, xn.data(),
-                         out + static_cast<size_t>(c) * chunk);
+                for (int r = 0; r < R; ++r)
+                    f16_gemv(weights + static_cast<size_t>(c) * chunk * E, end - c * chunk, E,
+                             &xn[static_cast<size_t>(r) * E],
+                             out + r * V + static_cast<size_t>(c) * chunk);
             });
             return;
         }
@@ -431,27 +449,49 @@ struct Model::Impl {
             std::vector<float> row(E);
             for (int v = c * chunk; v < std::min(cfg.n_vocab, (c + 1) * chunk); ++v) {
                 gguf::decode_row(file, *head_weights, v, row.data());
-                out[v] = dot_product(row.data(), xn.data(), E);
+                for (int r = 0; r < R; ++r)
+                    out[r * V + v] = dot_product(row.data(), &xn[static_cast<size_t>(r) * E], E);
             }
         });
     }
 
-    std::vector<float> eval(const std::vector<int>& tokens, bool all_logits) {
+    std::vector<std::vector<float>> eval(const std::vector<Model::Batch>& batch) {
+        if (batch.empty()) throw Error("eval: no sequences");
+        row_slot.clear();
+        row_pos.clear();
+        std::vector<int> tokens;
+        for (size_t b = 0; b < batch.size(); ++b) {
+            const Model::Batch& e = batch[b];
+            if (e.seq < 0 || e.seq >= options.n_seq)
+                throw Error("eval: sequence " + std::to_string(e.seq) + " is not one of the " +
+                            std::to_string(options.n_seq) + " the model was loaded for");
+            if (e.tokens.empty())
+                throw Error("eval: no tokens for sequence " + std::to_string(e.seq));
+            for (size_t c = 0; c < b; ++c)
+                if (batch[c].seq == e.seq)
+                    throw Error("eval: sequence " + std::to_string(e.seq) +
+                                " is in the batch twice");
+            const int p = seq_pos[e.seq], m = static_cast<int>(e.tokens.size());
+            if (p + m > n_ctx)
+                throw Error("eval: " + std::to_string(m) + " tokens at position " +
+                            std::to_string(p) + " exceed the context of " + std::to_string(n_ctx) +
+                            " (use a larger -c)");
+            for (int t = 0; t < m; ++t) {
+                if (e.tokens[t] < 0 || e.tokens[t] >= cfg.n_vocab)
+                    throw Error("eval: token id " + std::to_string(e.tokens[t]) +
+                                " is outside the vocabulary of " + std::to_string(cfg.n_vocab));
+                row_slot.push_back(e.seq);
+                row_pos.push_back(p + t);
+                tokens.push_back(e.tokens[t]);
+            }
+        }
         const int m = static_cast<int>(tokens.size());
-        if (m == 0) throw Error("eval: no tokens");
-        if (pos + m > n_ctx)
-            throw Error("eval: " + std::to_string(m) + " tokens at position " +
-                        std::to_string(pos) + " exceed the context of " + std::to_string(n_ctx) +
-                        " (use a larger -c)");
         const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim;
         start_timer();
         ensure_scratch(m);
         const uint64_t row_bytes = embedding->bytes / cfg.n_vocab;
         std::vector<uint8_t> raw(row_bytes);
         for (int t = 0; t < m; ++t) {
-            if (tokens[t] < 0 || tokens[t] >= cfg.n_vocab)
-                throw Error("eval: token id " + std::to_string(tokens[t]) +
-                            " is outside the vocabulary of " + std::to_string(cfg.n_vocab));
             // pread, not the mapping: a prompt's rows are scattered over the file.
             file.read(embedding->data + row_bytes * tokens[t], row_bytes, raw.data());
             gguf::decode_values(embedding->type, raw.data(), E, &x[static_cast<size_t>(t) * E]);
@@ -488,14 +528,28 @@ struct Model::Impl {
             for (size_t i = 0; i < static_cast<size_t>(m) * E; ++i) x[i] += xb[i];
         }
         charge("other");
-        pos += m;
-        const int first = all_logits ? 0 : m - 1;
-        std::vector<float> logits(static_cast<size_t>(m - first) * cfg.n_vocab);
-        for (int t = first; t < m; ++t)
-            logits_of(&x[static_cast<size_t>(t) * E],
-                      &logits[static_cast<size_t>(t - first) * cfg.n_vocab]);
+        // The rows whose logits are wanted: each sequence's last, or all of its.
+        std::vector<int> wanted;
+        std::vector<size_t> first_wanted;
+        for (size_t b = 0, row = 0; b < batch.size(); ++b) {
+            const int n = static_cast<int>(batch[b].tokens.size());
+            first_wanted.push_back(wanted.size());
+            for (int t = batch[b].all_logits ? 0 : n - 1; t < n; ++t)
+                wanted.push_back(static_cast<int>(row) + t);
+            row += n;
+            seq_pos[batch[b].seq] += n;
+        }
+        std::vector<float> all(wanted.size() * static_cast<size_t>(cfg.n_vocab));
+        logits_of(wanted, all.data());
         charge("lm head");
-        return logits;
+        std::vector<std::vector<float>> out(batch.size());
+        for (size_t b = 0; b < batch.size(); ++b) {
+            const size_t begin = first_wanted[b] * cfg.n_vocab;
+            const size_t end = (b + 1 < batch.size() ? first_wanted[b + 1] : wanted.size()) *
+                               static_cast<size_t>(cfg.n_vocab);
+            out[b].assign(all.begin() + begin, all.begin() + end);
+        }
+        return out;
     }
 };
 
@@ -525,10 +579,14 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     impl->n_ctx = std::min(options.n_ctx, impl->cfg.n_ctx_train);
     impl->load_weights();
     const size_t kv_width = static_cast<size_t>(impl->cfg.n_head_kv) * impl->cfg.head_dim;
+    if (options.n_seq < 1)
+        throw Error("sequence count " + std::to_string(options.n_seq) + " must be positive");
+    const size_t slots = static_cast<size_t>(options.n_seq);
     impl->key_floats = key_cache_floats(impl->cfg.head_dim, impl->n_ctx);
     impl->k_cache.assign(impl->cfg.n_layer,
-                         std::vector<float>(impl->key_floats * impl->cfg.n_head_kv));
-    impl->v_cache.assign(impl->cfg.n_layer, std::vector<float>(impl->n_ctx * kv_width));
+                         std::vector<float>(slots * impl->key_floats * impl->cfg.n_head_kv));
+    impl->v_cache.assign(impl->cfg.n_layer, std::vector<float>(slots * impl->n_ctx * kv_width));
+    impl->seq_pos.assign(slots, 0);
     impl->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return std::unique_ptr<Model>(new Model(std::move(impl)));
@@ -538,8 +596,15 @@ const ModelConfig& Model::config() const { return impl_->cfg; }
 const gguf::File& Model::file() const { return impl_->file; }
 const ModelOptions& Model::options() const { return impl_->options; }
 double Model::load_seconds() const { return impl_->load_seconds; }
-int Model::position() const { return impl_->pos; }
-void Model::reset() { impl_->pos = 0; }
+int Model::position(int seq) const { return impl_->seq_pos.at(seq); }
+void Model::reset(int seq) { impl_->seq_pos.at(seq) = 0; }
+int Model::context() const { return impl_->n_ctx; }
+uint64_t Model::kv_cache_bytes() const {
+    uint64_t total = 0;
+    for (size_t l = 0; l < impl_->k_cache.size(); ++l)
+        total += 4 * (impl_->k_cache[l].size() + impl_->v_cache[l].size());
+    return total;
+}
 
 void Model::set_threads(int threads) {
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -583,7 +648,11 @@ std::vector<Model::Timing> Model::timings() const { return impl_->timing; }
 void Model::clear_timings() { impl_->timing.clear(); }
 
 std::vector<float> Model::eval(const std::vector<int>& tokens, bool all_logits) {
-    return impl_->eval(tokens, all_logits);
+    return std::move(impl_->eval({{0, tokens, all_logits}}).front());
+}
+
+std::vector<std::vector<float>> Model::eval_batch(const std::vector<Batch>& batch) {
+    return impl_->eval(batch);
 }
 
 std::vector<Model::LinearChoice> Model::linear_choices() const {

@@ -130,7 +130,7 @@ public:
     const KernelInfo& kernel() const { return *kernel_; }
 
 private:
-    friend void int8_gemv(const Int8Rows&, const int8_t*, float, float*);
+    friend void int8_gemm(const Int8Rows&, const int8_t*, const float*, int, float*);
     size_t offset(int row, int col) const;
     const KernelInfo* kernel_ = nullptr;
     int n_ = 0, k_ = 0, n_pad_ = 0, group_ = 0, lanes_ = 0;
@@ -142,5 +142,9 @@ private:
 // y[n] = float(sum_k W(n, k) * q[k]) * (row_scale(n) * q_scale) for n < w.n(),
 // by the kernel w was packed for; q holds w.k() values.
 void int8_gemv(const Int8Rows& w, const int8_t* q, float q_scale, float* y);
+// The same for m_rows activation rows at once (q: m_rows x w.k(), y: m_rows x
+// w.n(), row-major), reading the weights once for all of them: by the bundle's
+// int8_gemm kernel where it reads w's layout (same lanes and dot), else by w's.
+void int8_gemm(const Int8Rows& w, const int8_t* q, const float* q_scale, int m_rows, float* y);
 
 }  // namespace tern

@@ -60,8 +60,9 @@ ModelConfig read_model_config(const std::string& path);
 std::vector<std::pair<int, int>> linear_shapes(int n_embd, int n_ff, int kv_width);
 
 struct ModelOptions {
-    int threads = 0;                       // 0: every core
-    int n_ctx = 2048;                      // KV cache positions (at most the file's context length)
+    int threads = 0;   // 0: every core
+    int n_ctx = 2048;  // KV cache positions per sequence (at most the file's context length)
+    int n_seq = 1;     // sequences with their own KV cache (serving slots)
     std::optional<Activation> activation;  // overrides the file
     LmHead lm_head = LmHead::int8;
     // Called as layers are repacked: (done, total).
@@ -88,13 +89,27 @@ public:
     // a plain read of these regions bounds how fast a token can be.
     std::vector<Region> weight_regions() const;
 
-    // Runs tokens at positions position() .. position() + n - 1, appending to the
-    // KV cache. Returns the logits of the last token, or of every token (n x
-    // n_vocab, row-major) when all_logits is set. Throws if the cache is full or
-    // a token id is out of range.
+    // Runs tokens of sequence 0 at positions position() .. position() + n - 1,
+    // appending to its KV cache. Returns the logits of the last token, or of
+    // every token (n x n_vocab, row-major) when all_logits is set. Throws if the
+    // cache is full or a token id is out of range.
     std::vector<float> eval(const std::vector<int>& tokens, bool all_logits = false);
-    int position() const;
-    void reset();  // empties the KV cache
+
+    // One sequence's part of a batch: new tokens appended to its own cache.
+    struct Batch {
+        int seq = 0;  // 0 .. options().n_seq - 1
+        std::vector<int> tokens;
+        bool all_logits = false;
+    };
+    // Runs the new tokens of several sequences as one batch: the ternary
+    // matmuls and the LM head read their weights once for all rows; attention
+    // reads each sequence's own cache. Returns each entry's logits as eval()
+    // does. A sequence may appear once per batch.
+    std::vector<std::vector<float>> eval_batch(const std::vector<Batch>& batch);
+    int position(int seq = 0) const;
+    void reset(int seq = 0);          // empties a sequence's KV cache
+    int context() const;              // positions per sequence
+    uint64_t kv_cache_bytes() const;  // reserved for all sequences
 
     // Runs on `threads` threads from now on (0: every core), with the kernels
     // tuned nearest that count where they read the weights as packed at load.
