@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
-#include <set>
 
 #include "tern/error.h"
 
@@ -15,17 +15,21 @@ Sampler::Sampler(const SamplerOptions& options) : o_(options), rng_(options.seed
     if (!(o_.top_p > 0 && o_.top_p <= 1)) throw Error("top-p must be in (0, 1]");
     if (o_.repeat_penalty <= 0) throw Error("repeat penalty must be positive");
     if (o_.repeat_last_n < 0) throw Error("repeat-last-n must be at least 0");
+    if (!(std::fabs(o_.presence_penalty) <= 2) || !(std::fabs(o_.frequency_penalty) <= 2))
+        throw Error("presence and frequency penalties must be within [-2, 2]");
 }
 
 int Sampler::sample(std::vector<float>& logits, const std::vector<int>& recent) {
-    if (o_.repeat_penalty != 1.0f) {
+    if (o_.repeat_penalty != 1.0f || o_.presence_penalty != 0.0f || o_.frequency_penalty != 0.0f) {
         const size_t from =
             recent.size() > size_t(o_.repeat_last_n) ? recent.size() - o_.repeat_last_n : 0;
-        const std::set<int> seen(recent.begin() + static_cast<long>(from), recent.end());
-        for (int t : seen) {
+        std::map<int, int> seen;
+        for (size_t i = from; i < recent.size(); ++i) ++seen[recent[i]];
+        for (const auto& [t, count] : seen) {
             if (t < 0 || t >= static_cast<int>(logits.size())) continue;
             float& l = logits[t];
             l = l > 0 ? l / o_.repeat_penalty : l * o_.repeat_penalty;
+            l -= o_.presence_penalty + o_.frequency_penalty * static_cast<float>(count);
         }
     }
     if (o_.temperature == 0.0f)

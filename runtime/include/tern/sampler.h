@@ -14,7 +14,12 @@ struct SamplerOptions {
     float top_p = 0.95f;       // 1: no limit
     float repeat_penalty =
         1.1f;  // 1: none (llama.cpp's rule: positive logits divided, negative multiplied)
-    int repeat_last_n = 64;  // how many recent tokens the penalty looks at
+    int repeat_last_n = 64;  // how many recent tokens the penalties look at
+    // OpenAI's penalties over the same recent tokens: a logit loses
+    // presence_penalty if its token occurs there, and frequency_penalty per
+    // occurrence (0: none; -2 to 2).
+    float presence_penalty = 0.0f;
+    float frequency_penalty = 0.0f;
     uint64_t seed = 0;
 };
 
