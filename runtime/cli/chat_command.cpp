@@ -75,11 +75,16 @@ int chat_command(int argc, char** argv) {
 
     Sampler sampler(so);
     std::vector<int> history;  // the tokens in the KV cache
-    std::string pending;       // text to evaluate before the next user turn
+    // Before the next user turn: the closing marker of the last answer, and the
+    // system message at the start of a conversation.
+    std::string pending;
+    std::vector<ChatMessage> pending_messages;
     auto start = [&] {
         model->reset();
         history.clear();
-        pending = args.str("system").empty() ? "" : format.message({"system", args.str("system")});
+        pending.clear();
+        pending_messages.clear();
+        if (!args.str("system").empty()) pending_messages.push_back({"system", args.str("system")});
     };
     start();
     for (bool first = true;; first = false) {
@@ -105,9 +110,12 @@ int chat_command(int argc, char** argv) {
             }
             if (user.empty()) continue;
         }
-        const std::string text =
-            pending + format.message({"user", user}) + format.assistant_prompt();
-        const std::vector<int> tokens = tok.encode(text, history.empty() && tok.add_bos(), true);
+        pending_messages.push_back({"user", user});
+        const std::string text = pending + format.render(pending_messages, true);
+        // Messages are tokenized as text: typing "<|eot_id|>" cannot end a turn.
+        std::vector<int> tokens = tok.encode(pending, history.empty() && tok.add_bos(), true);
+        for (int id : chat_tokens(format, tok, pending_messages, true, false)) tokens.push_back(id);
+        pending_messages.clear();
         if (args.on("verbose-prompt")) {
             std::fprintf(stderr, "[prompt, %zu tokens at position %d]\n%s\n[tokens]", tokens.size(),
                          model->position(), text.c_str());

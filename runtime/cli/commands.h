@@ -8,6 +8,7 @@ int gen_model_command(int argc, char** argv);
 int info_command(int argc, char** argv);
 int run_command(int argc, char** argv);
 int chat_command(int argc, char** argv);
+int serve_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
 int eval_command(int argc, char** argv);
 

@@ -14,6 +14,7 @@ void usage() {
         "commands:\n"
         "  run        generate text from a prompt\n"
         "  chat       a conversation with an instruct model (its chat template)\n"
+        "  serve      an OpenAI-compatible HTTP server, many conversations at once\n"
         "  bench      prompt processing and generation speed (llama-bench style table)\n"
         "  info       CPU, kernel bundles, and the kernels chosen for a model's weights\n"
         "  gen-model  write a random-weight BitNet model (tiny or 2b4t)\n"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
     try {
         if (command == "run") return tern::cli::run_command(argc - 2, argv + 2);
         if (command == "chat") return tern::cli::chat_command(argc - 2, argv + 2);
+        if (command == "serve") return tern::cli::serve_command(argc - 2, argv + 2);
         if (command == "bench") return tern::cli::bench_command(argc - 2, argv + 2);
         if (command == "info") return tern::cli::info_command(argc - 2, argv + 2);
         if (command == "gen-model") return tern::cli::gen_model_command(argc - 2, argv + 2);

@@ -34,16 +34,21 @@ ChatFormat chat_format(const std::string& name) {
     throw Error("chat format '" + name + "' is not known (expected " + known + ")");
 }
 
-std::string ChatFormat::message(const ChatMessage& m) const {
+ChatFormat::Parts ChatFormat::parts(const ChatMessage& m) const {
     if (name == "llama3")
-        return "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + trim(m.content) +
-               "<|eot_id|>";
+        return {"<|start_header_id|>" + m.role + "<|end_header_id|>\n\n", trim(m.content),
+                "<|eot_id|>"};
     if (name == "bitnet") {
         std::string role = m.role;
         if (!role.empty()) role[0] = static_cast<char>(std::toupper(role[0]));
-        return role + ": " + trim(m.content) + "<|eot_id|>";
+        return {role + ": ", trim(m.content), "<|eot_id|>"};
     }
-    return "<|" + m.role + "|>\n" + m.content + "\n";
+    return {"<|" + m.role + "|>\n", m.content, "\n"};
+}
+
+std::string ChatFormat::message(const ChatMessage& m) const {
+    const Parts p = parts(m);
+    return p.before + p.content + p.after;
 }
 
 std::string ChatFormat::assistant_prompt() const {
@@ -59,6 +64,25 @@ std::string ChatFormat::render(const std::vector<ChatMessage>& messages,
     std::string text;
     for (const ChatMessage& m : messages) text += message(m);
     return add_assistant_prompt ? text + assistant_prompt() : text;
+}
+
+std::vector<int> chat_tokens(const ChatFormat& format, const Tokenizer& tokenizer,
+                             const std::vector<ChatMessage>& messages, bool add_assistant_prompt,
+                             bool add_bos) {
+    std::vector<int> out;
+    if (add_bos) out.push_back(tokenizer.bos());
+    auto append = [&](const std::string& text, bool special) {
+        const std::vector<int> ids = tokenizer.encode(text, false, special);
+        out.insert(out.end(), ids.begin(), ids.end());
+    };
+    for (const ChatMessage& m : messages) {
+        const ChatFormat::Parts p = format.parts(m);
+        append(p.before, true);
+        append(p.content, false);
+        append(p.after, true);
+    }
+    if (add_assistant_prompt) append(format.assistant_prompt(), true);
+    return out;
 }
 
 std::string recognise_chat_template(const std::string& t) {

@@ -10,6 +10,7 @@
 
 #include "tern/gguf.h"
 #include "tern/model.h"
+#include "tern/tokenizer.h"
 
 namespace tern {
 
@@ -32,7 +33,21 @@ struct ChatFormat {
     // Messages, then the assistant prompt when add_assistant_prompt; no BOS
     // (the tokenizer adds it).
     std::string render(const std::vector<ChatMessage>& messages, bool add_assistant_prompt) const;
+    // One message as (markers before, content, markers after): message() is
+    // their concatenation.
+    struct Parts {
+        std::string before, content, after;
+    };
+    Parts parts(const ChatMessage& m) const;
 };
+
+// The tokens of a conversation in a format: the format's markers become their
+// control tokens, the messages' contents never do (a user cannot forge a turn by
+// typing "<|eot_id|>"). BOS first when add_bos; the assistant prompt last when
+// add_assistant_prompt.
+std::vector<int> chat_tokens(const ChatFormat& format, const Tokenizer& tokenizer,
+                             const std::vector<ChatMessage>& messages, bool add_assistant_prompt,
+                             bool add_bos);
 
 // The formats by name; throws naming the known ones otherwise.
 ChatFormat chat_format(const std::string& name);

@@ -1,0 +1,674 @@
+// See server.h. Read top to bottom: the shared job state, request parsing and
+// validation (OpenAI's fields, errors naming the field), the engine thread, the
+// routes, then run/stop.
+#include "server.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "tern/error.h"
+
+namespace tern::server {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// A request between its handler thread and the engine thread.
+struct Job {
+    std::vector<int> prompt;
+    GenerationParams params;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::string text;  // produced, not yet taken by the handler
+    bool done = false;
+    FinishReason finish = FinishReason::none;
+    int completion_tokens = 0;
+    std::vector<int> tokens;  // generated (return_tokens)
+    std::atomic<bool> cancel{false};
+    Clock::time_point queued = Clock::now();
+};
+
+// A client error: HTTP status, message and the request field it concerns.
+struct ApiError {
+    int status;
+    std::string message, param, type = "invalid_request_error";
+};
+
+json error_body(const ApiError& e) {
+    return {{"error",
+             {{"message", e.message},
+              {"type", e.type},
+              {"param", e.param.empty() ? json(nullptr) : json(e.param)},
+              {"code", nullptr}}}};
+}
+
+// Typed optional fields of a JSON body; a wrong type or range is a 400 naming it.
+struct Fields {
+    const json& body;
+    const json* get(const char* name) const {
+        const auto it = body.find(name);
+        return it == body.end() || it->is_null() ? nullptr : &*it;
+    }
+    double number(const char* name, double lo, double hi, double fallback) const {
+        const json* v = get(name);
+        if (!v) return fallback;
+        if (!v->is_number())
+            throw ApiError{400, std::string("'") + name + "' must be a number", name};
+        const double d = v->get<double>();
+        if (!(d >= lo && d <= hi))
+            throw ApiError{400,
+                           std::string("'") + name + "' is " + v->dump() + ", expected " +
+                               std::to_string(lo) + " to " + std::to_string(hi),
+                           name};
+        return d;
+    }
+    long integer(const char* name, long lo, long hi, long fallback) const {
+        const json* v = get(name);
+        if (!v) return fallback;
+        if (!v->is_number_integer())
+            throw ApiError{400, std::string("'") + name + "' must be an integer", name};
+        const long i = v->get<long>();
+        if (i < lo || i > hi)
+            throw ApiError{400,
+                           std::string("'") + name + "' is " + std::to_string(i) + ", expected " +
+                               std::to_string(lo) + " to " + std::to_string(hi),
+                           name};
+        return i;
+    }
+    bool boolean(const char* name, bool fallback) const {
+        const json* v = get(name);
+        if (!v) return fallback;
+        if (!v->is_boolean())
+            throw ApiError{400, std::string("'") + name + "' must be true or false", name};
+        return v->get<bool>();
+    }
+};
+
+std::string text_of_content(const json& content, size_t index) {
+    const std::string param = "messages[" + std::to_string(index) + "].content";
+    if (content.is_string()) return content.get<std::string>();
+    if (content.is_array()) {  // content parts: text only
+        std::string text;
+        for (const json& part : content) {
+            if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
+                !part["text"].is_string())
+                throw ApiError{400, "only text content parts are supported", param};
+            text += part["text"].get<std::string>();
+        }
+        return text;
+    }
+    throw ApiError{400, "'content' must be a string or an array of text parts", param};
+}
+
+std::string now_id(const char* prefix, uint64_t n) {
+    return std::string(prefix) + std::to_string(n);
+}
+
+long unix_time() {
+    return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
+}
+
+}  // namespace
+
+struct Server::Impl {
+    Engine& engine;
+    ServerOptions options;
+    ChatFormat format;
+    httplib::Server http;
+    std::atomic<bool> stopping{false};
+    std::atomic<uint64_t> next_id{1};
+    std::random_device seeds;
+    std::mutex seeds_mu;
+
+    // The queue of jobs waiting for a slot, and the running ones (engine ids).
+    std::mutex mu;
+    std::condition_variable work;
+    std::deque<std::shared_ptr<Job>> queue;
+    std::map<int, std::shared_ptr<Job>> running;
+    std::thread engine_thread;
+
+    // Metrics.
+    std::mutex metrics_mu;
+    std::map<int, uint64_t> responses;  // by HTTP status
+    std::atomic<uint64_t> prompt_tokens{0}, completion_tokens{0}, cancelled{0};
+    Clock::time_point started = Clock::now();
+    std::deque<std::pair<Clock::time_point, uint64_t>> recent;  // (time, completion tokens)
+
+    Impl(Engine& e, const ServerOptions& o) : engine(e), options(o) {
+        std::string source;
+        format = choose_chat_format(engine.model().file(), engine.model().config(), "", &source);
+    }
+
+    // --- Requests -----------------------------------------------------------
+
+    GenerationParams generation_params(const Fields& f, int prompt_tokens) {
+        GenerationParams p;
+        const int n_ctx = engine.model().context();
+        const int room = n_ctx - prompt_tokens;
+        if (room < 1)
+            throw ApiError{400,
+                           "the prompt has " + std::to_string(prompt_tokens) +
+                               " tokens, more than the context of " + std::to_string(n_ctx) +
+                               " allows",
+                           f.get("messages") ? "messages" : "prompt", "context_length_exceeded"};
+        const char* max_name =
+            f.get("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        p.max_tokens = static_cast<int>(f.integer(max_name, 1, 1L << 30, room));
+        if (p.max_tokens > room)
+            throw ApiError{400,
+                           std::string("'") + max_name + "' is " + std::to_string(p.max_tokens) +
+                               ", but the prompt's " + std::to_string(prompt_tokens) +
+                               " tokens leave " + std::to_string(room) + " of the context of " +
+                               std::to_string(n_ctx),
+                           max_name, "context_length_exceeded"};
+        p.sampling.temperature = static_cast<float>(f.number("temperature", 0, 2, 1.0));
+        p.sampling.top_p = static_cast<float>(f.number("top_p", 1e-9, 1, 1.0));
+        p.sampling.top_k = static_cast<int>(f.integer("top_k", 0, 1L << 30, 0));
+        p.sampling.presence_penalty = static_cast<float>(f.number("presence_penalty", -2, 2, 0));
+        p.sampling.frequency_penalty = static_cast<float>(f.number("frequency_penalty", -2, 2, 0));
+        p.sampling.repeat_penalty = 1.0f;
+        p.sampling.repeat_last_n = n_ctx;
+        {
+            std::lock_guard<std::mutex> lock(seeds_mu);
+            p.sampling.seed = static_cast<uint64_t>(f.integer("seed", LONG_MIN, LONG_MAX, seeds()));
+        }
+        if (f.integer("n", 1, 1, 1) != 1) throw ApiError{400, "'n': only 1 is supported", "n"};
+        if (const json* stop = f.get("stop")) {
+            if (stop->is_string()) {
+                p.stop = {stop->get<std::string>()};
+            } else if (stop->is_array() && stop->size() <= 4) {
+                for (const json& s : *stop) {
+                    if (!s.is_string())
+                        throw ApiError{400, "'stop' entries must be strings", "stop"};
+                    p.stop.push_back(s.get<std::string>());
+                }
+            } else {
+                throw ApiError{400, "'stop' must be a string or an array of up to 4 strings",
+                               "stop"};
+            }
+        }
+        for (const char* unsupported : {"logprobs", "tools", "functions", "logit_bias"})
+            if (const json* v = f.get(unsupported); v && !(v->is_boolean() && !v->get<bool>()))
+                throw ApiError{400, std::string("'") + unsupported + "' is not supported by tern",
+                               unsupported};
+        return p;
+    }
+
+    void check_model(const Fields& f) {
+        if (const json* m = f.get("model")) {
+            if (!m->is_string()) throw ApiError{400, "'model' must be a string", "model"};
+            if (m->get<std::string>() != options.model_name)
+                throw ApiError{400,
+                               "model '" + m->get<std::string>() + "' is not served here (it is '" +
+                                   options.model_name + "')",
+                               "model", "model_not_found"};
+        }
+    }
+
+    json parse_body(const httplib::Request& req) {
+        try {
+            json body = json::parse(req.body);
+            if (!body.is_object())
+                throw ApiError{400, "the request body must be a JSON object", ""};
+            return body;
+        } catch (const json::parse_error& e) {
+            throw ApiError{400, std::string("the request body is not valid JSON: ") + e.what(), ""};
+        }
+    }
+
+    std::vector<int> chat_prompt(const Fields& f) {
+        const json* messages = f.get("messages");
+        if (!messages) throw ApiError{400, "'messages' is required", "messages"};
+        if (!messages->is_array() || messages->empty())
+            throw ApiError{400, "'messages' must be a non-empty array", "messages"};
+        std::vector<ChatMessage> chat;
+        for (size_t i = 0; i < messages->size(); ++i) {
+            const json& m = (*messages)[i];
+            const std::string at = "messages[" + std::to_string(i) + "]";
+            if (!m.is_object()) throw ApiError{400, "each message must be an object", at};
+            if (!m.contains("role") || !m["role"].is_string())
+                throw ApiError{400, "'role' must be a string", at + ".role"};
+            std::string role = m["role"].get<std::string>();
+            if (role == "developer") role = "system";
+            if (role != "system" && role != "user" && role != "assistant")
+                throw ApiError{400, "role '" + role + "' is not system, user or assistant",
+                               at + ".role"};
+            if (!m.contains("content"))
+                throw ApiError{400, "'content' is required", at + ".content"};
+            chat.push_back({role, text_of_content(m["content"], i)});
+        }
+        const Tokenizer& tok = engine.tokenizer();
+        return chat_tokens(format, tok, chat, true, tok.add_bos());
+    }
+
+    std::vector<int> completion_prompt(const Fields& f) {
+        const json* prompt = f.get("prompt");
+        if (!prompt) throw ApiError{400, "'prompt' is required", "prompt"};
+        const Tokenizer& tok = engine.tokenizer();
+        if (prompt->is_string()) {
+            if (prompt->get<std::string>().empty())
+                throw ApiError{400, "'prompt' is empty", "prompt"};
+            return tok.encode(prompt->get<std::string>(), tok.add_bos(), true);
+        }
+        if (prompt->is_array() && !prompt->empty()) {
+            std::vector<int> ids;
+            for (const json& v : *prompt) {
+                if (!v.is_number_integer() || v.get<long>() < 0 || v.get<long>() >= tok.n_vocab())
+                    throw ApiError{400,
+                                   "'prompt' must be a string or an array of token ids below " +
+                                       std::to_string(tok.n_vocab()),
+                                   "prompt"};
+                ids.push_back(v.get<int>());
+            }
+            return ids;
+        }
+        throw ApiError{400, "'prompt' must be a non-empty string or array of token ids", "prompt"};
+    }
+
+    // Queues a job for the engine thread; 503 when the queue is full.
+    std::shared_ptr<Job> enqueue(std::vector<int> prompt, const GenerationParams& params) {
+        auto job = std::make_shared<Job>();
+        job->prompt = std::move(prompt);
+        job->params = params;
+        std::lock_guard<std::mutex> lock(mu);
+        if (stopping) throw ApiError{503, "the server is shutting down", "", "server_error"};
+        if (static_cast<int>(queue.size()) >= options.max_queue)
+            throw ApiError{503,
+                           "too many requests: " + std::to_string(queue.size()) +
+                               " are waiting for a slot; retry later",
+                           "", "server_busy"};
+        queue.push_back(job);
+        prompt_tokens += job->prompt.size();
+        work.notify_one();
+        return job;
+    }
+
+    // Waits for more text or the end; false when the client should be dropped.
+    template <typename Alive>
+    bool wait(Job& job, std::string* text, bool* done, Alive alive) {
+        std::unique_lock<std::mutex> lock(job.mu);
+        while (job.text.empty() && !job.done) {
+            job.cv.wait_for(lock, std::chrono::milliseconds(100));
+            if (!job.text.empty() || job.done) break;
+            if (!alive()) return false;
+        }
+        text->swap(job.text);
+        job.text.clear();
+        *done = job.done;
+        return true;
+    }
+
+    // --- The engine thread ----------------------------------------------------
+
+    void engine_loop() {
+        while (true) {
+            {
+                std::unique_lock<std::mutex> lock(mu);
+                if (stopping) break;
+                while (!queue.empty() && engine.free_slots() > 0) {
+                    std::shared_ptr<Job> job = queue.front();
+                    queue.pop_front();
+                    if (job->cancel) {
+                        end(*job, FinishReason::cancelled);
+                        continue;
+                    }
+                    try {
+                        const int id =
+                            engine.submit(job->prompt, job->params,
+                                          [this, job](const TokenEvent& e) { on_token(*job, e); });
+                        running[id] = job;
+                    } catch (const Error&) {  // validated before queueing; a defect if reached
+                        end(*job, FinishReason::cancelled);
+                    }
+                }
+                for (const auto& [id, job] : running)
+                    if (job->cancel) engine.cancel(id);
+                if (engine.active() == 0) {
+                    work.wait_for(lock, std::chrono::milliseconds(200));
+                    continue;
+                }
+            }
+            engine.step();
+            std::lock_guard<std::mutex> lock(mu);
+            for (auto it = running.begin(); it != running.end();) {
+                std::lock_guard<std::mutex> job_lock(it->second->mu);
+                it = it->second->done ? running.erase(it) : std::next(it);
+            }
+        }
+        // Shutting down: end every running and queued request.
+        std::lock_guard<std::mutex> lock(mu);
+        for (const auto& [id, job] : running) engine.cancel(id);
+        engine.step();
+        running.clear();
+        for (auto& job : queue) end(*job, FinishReason::cancelled);
+        queue.clear();
+    }
+
+    void on_token(Job& job, const TokenEvent& e) {
+        std::lock_guard<std::mutex> lock(job.mu);
+        const int new_tokens = e.completion_tokens - job.completion_tokens;
+        if (new_tokens > 0) {
+            completion_tokens += new_tokens;
+            std::lock_guard<std::mutex> metrics_lock(metrics_mu);
+            recent.emplace_back(Clock::now(), new_tokens);
+        }
+        if (e.token >= 0 && e.finish != FinishReason::cancelled &&
+            (e.finish == FinishReason::none || new_tokens > 0))
+            job.tokens.push_back(e.token);
+        job.text += e.text;
+        job.completion_tokens = e.completion_tokens;
+        if (e.finish != FinishReason::none) {
+            job.done = true;
+            job.finish = e.finish;
+            if (e.finish == FinishReason::cancelled) ++cancelled;
+        }
+        job.cv.notify_all();
+    }
+
+    void end(Job& job, FinishReason why) {
+        std::lock_guard<std::mutex> lock(job.mu);
+        job.done = true;
+        job.finish = why;
+        if (why == FinishReason::cancelled) ++cancelled;
+        job.cv.notify_all();
+    }
+
+    // --- Responses ------------------------------------------------------------
+
+    void send_json(httplib::Response& res, int status, const json& body) {
+        res.status = status;
+        res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace),
+                        "application/json");
+    }
+
+    void send_error(httplib::Response& res, const ApiError& e) {
+        if (e.status == 503) res.set_header("Retry-After", "1");
+        send_json(res, e.status, error_body(e));
+    }
+
+    // One route: errors become OpenAI error objects.
+    template <typename Body>
+    httplib::Server::Handler route(Body body) {
+        return [this, body](const httplib::Request& req, httplib::Response& res) {
+            try {
+                if (!authorized(req))
+                    throw ApiError{401, "a valid API key is required (Authorization: Bearer KEY)",
+                                   "", "authentication_error"};
+                body(req, res);
+            } catch (const ApiError& e) {
+                send_error(res, e);
+            } catch (const Error& e) {
+                send_error(res, ApiError{400, e.what(), ""});
+            }
+        };
+    }
+
+    bool authorized(const httplib::Request& req) const {
+        if (options.api_key.empty() || req.path == "/health") return true;
+        return req.get_header_value("Authorization") == "Bearer " + options.api_key;
+    }
+
+    // Completions and chat completions share everything but the prompt and the
+    // shape of the answer.
+    void generate(const httplib::Request& req, httplib::Response& res, bool chat) {
+        const json body = parse_body(req);
+        const Fields f{body};
+        check_model(f);
+        const bool stream = f.boolean("stream", false);
+        const bool return_tokens = f.boolean("return_tokens", false);
+        bool include_usage = false;
+        if (const json* so = f.get("stream_options"); so && so->is_object())
+            include_usage = so->value("include_usage", false);
+        std::vector<int> prompt = chat ? chat_prompt(f) : completion_prompt(f);
+        const GenerationParams params = generation_params(f, static_cast<int>(prompt.size()));
+        const int n_prompt = static_cast<int>(prompt.size());
+        std::shared_ptr<Job> job = enqueue(std::move(prompt), params);
+        const std::string id = now_id(chat ? "chatcmpl-" : "cmpl-", next_id++);
+        const long created = unix_time();
+        const std::string object = chat ? "chat.completion" : "text_completion";
+        auto usage = [n_prompt](int completion) {
+            return json{{"prompt_tokens", n_prompt},
+                        {"completion_tokens", completion},
+                        {"total_tokens", n_prompt + completion}};
+        };
+        auto finish_name = [](FinishReason r) -> json {
+            return r == FinishReason::none
+                       ? json(nullptr)
+                       : json(r == FinishReason::cancelled ? "stop" : finish_reason_name(r));
+        };
+        if (!stream) {
+            std::string text;
+            bool done = false;
+            while (!done) {
+                std::string more;
+                wait(*job, &more, &done, [] { return true; });
+                text += more;
+            }
+            json choice = {{"index", 0}, {"finish_reason", finish_name(job->finish)}};
+            if (chat)
+                choice["message"] = {{"role", "assistant"}, {"content", text}};
+            else
+                choice["text"] = text;
+            if (return_tokens) {  // an extension, as llama-server's
+                std::lock_guard<std::mutex> lock(job->mu);
+                choice["tokens"] = job->tokens;
+            }
+            send_json(res, 200,
+                      {{"id", id},
+                       {"object", object},
+                       {"created", created},
+                       {"model", options.model_name},
+                       {"choices", json::array({choice})},
+                       {"usage", usage(job->completion_tokens)}});
+            return;
+        }
+        res.set_header("Cache-Control", "no-cache");
+        res.set_chunked_content_provider("text/event-stream", [this, job, id, created, chat,
+                                                               include_usage, usage, finish_name](
+                                                                  size_t, httplib::DataSink& sink) {
+            const std::string chunk_object = chat ? "chat.completion.chunk" : "text_completion";
+            auto event = [&](const json& delta_or_text, const json& finish) {
+                json choice = {{"index", 0}, {"finish_reason", finish}};
+                if (chat)
+                    choice["delta"] = delta_or_text;
+                else
+                    choice["text"] = delta_or_text;
+                json chunk = {{"id", id},
+                              {"object", chunk_object},
+                              {"created", created},
+                              {"model", options.model_name},
+                              {"choices", json::array({choice})}};
+                const std::string line =
+                    "data: " + chunk.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+                return sink.write(line.data(), line.size());
+            };
+            bool ok = !chat || event(json{{"role", "assistant"}, {"content", ""}}, nullptr);
+            bool done = false;
+            while (ok && !done) {
+                std::string text;
+                ok = wait(*job, &text, &done, [&] { return sink.is_writable(); });
+                if (ok && !text.empty())
+                    ok = event(chat ? json{{"content", text}} : json(text), nullptr);
+            }
+            if (!ok) {  // the client went away: free its slot at the next step
+                job->cancel = true;
+                work.notify_one();
+                return false;
+            }
+            ok = event(chat ? json::object() : json(""), finish_name(job->finish));
+            if (ok && include_usage) {
+                const std::string line = "data: " +
+                                         json{{"id", id},
+                                              {"object", chunk_object},
+                                              {"created", created},
+                                              {"model", options.model_name},
+                                              {"choices", json::array()},
+                                              {"usage", usage(job->completion_tokens)}}
+                                             .dump() +
+                                         "\n\n";
+                ok = sink.write(line.data(), line.size());
+            }
+            if (ok) {
+                static const char done_line[] = "data: [DONE]\n\n";
+                sink.write(done_line, sizeof done_line - 1);
+            }
+            sink.done();
+            return true;
+        });
+    }
+
+    std::string metrics_text() {
+        const double uptime = std::chrono::duration<double>(Clock::now() - started).count();
+        double recent_rate = 0;
+        {
+            std::lock_guard<std::mutex> lock(metrics_mu);
+            const auto horizon = Clock::now() - std::chrono::seconds(10);
+            while (!recent.empty() && recent.front().first < horizon) recent.pop_front();
+            uint64_t n = 0;
+            for (const auto& r : recent) n += r.second;
+            recent_rate = static_cast<double>(n) / 10.0;
+        }
+        size_t queued = 0;
+        int busy = 0;
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            queued = queue.size();
+            busy = static_cast<int>(running.size());
+        }
+        std::string out;
+        auto metric = [&](const char* name, const char* type, const char* help,
+                          const std::string& value, const std::string& labels = "") {
+            out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type +
+                   "\n" + name + labels + " " + value + "\n";
+        };
+        {
+            std::lock_guard<std::mutex> lock(metrics_mu);
+            out +=
+                "# HELP tern_requests_total HTTP requests answered, by status.\n"
+                "# TYPE tern_requests_total counter\n";
+            for (const auto& [status, n] : responses)
+                out += "tern_requests_total{status=\"" + std::to_string(status) + "\"} " +
+                       std::to_string(n) + "\n";
+        }
+        metric("tern_prompt_tokens_total", "counter", "Prompt tokens of accepted requests.",
+               std::to_string(prompt_tokens.load()));
+        metric("tern_completion_tokens_total", "counter", "Tokens generated.",
+               std::to_string(completion_tokens.load()));
+        metric("tern_requests_cancelled_total", "counter",
+               "Requests ended early (client gone, shutdown).", std::to_string(cancelled.load()));
+        metric("tern_tokens_per_second", "gauge", "Tokens generated per second over the last 10 s.",
+               std::to_string(recent_rate));
+        metric("tern_queue_length", "gauge", "Requests waiting for a slot.",
+               std::to_string(queued));
+        metric("tern_slots_busy", "gauge", "Slots generating.", std::to_string(busy));
+        metric("tern_slots_total", "gauge", "Slots (sequences at once).",
+               std::to_string(engine.options().slots));
+        metric("tern_uptime_seconds", "gauge", "Seconds since the server started.",
+               std::to_string(uptime));
+        return out;
+    }
+
+    void routes() {
+        http.Post("/v1/chat/completions",
+                  route([this](const httplib::Request& req, httplib::Response& res) {
+                      generate(req, res, true);
+                  }));
+        http.Post("/v1/completions",
+                  route([this](const httplib::Request& req, httplib::Response& res) {
+                      generate(req, res, false);
+                  }));
+        http.Get("/v1/models", route([this](const httplib::Request&, httplib::Response& res) {
+                     send_json(res, 200,
+                               {{"object", "list"},
+                                {"data", json::array({{{"id", options.model_name},
+                                                       {"object", "model"},
+                                                       {"created", unix_time()},
+                                                       {"owned_by", "tern"}}})}});
+                 }));
+        http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+            send_json(res, 200, {{"status", stopping ? "shutting down" : "ok"}});
+        });
+        http.Get("/metrics", route([this](const httplib::Request&, httplib::Response& res) {
+                     res.set_content(metrics_text(), "text/plain; version=0.0.4");
+                 }));
+        // Unknown routes and bodies too large get OpenAI-style errors too.
+        http.set_error_handler([this](const httplib::Request&, httplib::Response& res) {
+            if (!res.body.empty()) return;
+            const ApiError e =
+                res.status == 413
+                    ? ApiError{413,
+                               "the request body is larger than " +
+                                   std::to_string(options.max_body) + " bytes",
+                               ""}
+                    : ApiError{res.status, "no route " + std::to_string(res.status), ""};
+            send_json(res, res.status, error_body(e));
+        });
+        http.set_logger([this](const httplib::Request&, const httplib::Response& res) {
+            std::lock_guard<std::mutex> lock(metrics_mu);
+            ++responses[res.status];
+        });
+        http.set_payload_max_length(options.max_body);
+        const int threads = options.http_threads > 0
+                                ? options.http_threads
+                                : engine.options().slots + options.max_queue + 8;
+        http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    }
+};
+
+Server::Server(Engine& engine, const ServerOptions& options)
+    : impl_(std::make_unique<Impl>(engine, options)) {
+    impl_->routes();
+}
+
+Server::~Server() {
+    stop();
+    if (impl_->engine_thread.joinable()) impl_->engine_thread.join();
+}
+
+int Server::port() const { return impl_->options.port; }
+
+void Server::run() {
+    Impl& s = *impl_;
+    if (s.options.port == 0) {
+        s.options.port = s.http.bind_to_any_port(s.options.host.c_str());
+        if (s.options.port < 0)
+            throw Error("tern serve: cannot bind " + s.options.host + " to any port");
+    } else if (!s.http.bind_to_port(s.options.host.c_str(), s.options.port)) {
+        throw Error("tern serve: cannot bind " + s.options.host + ":" +
+                    std::to_string(s.options.port) + " (in use, or not an address of this host)");
+    }
+    s.engine_thread = std::thread([&s] { s.engine_loop(); });
+    s.http.listen_after_bind();
+    {
+        std::lock_guard<std::mutex> lock(s.mu);
+        s.stopping = true;
+    }
+    s.work.notify_all();
+    s.engine_thread.join();
+}
+
+void Server::stop() {
+    Impl& s = *impl_;
+    {
+        std::lock_guard<std::mutex> lock(s.mu);
+        s.stopping = true;
+        for (auto& job : s.queue) job->cancel = true;
+        for (auto& [id, job] : s.running) job->cancel = true;
+    }
+    s.work.notify_all();
+    s.http.stop();
+}
+
+}  // namespace tern::server
