@@ -46,6 +46,8 @@ for (const r of rows) {
 }' "$work/bench.json" && ok "bench bound" || { bad "bench bound"; cat "$work/bench.json"; }
 "$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 -o csv 2> /dev/null | grep -q "^\"bitnet 4L/256 TQ2_0\"" && ok "bench csv" || bad "bench csv"
 "$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 2> /dev/null | grep -q "| pp16 |" && ok "bench md" || bad "bench md"
+"$tern" bench -m "$model" -p 2,8 -n 0 -t 1 -r 1 2> /dev/null > "$work/bench_list.md"
+grep -q "| pp2 |" "$work/bench_list.md" && grep -q "| pp8 |" "$work/bench_list.md" && ok "bench -p list" || bad "bench -p list"
 "$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 --profile 2> /dev/null | grep -q "| ternary tmad_gemv |" &&
     ok "bench profile" || bad "bench profile"
 # Energy: a machine without RAPL counters says so; with a (fake) counter tree

@@ -48,13 +48,18 @@ double peak_rss_mib() {
 int bench_command(int argc, char** argv) {
     ArgParser args("bench", "-m FILE [-p 512] [-n 128] [-t 1,2] [-r 3] [-o md|json|csv]");
     add_model_flags(args, "", "", "KV cache length in tokens (default: the longest test's)");
-    args.option("n-prompt", "p", "N", "512", "prompt tokens (pp test; 0 skips it)");
+    args.option("n-prompt", "p", "N[,N...]", "512",
+                "prompt tokens, one pp test each (0 skips it; small N: a serving step's batch)");
     args.option("n-gen", "n", "N", "128", "generated tokens (tg test; 0 skips it)");
     args.option("repetitions", "r", "N", "3", "repetitions of each test");
     args.option("output", "o", "md|json|csv", "md", "output format");
     args.flag("profile", "", "also print where the time per token goes (md output)");
     if (!args.parse(argc, argv)) return 0;
-    const int n_prompt = static_cast<int>(args.integer("n-prompt", 0, 1 << 16));
+    std::vector<int> n_prompts;
+    for (long n : args.integers("n-prompt", 0, 1 << 16))
+        if (n > 0) n_prompts.push_back(static_cast<int>(n));
+    const int n_prompt =
+        n_prompts.empty() ? 0 : *std::max_element(n_prompts.begin(), n_prompts.end());
     const int n_gen = static_cast<int>(args.integer("n-gen", 0, 1 << 16));
     const int reps = static_cast<int>(args.integer("repetitions", 1, 1000));
     const std::string format = args.choice("output", {"md", "json", "csv"});
@@ -123,8 +128,10 @@ int bench_command(int argc, char** argv) {
             }
             rows.push_back(row);
         };
-        if (n_prompt > 0)
-            measure("pp" + std::to_string(n_prompt), n_prompt, false, [&] { model->eval(prompt); });
+        for (int n : n_prompts) {
+            const std::vector<int> part(prompt.begin(), prompt.begin() + n);
+            measure("pp" + std::to_string(n), n, false, [&] { model->eval(part); });
+        }
         if (n_gen > 0)
             measure("tg" + std::to_string(n_gen), n_gen, true, [&] {
                 int next = prompt.empty() ? 1 : prompt[0];
