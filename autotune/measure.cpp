@@ -52,7 +52,9 @@ const std::vector<PackedMatrix>& Workload::packed_for(const KernelInfo& kernel) 
     if (key != layout_key_) {
         packed_.clear();
         packed_.push_back(pack(w_, layout));
-        if (problem_.op == Op::gemv) {
+        // GEMV and serving-batch GEMMs (a few rows) stream their weights from
+        // memory, as in decoding; prompt-sized GEMMs reuse them from cache.
+        if (problem_.op == Op::gemv || problem_.m_rows <= LinearPlan::kBatchRows) {
             const size_t copies = std::max<size_t>(2, stream_bytes_ / packed_[0].data.size());
             for (size_t i = 1; i < copies; ++i) packed_.push_back(timing_copy(packed_[0], i));
         }

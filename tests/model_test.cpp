@@ -463,6 +463,35 @@ TEST(Model, InconsistentFilesGiveSpecificErrors) {
     fs::remove(dst);
 }
 
+// What would not fit in memory is refused before it is allocated, the estimate
+// and what the machine has in the message: a context of 16 million tokens, a
+// million sequences.
+TEST(Model, RefusesWhatMemoryCannotHold) {
+    const std::string src = tiny_model("memory", {});
+    const std::string dst = (fs::temp_directory_path() /
+                             ("tern_model_test_ctx_" + std::to_string(::getpid()) + ".gguf"))
+                                .string();
+    rewrite(src, dst, {{{"bitnet.context_length", 16000000}}, {}, "", ""});
+    auto expect_refusal = [](const std::string& path, ModelOptions mo) {
+        try {
+            Model::load(path, mo);
+            ADD_FAILURE() << "loaded";
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find("loading needs about"), std::string::npos) << what;
+            EXPECT_NE(what.find("of memory this machine has"), std::string::npos) << what;
+            EXPECT_NE(what.find(path), std::string::npos) << what;
+        }
+    };
+    ModelOptions mo;
+    mo.n_ctx = 16000000;
+    expect_refusal(dst, mo);
+    mo.n_ctx = 4096;
+    mo.n_seq = 1000000;
+    expect_refusal(src, mo);
+    fs::remove(dst);
+}
+
 // tern-tune --model reads shapes from the metadata alone; they must be the
 // shapes the loaded model runs its kernels on.
 TEST(Model, ConfigAndShapesWithoutLoadingWeights) {

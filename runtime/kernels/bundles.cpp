@@ -96,11 +96,13 @@ const KernelInfo& KernelSet::kernel_for(Family f, int m_rows) const {
 }
 
 LinearPlan KernelSet::plan_linear(int k, int n, int threads) const {
-    // Tuned kernels of `op` for this shape, the one tuned nearest `threads` first.
+    // Tuned kernels of `op` for this shape, the one tuned nearest `threads` first
+    // (GEMMs for prompts: tuned for more rows than a serving batch).
     auto tuned = [&](const char* op, const Layout* layout) -> const KernelInfo* {
         const KernelInfo* best = nullptr;
         for (const KernelInfo& c : kernels_) {
             if (c.op != op || c.k != k || c.n != n) continue;
+            if (c.op == "gemm" && c.m <= LinearPlan::kBatchRows) continue;
             if (layout && !compatible(c.layout(), *layout)) continue;
             if (!best || std::abs(c.threads - threads) < std::abs(best->threads - threads))
                 best = &c;
@@ -131,7 +133,22 @@ LinearPlan KernelSet::plan_linear(int k, int n, int threads) const {
     plan.gemm = tuned("gemm", &plan.layout);
     if (!plan.gemm) plan.gemm = generic_gemm(plan.layout);
     if (!plan.gemm) plan.gemm = plan.gemv;
+    // GEMMs tuned for serving batches, one per tuned m (the nearest thread count).
+    for (const KernelInfo& c : kernels_) {
+        if (c.op != "gemm" || c.k != k || c.n != n || c.m > LinearPlan::kBatchRows) continue;
+        if (!compatible(c.layout(), plan.layout)) continue;
+        auto same_m = std::find_if(plan.batch.begin(), plan.batch.end(),
+                                   [&](const KernelInfo* b) { return b->m == c.m; });
+        if (same_m == plan.batch.end())
+            plan.batch.push_back(&c);
+        else if (std::abs(c.threads - threads) < std::abs((*same_m)->threads - threads))
+            *same_m = &c;
+    }
+    std::sort(plan.batch.begin(), plan.batch.end(),
+              [](const KernelInfo* a, const KernelInfo* b) { return a->m < b->m; });
     plan.layout.k_align = std::lcm(plan.layout.k_align, plan.gemm->layout().k_align);
+    for (const KernelInfo* b : plan.batch)
+        plan.layout.k_align = std::lcm(plan.layout.k_align, b->layout().k_align);
     return plan;
 }
 

@@ -3,6 +3,7 @@
 #include "tern/model.h"
 
 #include <HalideRuntime.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -553,6 +554,55 @@ struct Model::Impl {
     }
 };
 
+namespace {
+
+// What a model will allocate, estimated from its settings before anything large
+// is: the KV cache of every sequence, the repacked ternary weights (2 bits, as
+// the widest layout pads them), the int8 LM head and its scales.
+struct MemoryEstimate {
+    double kv = 0, weights = 0, head = 0;
+    double total() const { return kv + weights + head; }
+};
+
+MemoryEstimate estimate_memory(const gguf::File& file, const ModelConfig& c, int n_ctx, int n_seq,
+                               LmHead head) {
+    MemoryEstimate e;
+    const double kv_width = static_cast<double>(c.n_head_kv) * c.head_dim;
+    e.kv = 2.0 * 4.0 * c.n_layer * kv_width * n_ctx * n_seq;  // keys and values, float
+    for (const gguf::TensorInfo& t : file.tensors())
+        if (t.name.rfind("blk.", 0) == 0 && t.dims.size() == 2)
+            e.weights += static_cast<double>(t.elements()) / 4.0;
+    if (head == LmHead::int8) e.head = static_cast<double>(c.n_vocab) * (c.n_embd + 4);
+    return e;
+}
+
+double physical_memory_bytes() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0;
+}
+
+std::string gib(double bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+    return buf;
+}
+
+}  // namespace
+
+// Refuses a model whose allocations would not fit this machine's memory,
+// before making them: an error with the estimate beats an OOM kill.
+void Model::check_memory(const Impl& impl) {
+    const MemoryEstimate e =
+        estimate_memory(impl.file, impl.cfg, impl.n_ctx, impl.options.n_seq, impl.options.lm_head);
+    const double available = physical_memory_bytes();
+    if (available > 0 && e.total() > available)
+        throw Error(impl.file.path() + ": loading needs about " + gib(e.total()) + " (KV cache " +
+                    gib(e.kv) + " for " + std::to_string(impl.options.n_seq) + " x " +
+                    std::to_string(impl.n_ctx) + " tokens, weights " + gib(e.weights) +
+                    ", LM head " + gib(e.head) + "), more than the " + gib(available) +
+                    " of memory this machine has; use a smaller -c or -np");
+}
+
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
@@ -577,10 +627,11 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     if (options.n_ctx < 1)
         throw Error("context size " + std::to_string(options.n_ctx) + " must be positive");
     impl->n_ctx = std::min(options.n_ctx, impl->cfg.n_ctx_train);
-    impl->load_weights();
-    const size_t kv_width = static_cast<size_t>(impl->cfg.n_head_kv) * impl->cfg.head_dim;
     if (options.n_seq < 1)
         throw Error("sequence count " + std::to_string(options.n_seq) + " must be positive");
+    check_memory(*impl);
+    impl->load_weights();
+    const size_t kv_width = static_cast<size_t>(impl->cfg.n_head_kv) * impl->cfg.head_dim;
     const size_t slots = static_cast<size_t>(options.n_seq);
     impl->key_floats = key_cache_floats(impl->cfg.head_dim, impl->n_ctx);
     impl->k_cache.assign(impl->cfg.n_layer,
@@ -615,6 +666,9 @@ void Model::set_threads(int threads) {
             const LinearPlan plan = active_bundle().plan_linear(l->w.k, l->w.n, threads);
             if (can_read(*plan.gemv, l->w)) l->plan.gemv = plan.gemv;
             if (can_read(*plan.gemm, l->w)) l->plan.gemm = plan.gemm;
+            l->plan.batch.clear();
+            for (const KernelInfo* b : plan.batch)
+                if (can_read(*b, l->w)) l->plan.batch.push_back(b);
         }
     }
 }
@@ -668,6 +722,7 @@ std::vector<Model::LinearChoice> Model::linear_choices() const {
         c.n = l->w.n;
         c.gemv = l->plan.gemv;
         c.gemm = l->plan.gemm;
+        c.batch = l->plan.batch;
         out.push_back(c);
     }
     return out;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -43,7 +44,20 @@ struct LinearPlan {
     Layout layout;
     const KernelInfo* gemv = nullptr;
     const KernelInfo* gemm = nullptr;
+    // GEMM kernels tuned for a few rows (a serving step's sequences, m <=
+    // kBatchRows) reading the same layout, smallest m first.
+    std::vector<const KernelInfo*> batch;
+    static constexpr int kBatchRows = 16;
     const KernelInfo& for_rows(int m_rows) const {
+        if (m_rows > 1 && m_rows <= kBatchRows) {
+            // The batch kernel tuned nearest m_rows that it can run.
+            const KernelInfo* best = nullptr;
+            for (const KernelInfo* k : batch)
+                if (k->m_tile() <= m_rows &&
+                    (!best || std::abs(k->m - m_rows) < std::abs(best->m - m_rows)))
+                    best = k;
+            if (best) return *best;
+        }
         return m_rows >= gemm->m_tile() ? *gemm : *gemv;
     }
 };

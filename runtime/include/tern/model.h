@@ -73,7 +73,9 @@ class Model {
 public:
     // Loads, validates (architecture, metadata, every tensor's presence, type and
     // shape; errors name the file and the key or tensor) and repacks the
-    // ternary weights into the layouts the active bundle's kernels read.
+    // ternary weights into the layouts the active bundle's kernels read. A model
+    // whose KV cache (n_seq x n_ctx), weights and head would need more than the
+    // machine's physical memory is refused first, the estimate in the message.
     static std::unique_ptr<Model> load(const std::string& path, const ModelOptions& options);
     ~Model();
 
@@ -121,6 +123,7 @@ public:
         int k = 0, n = 0;
         const KernelInfo* gemv = nullptr;
         const KernelInfo* gemm = nullptr;
+        std::vector<const KernelInfo*> batch;  // tuned for serving batches (LinearPlan)
     };
     std::vector<LinearChoice> linear_choices() const;
 
@@ -138,6 +141,7 @@ public:
 private:
     struct Impl;
     explicit Model(std::unique_ptr<Impl> impl);
+    static void check_memory(const Impl& impl);
     std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Interrupted work leaves nothing half-written: tern gen-model killed (SIGKILL,
+# SIGINT, SIGTERM) at random moments never leaves a partial model at its path
+# (the file is either absent or complete and loads), and a rerun writes it;
+# tern run and tern bench interrupted by SIGINT leave no files behind.
+#   kill_test.sh <tern> <work dir>
+set -euo pipefail
+tern=$1 work=$2
+rm -rf "$work" && mkdir -p "$work"
+fail=0 passed=0
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+
+# A model that takes about a second to write, so that kills land mid-way.
+gen=(gen-model --n-embd 1024 --n-head 8 --n-head-kv 2 --n-ff 2816 --n-layer 24 --seed 9)
+RANDOM=7
+for i in $(seq 12); do
+    out=$work/model_$i.gguf
+    signal=$(((i % 3 == 0)) && echo KILL || ( ((i % 3 == 1)) && echo INT || echo TERM))
+    "$tern" "${gen[@]}" -o "$out" > /dev/null 2>&1 &
+    pid=$!
+    sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+    kill -"$signal" "$pid" 2> /dev/null || true
+    wait "$pid" 2> /dev/null || true
+    if [[ -e $out ]]; then
+        "$tern" info -m "$out" > /dev/null 2>&1 || { bad "killed with SIG$signal: $out is partial"; continue; }
+    fi
+    ok "gen-model killed with SIG$signal at a random moment: no partial file"
+done
+"$tern" "${gen[@]}" -o "$work/model_1.gguf" > /dev/null 2>&1 && "$tern" info -m "$work/model_1.gguf" > /dev/null 2>&1 &&
+    ok "a rerun writes the model" || bad "a rerun writes the model"
+
+model=$work/model_1.gguf
+for command in "run -p Hello -n 100000 --ignore-eos" "bench -p 64 -n 256 -r 20"; do
+    before=$(find "$work" . -maxdepth 1 -newer "$model" 2> /dev/null | sort)
+    # shellcheck disable=SC2086
+    "$tern" $command -m "$model" -t 1 > /dev/null 2>&1 &
+    pid=$!
+    sleep 2
+    kill -INT "$pid"
+    if wait "$pid"; then status=0; else status=$?; fi
+    after=$(find "$work" . -maxdepth 1 -newer "$model" 2> /dev/null | sort)
+    name=${command%% *}
+    [[ $status -ne 0 && "$before" == "$after" ]] && ok "tern $name interrupted: stopped, no files left" ||
+        { bad "tern $name interrupted (status $status)"; diff <(echo "$before") <(echo "$after") || true; }
+done
+
+echo "$passed passed, $fail failed"
+((fail == 0))
