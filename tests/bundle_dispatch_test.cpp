@@ -101,7 +101,8 @@ protected:
             {"tmad_gemm", "tmad", "", 0, 0, 0, 0, tmad8_gemm_, 5, entry, "b"},
             {"tadd_gemv_64x32_t1", "tadd", "gemv", 64, 32, 1, 1, tadd_, 3, entry, "c"},
             {"tmad_gemv_64x32_t2", "tmad", "gemv", 64, 32, 1, 2, tmad16_, 5, entry, "d"},
-            {"tmad_gemm_64x32_t1", "tmad", "gemm", 64, 32, 8, 1, tmad8_gemm_wide_, 5, entry, "e"},
+            {"tmad_gemm_64x32_t1", "tmad", "gemm", 64, 32, 128, 1, tmad8_gemm_wide_, 5, entry, "e"},
+            {"tmad_gemm_64x32_m4_t2", "tmad", "gemm", 64, 32, 4, 2, tmad16_batch_, 5, entry, "h"},
             {"tadd_gemm", "tadd", "", 0, 0, 0, 0, tadd_gemm_, 3, entry, "f"},
             {"tmad_gemv_96x32_t1", "tmad", "gemv", 96, 32, 1, 1, tmad4_, 5, entry, "g"},
         };
@@ -121,6 +122,8 @@ protected:
         {"lanes", 16}, {"kblock", 16}, {"dot", 0}, {"m_tile", 4}, {"unpack", 0}};
     const BundleKnob tmad16_[5] = {
         {"lanes", 16}, {"kblock", 8}, {"dot", 0}, {"m_tile", 1}, {"unpack", 0}};
+    const BundleKnob tmad16_batch_[5] = {
+        {"lanes", 16}, {"kblock", 8}, {"dot", 0}, {"m_tile", 2}, {"unpack", 0}};
     const BundleKnob tmad4_[5] = {
         {"lanes", 4}, {"kblock", 16}, {"dot", 0}, {"m_tile", 1}, {"unpack", 0}};
     const BundleKnob tadd_[3] = {{"lanes", 16}, {"kblock", 4}, {"m_tile", 1}};
@@ -143,6 +146,14 @@ TEST_F(Plan, TunedShapeUsesTheKernelTunedNearestTheThreadCount) {
     EXPECT_EQ(two.layout.k_align, 64);
     // At one thread the tuned tadd GEMV wins; the tmad GEMM cannot read its layout.
     EXPECT_NE(one.gemm->family, "tmad");
+    // A GEMM tuned for a serving batch (m 4) serves 2 to 16 rows, the prompt GEMM
+    // more, the GEMV one row; the tadd plan has no batch kernel of its layout.
+    ASSERT_EQ(two.batch.size(), 1u);
+    EXPECT_EQ(two.for_rows(1).name, "tmad_gemv_64x32_t2");
+    EXPECT_EQ(two.for_rows(2).name, "tmad_gemm_64x32_m4_t2");
+    EXPECT_EQ(two.for_rows(16).name, "tmad_gemm_64x32_m4_t2");
+    EXPECT_EQ(two.for_rows(17).name, "tmad_gemm_64x32_t1");
+    EXPECT_TRUE(one.batch.empty());
 }
 
 TEST_F(Plan, TunedGemvThatNoGemmCanReadGivesWayToTheGenericPair) {
