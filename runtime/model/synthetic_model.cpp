@@ -285,26 +285,26 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
     };
     vocab_matrix("token_embd.weight", o.embedding_type, tensor_seed(o.seed, index++));
     norm("output_norm.weight", E);
+    // Without sub-norms their seeds are still drawn, so that files of every
+    // architecture with one seed hold the same ternary weights.
+    auto sub_norm = [&](const std::string& name, int n) {
+        if (arch_info.sub_norms)
+            norm(name, n);
+        else
+            ++index;
+    };
     for (int l = 0; l < shape.n_layer; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";
         norm(p + "attn_norm.weight", E);
         ternary(p + "attn_q.weight", E, E);
         ternary(p + "attn_k.weight", E, KV);
         ternary(p + "attn_v.weight", E, KV);
-        // Without sub-norms their seeds are still drawn, so that files of every
-        // architecture with one seed hold the same ternary weights.
-        if (arch_info.sub_norms)
-            norm(p + "attn_sub_norm.weight", E);
-        else
-            ++index;
+        sub_norm(p + "attn_sub_norm.weight", E);
         ternary(p + "attn_output.weight", E, E);
         norm(p + "ffn_norm.weight", E);
         ternary(p + "ffn_gate.weight", E, F);
         ternary(p + "ffn_up.weight", E, F);
-        if (arch_info.sub_norms)
-            norm(p + "ffn_sub_norm.weight", F);
-        else
-            ++index;
+        sub_norm(p + "ffn_sub_norm.weight", F);
         ternary(p + "ffn_down.weight", F, E);
     }
     if (has_head) vocab_matrix("output.weight", head_type, tensor_seed(o.seed, index++));
