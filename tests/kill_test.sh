@@ -35,14 +35,15 @@ done
 
 model=$work/model_1.gguf
 for command in "run -p Hello -n 4000 -c 4096 --ignore-eos" "bench -p 64 -n 2048 -r 100"; do
-    before=$(find "$work" . -maxdepth 1 -newer "$model" 2> /dev/null | sort)
+    # Run from the work directory, so that anything it leaves behind lands there.
+    before=$(find "$work" -newer "$model" 2> /dev/null | sort)
     # shellcheck disable=SC2086
-    bg "$tern" $command -m "$model" -t 1 > /dev/null 2>&1 &
+    (cd "$work" && bg "$tern" $command -m "$model" -t 1 > /dev/null 2>&1) &
     pid=$!
     sleep 2
     kill -INT "$pid"
     if wait "$pid"; then status=0; else status=$?; fi
-    after=$(find "$work" . -maxdepth 1 -newer "$model" 2> /dev/null | sort)
+    after=$(find "$work" -newer "$model" 2> /dev/null | sort)
     name=${command%% *}
     # 130: ended by SIGINT (not by finishing or by an error of its own).
     [[ $status -eq 130 && "$before" == "$after" ]] && ok "tern $name interrupted: stopped, no files left" ||
