@@ -152,9 +152,7 @@ void run_ternary(benchmark::State& state, const KernelInfo* kernel, Shape shape,
 // The int8 LM head of 2B4T (128256 x 2560, 328 MB: streamed from memory by
 // every call) by one bundle's int8_gemv kernel, for m activation rows at once
 // (a serving step's sequences; m > 1 runs the bundle's int8_gemm kernel).
-void run_lm_head(benchmark::State& state, const KernelSet* bundle, const KernelInfo* kernel,
-                 int threads, int m) {
-    select_bundle(bundle->target());
+void run_lm_head(benchmark::State& state, const KernelInfo* kernel, int threads, int m) {
     constexpr int kVocab = 128256, kEmbd = 2560;
     static std::string key;
     static Int8Rows rows;
@@ -224,8 +222,8 @@ void register_all() {
                             ("lm_head_int8/" + b.target() + "/128256x2560/m:" + std::to_string(m) +
                              "/threads:" + std::to_string(threads))
                                 .c_str(),
-                            [&b, &k, threads, m](benchmark::State& st) {
-                                run_lm_head(st, &b, &k, threads, m);
+                            [&k, threads, m](benchmark::State& st) {
+                                run_lm_head(st, &k, threads, m);
                             })
                             ->UseRealTime()
                             ->Unit(benchmark::kMillisecond);

@@ -173,12 +173,7 @@ void int8_gemm(const Int8Rows& w, const int8_t* q, const float* q_scale, int m_r
     require(w.kernel_ != nullptr, std::string(fn) + ": the rows are empty");
     require(m_rows >= 1,
             std::string(fn) + ": m_rows must be positive, got " + std::to_string(m_rows));
-    const KernelInfo* kern = w.kernel_;
-    if (m_rows > 1)
-        for (const KernelInfo& k : active_bundle().kernels())
-            if (k.name == "int8_gemm" && k.family == "int8_gemv" &&
-                k.knob("lanes") == kern->knob("lanes") && k.knob("dot") == kern->knob("dot"))
-                kern = &k;
+    const KernelInfo* kern = m_rows > 1 ? w.batch_kernel_ : w.kernel_;
     const int g = w.group_, L = w.lanes_;
     // Outputs go through a scratch buffer when N is not a whole number of tiles.
     std::vector<float> y_padded;

@@ -245,8 +245,7 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
             SplitMix rng(seed);
             std::vector<int8_t> row(k);
             std::vector<float> values(gguf::is_ternary(type) ? 0 : k);
-            const uint64_t row_bytes =
-                gguf::tensor_bytes(type, {uint64_t(k)}) - (type == TensorType::i2_s ? 32 : 0);
+            const uint64_t row_bytes = gguf::ternary_row_bytes(type, k);
             for (int r = 0; r < n; ++r) {
                 for (int i = 0; i < k; ++i)
                     row[i] = static_cast<int8_t>(static_cast<int>((rng.next() >> 32) % 3) - 1);

@@ -663,9 +663,7 @@ void Server::stop() {
     Impl& s = *impl_;
     {
         std::lock_guard<std::mutex> lock(s.mu);
-        s.stopping = true;
-        for (auto& job : s.queue) job->cancel = true;
-        for (auto& [id, job] : s.running) job->cancel = true;
+        s.stopping = true;  // the engine thread ends running and queued requests
     }
     s.work.notify_all();
     s.http.stop();

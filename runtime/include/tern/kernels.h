@@ -147,6 +147,9 @@ private:
     friend void int8_gemm(const Int8Rows&, const int8_t*, const float*, int, float*);
     size_t offset(int row, int col) const;
     const KernelInfo* kernel_ = nullptr;
+    // For several activation rows: the int8_gemm kernel of kernel_'s bundle that
+    // reads the same layout (same lanes and dot), else kernel_.
+    const KernelInfo* batch_kernel_ = nullptr;
     int n_ = 0, k_ = 0, n_pad_ = 0, group_ = 0, lanes_ = 0;
     uint8_t bias_ = 0;  // added to each stored byte (128 for u8 x s8 dot products)
     AlignedBytes data_;
@@ -157,8 +160,8 @@ private:
 // by the kernel w was packed for; q holds w.k() values.
 void int8_gemv(const Int8Rows& w, const int8_t* q, float q_scale, float* y);
 // The same for m_rows activation rows at once (q: m_rows x w.k(), y: m_rows x
-// w.n(), row-major), reading the weights once for all of them: by the bundle's
-// int8_gemm kernel where it reads w's layout (same lanes and dot), else by w's.
+// w.n(), row-major), reading the weights once for all of them: by the int8_gemm
+// kernel of w's bundle where it reads w's layout (same lanes and dot), else by w's.
 void int8_gemm(const Int8Rows& w, const int8_t* q, const float* q_scale, int m_rows, float* y);
 
 }  // namespace tern
