@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "tern/error.h"
 
@@ -50,12 +51,30 @@ const DbEntry* ScheduleDb::find(const std::string& op, int k, int n, int m, int 
 }
 
 ScheduleDb load_schedule_db(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in) throw Error(path + ": cannot read the schedule database");
+    return parse_schedule_db(text.str(), path);
+}
+
+static ScheduleDb read_schedule_db(const std::string& yaml, const std::string& path);
+
+ScheduleDb parse_schedule_db(const std::string& yaml, const std::string& path) {
+    // Any yaml-cpp exception the checks below do not name (a value of the
+    // wrong type deep inside) becomes an error naming the file and line.
+    try {
+        return read_schedule_db(yaml, path);
+    } catch (const YAML::Exception& e) {
+        throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
+}
+
+static ScheduleDb read_schedule_db(const std::string& yaml, const std::string& path) {
     const Reader r{path};
     YAML::Node root;
     try {
-        root = YAML::LoadFile(path);
-    } catch (const YAML::BadFile&) {
-        throw Error(path + ": cannot read the schedule database");
+        root = YAML::Load(yaml);
     } catch (const YAML::Exception& e) {
         throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
     }

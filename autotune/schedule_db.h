@@ -48,6 +48,9 @@ struct ScheduleDb {
 
 // Throws tern::Error naming the file, the line and the key on malformed input.
 ScheduleDb load_schedule_db(const std::string& path);
+// A database's text; `file` names it in errors. Throws tern::Error, and no
+// other exception, on any malformed input.
+ScheduleDb parse_schedule_db(const std::string& yaml, const std::string& file);
 // Writes to path.tmp and renames over path: readers never see half a file.
 void save_schedule_db(const ScheduleDb& db, const std::string& path);
 

@@ -43,20 +43,11 @@ int dot_kind_value(const std::string& file, const std::string& name) {
 
 }  // namespace
 
-std::vector<TargetInfo> load_targets(const std::string& dir) {
-    std::vector<std::string> files;
-    for (const auto& entry : std::filesystem::directory_iterator(dir))
-        if (entry.path().extension() == ".yaml") files.push_back(entry.path().string());
-    std::sort(files.begin(), files.end());
-    if (files.empty()) throw Error("no target files (*.yaml) in " + dir);
-    std::vector<TargetInfo> targets;
-    for (const std::string& file : files) {
-        YAML::Node root;
-        try {
-            root = YAML::LoadFile(file);
-        } catch (const YAML::Exception& e) {
-            throw Error(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
-        }
+TargetInfo parse_target(const std::string& yaml, const std::string& file) {
+    // Any yaml-cpp exception (syntax, or a value of the wrong type met while
+    // reading) becomes an error naming the file and line.
+    try {
+        const YAML::Node root = YAML::Load(yaml);
         TargetInfo t;
         t.name = require_key(file, root, "name").as<std::string>();
         t.halide_target = require_key(file, root, "halide_target").as<std::string>();
@@ -65,6 +56,8 @@ std::vector<TargetInfo> load_targets(const std::string& dir) {
         for (const std::string& d : string_list(file, root, "tmad_dot"))
             t.tmad_dot.push_back(dot_kind_value(file, d));
         if (const YAML::Node lanes = root["tmad_lanes"]) {
+            if (!lanes.IsSequence())
+                throw Error(where(file, lanes) + ": key 'tmad_lanes' must be a list");
             for (const YAML::Node& v : lanes) {
                 const int l = v.as<int>();
                 if (!knob_value_is_legal(Family::tmad, "lanes", l))
@@ -73,7 +66,25 @@ std::vector<TargetInfo> load_targets(const std::string& dir) {
                 t.tmad_lanes.push_back(l);
             }
         }
-        targets.push_back(std::move(t));
+        return t;
+    } catch (const YAML::Exception& e) {
+        throw Error(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
+}
+
+std::vector<TargetInfo> load_targets(const std::string& dir) {
+    std::vector<std::string> files;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+        if (entry.path().extension() == ".yaml") files.push_back(entry.path().string());
+    std::sort(files.begin(), files.end());
+    if (files.empty()) throw Error("no target files (*.yaml) in " + dir);
+    std::vector<TargetInfo> targets;
+    for (const std::string& file : files) {
+        std::ifstream in(file, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        if (!in) throw Error(file + ": cannot read the target file");
+        targets.push_back(parse_target(text.str(), file));
     }
     return targets;
 }

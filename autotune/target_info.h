@@ -20,6 +20,9 @@ struct TargetInfo {
 // Reads every targets/*.yaml under dir. Throws tern::Error naming the file,
 // line and key on malformed input.
 std::vector<TargetInfo> load_targets(const std::string& dir);
+// One target file's text; `file` names it in errors. Throws tern::Error, and no
+// other exception, on any malformed input.
+TargetInfo parse_target(const std::string& yaml, const std::string& file);
 
 using HostCpu = tern::CpuInfo;
 inline const HostCpu& detect_host_cpu() { return tern::host_cpu(); }

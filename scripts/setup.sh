@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # Installs what tern needs on Debian 12 (as root, with apt-get; packages already
 # present are skipped) and builds tern in Release mode on all cores.
-#   scripts/setup.sh [build-dir]      (default: build)
+#   scripts/setup.sh [build-dir]               (default: build)
+#   scripts/setup.sh --sanitize [build-dir]    (default: build-sanitize) the same with
+#       clang-14, AddressSanitizer + UndefinedBehaviorSanitizer and the libFuzzer
+#       targets, host bundles only; the tests' npm packages are shared with build/
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+sanitize=0
+if [[ ${1:-} == --sanitize ]]; then
+    sanitize=1
+    shift
+fi
 build_dir="${1:-build}"
+((sanitize)) && build_dir="${1:-build-sanitize}"
 
 packages=(cmake g++ make libhalide14-0-dev llvm-14-dev libyaml-cpp-dev libgtest-dev libbenchmark-dev
-          g++-aarch64-linux-gnu qemu-user libcpp-httplib-dev nlohmann-json3-dev)
+          g++-aarch64-linux-gnu qemu-user libcpp-httplib-dev nlohmann-json3-dev
+          clang-14 libclang-rt-14-dev libfuzzer-14-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,6 +33,19 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 else
     echo "setup: all Debian packages present"
+fi
+
+if ((sanitize)); then
+    # Unsanitized generators and tuner-free kernels come from the same sources;
+    # the npm packages (vocabulary, openai client) are build/'s.
+    if [[ ! -f $build_dir/CMakeCache.txt ]]; then
+        CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+            -DTERN_SANITIZE=ON -DTERN_BUILD_FUZZ=ON -DTERN_TARGETS=host -DTERN_BUILD_BENCH=OFF \
+            -DTERN_LLAMA3_VOCAB="$PWD/build/llama3-vocab" -DTERN_NPM_DIR="$PWD/build/npm"
+    fi
+    cmake --build "$build_dir" -j "$(nproc)"
+    echo "setup: built $build_dir with AddressSanitizer + UndefinedBehaviorSanitizer"
+    exit 0
 fi
 
 # LLaMA-3's vocabulary for `tern gen-model --vocab` and the tokenizer test, from

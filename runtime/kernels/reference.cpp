@@ -17,7 +17,8 @@ void quantize_row(const float* x, int k, int8_t* q, float* scale) {
     const float s = 127.0f / absmax;
     for (int i = 0; i < k; ++i) {
         const float v = std::min(std::max(x[i] * s, -128.0f), 127.0f);
-        q[i] = static_cast<int8_t>(std::nearbyint(v));
+        // NaN (from a non-finite input) becomes 0: converting it is undefined.
+        q[i] = v == v ? static_cast<int8_t>(std::nearbyint(v)) : 0;
     }
     *scale = absmax / 127.0f;
 }

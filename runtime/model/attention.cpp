@@ -12,10 +12,10 @@
 
 #include "kernels/vector_clones.h"
 
-// The 64-byte vector helpers below pass vectors by value; GCC warns that this
-// ABI differs with and without AVX-512, which cannot matter for functions
-// inlined within this file.
-#if defined(__GNUC__) && !defined(__clang__)
+// The 64-byte vector helpers below pass vectors by value; GCC and clang warn
+// that this ABI differs with and without AVX-512, which cannot matter for
+// functions inlined within this file.
+#if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 

@@ -1,5 +1,6 @@
 #include "model/f16_gemv.h"
 
+#include "tern/cpu.h"
 #include "tern/gguf_tensors.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -76,11 +77,11 @@ using Gemv = void (*)(const uint16_t*, size_t, int, const float*, float*);
 
 Gemv pick() {
 #if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return f16_gemv_avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c"))
-        return f16_gemv_avx2;
+    // tern's own detection: it also checks that the OS saves the registers
+    // (and clang's __builtin_cpu_supports does not know f16c).
+    const std::set<std::string>& f = host_cpu().features;
+    if (f.count("avx512f")) return f16_gemv_avx512;
+    if (f.count("avx2") && f.count("fma") && f.count("f16c")) return f16_gemv_avx2;
 #endif
     return f16_gemv_scalar;
 }

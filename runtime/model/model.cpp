@@ -182,6 +182,17 @@ struct Model::Impl {
         throw Error(file.path() + ": " + what);
     }
 
+    // Weights must be finite: a NaN or infinity from a damaged file would
+    // otherwise spread through every later activation (and quantising it to
+    // int8 is undefined in C++).
+    void check_finite(const float* v, int n, const std::string& name, uint64_t row) const {
+        for (int i = 0; i < n; ++i)
+            if (!std::isfinite(v[i]))
+                fail("tensor '" + name + "' row " + std::to_string(row) + " column " +
+                     std::to_string(i) + " holds " + std::to_string(v[i]) +
+                     "; weights must be finite numbers");
+    }
+
     const TensorInfo& tensor(const std::string& name, std::vector<uint64_t> dims) const {
         const TensorInfo& t = file.tensor(name);
         if (t.dims != dims)
@@ -197,6 +208,7 @@ struct Model::Impl {
                  ", expected F32, F16 or BF16");
         std::vector<float> out(n);
         gguf::decode_row(file, t, 0, out.data());
+        check_finite(out.data(), n, name, 0);
         return out;
     }
 
@@ -287,12 +299,15 @@ struct Model::Impl {
             // it is converted, so the two copies never sit in memory together.
             const int chunk = 1024;
             const uint64_t row_bytes = head_weights->bytes / cfg.n_vocab;
+            std::atomic<int> bad_row{-1};  // a row with a non-finite value (reported below)
             parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
                 std::vector<float> row(E);
                 std::vector<int8_t> row_q(E);
                 const int end = std::min(cfg.n_vocab, (c + 1) * chunk);
                 for (int v = c * chunk; v < end; ++v) {
                     gguf::decode_row(file, *head_weights, v, row.data());
+                    for (int i = 0; i < E; ++i)
+                        if (!std::isfinite(row[i])) bad_row = v;
                     float scale;
                     ref::quantize_row(row.data(), E, row_q.data(), &scale);
                     head.set_row(v, row_q.data(), scale);
@@ -300,6 +315,11 @@ struct Model::Impl {
                 file.release(head_weights->data + row_bytes * c * chunk,
                              row_bytes * (end - c * chunk));
             });
+            if (bad_row >= 0) {
+                std::vector<float> row(E);
+                gguf::decode_row(file, *head_weights, bad_row, row.data());
+                check_finite(row.data(), E, head_weights->name, bad_row);
+            }
         }
     }
 
@@ -496,6 +516,7 @@ struct Model::Impl {
             // pread, not the mapping: a prompt's rows are scattered over the file.
             file.read(embedding->data + row_bytes * tokens[t], row_bytes, raw.data());
             gguf::decode_values(embedding->type, raw.data(), E, &x[static_cast<size_t>(t) * E]);
+            check_finite(&x[static_cast<size_t>(t) * E], E, embedding->name, tokens[t]);
         }
         rope_angles(m);
         for (int l = 0; l < cfg.n_layer; ++l) {

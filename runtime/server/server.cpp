@@ -15,6 +15,7 @@
 #include <random>
 #include <thread>
 
+#include "request.h"
 #include "tern/error.h"
 
 namespace tern::server {
@@ -37,78 +38,6 @@ struct Job {
     std::atomic<bool> cancel{false};
     Clock::time_point queued = Clock::now();
 };
-
-// A client error: HTTP status, message and the request field it concerns.
-struct ApiError {
-    int status;
-    std::string message, param, type = "invalid_request_error";
-};
-
-json error_body(const ApiError& e) {
-    return {{"error",
-             {{"message", e.message},
-              {"type", e.type},
-              {"param", e.param.empty() ? json(nullptr) : json(e.param)},
-              {"code", nullptr}}}};
-}
-
-// Typed optional fields of a JSON body; a wrong type or range is a 400 naming it.
-struct Fields {
-    const json& body;
-    const json* get(const char* name) const {
-        const auto it = body.find(name);
-        return it == body.end() || it->is_null() ? nullptr : &*it;
-    }
-    double number(const char* name, double lo, double hi, double fallback) const {
-        const json* v = get(name);
-        if (!v) return fallback;
-        if (!v->is_number())
-            throw ApiError{400, std::string("'") + name + "' must be a number", name};
-        const double d = v->get<double>();
-        if (!(d >= lo && d <= hi))
-            throw ApiError{400,
-                           std::string("'") + name + "' is " + v->dump() + ", expected " +
-                               std::to_string(lo) + " to " + std::to_string(hi),
-                           name};
-        return d;
-    }
-    long integer(const char* name, long lo, long hi, long fallback) const {
-        const json* v = get(name);
-        if (!v) return fallback;
-        if (!v->is_number_integer())
-            throw ApiError{400, std::string("'") + name + "' must be an integer", name};
-        const long i = v->get<long>();
-        if (i < lo || i > hi)
-            throw ApiError{400,
-                           std::string("'") + name + "' is " + std::to_string(i) + ", expected " +
-                               std::to_string(lo) + " to " + std::to_string(hi),
-                           name};
-        return i;
-    }
-    bool boolean(const char* name, bool fallback) const {
-        const json* v = get(name);
-        if (!v) return fallback;
-        if (!v->is_boolean())
-            throw ApiError{400, std::string("'") + name + "' must be true or false", name};
-        return v->get<bool>();
-    }
-};
-
-std::string text_of_content(const json& content, size_t index) {
-    const std::string param = "messages[" + std::to_string(index) + "].content";
-    if (content.is_string()) return content.get<std::string>();
-    if (content.is_array()) {  // content parts: text only
-        std::string text;
-        for (const json& part : content) {
-            if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
-                !part["text"].is_string())
-                throw ApiError{400, "only text content parts are supported", param};
-            text += part["text"].get<std::string>();
-        }
-        return text;
-    }
-    throw ApiError{400, "'content' must be a string or an array of text parts", param};
-}
 
 std::string now_id(const char* prefix, uint64_t n) {
     return std::string(prefix) + std::to_string(n);
@@ -153,128 +82,9 @@ struct Server::Impl {
 
     // --- Requests -----------------------------------------------------------
 
-    GenerationParams generation_params(const Fields& f, int prompt_tokens) {
-        GenerationParams p;
-        const int n_ctx = engine.model().context();
-        const int room = n_ctx - prompt_tokens;
-        if (room < 1)
-            throw ApiError{400,
-                           "the prompt has " + std::to_string(prompt_tokens) +
-                               " tokens, more than the context of " + std::to_string(n_ctx) +
-                               " allows",
-                           f.get("messages") ? "messages" : "prompt", "context_length_exceeded"};
-        const char* max_name =
-            f.get("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-        p.max_tokens = static_cast<int>(f.integer(max_name, 1, 1L << 30, room));
-        if (p.max_tokens > room)
-            throw ApiError{400,
-                           std::string("'") + max_name + "' is " + std::to_string(p.max_tokens) +
-                               ", but the prompt's " + std::to_string(prompt_tokens) +
-                               " tokens leave " + std::to_string(room) + " of the context of " +
-                               std::to_string(n_ctx),
-                           max_name, "context_length_exceeded"};
-        p.sampling.temperature = static_cast<float>(f.number("temperature", 0, 2, 1.0));
-        p.sampling.top_p = static_cast<float>(f.number("top_p", 1e-9, 1, 1.0));
-        p.sampling.top_k = static_cast<int>(f.integer("top_k", 0, 1L << 30, 0));
-        p.sampling.presence_penalty = static_cast<float>(f.number("presence_penalty", -2, 2, 0));
-        p.sampling.frequency_penalty = static_cast<float>(f.number("frequency_penalty", -2, 2, 0));
-        p.sampling.repeat_penalty = 1.0f;
-        p.sampling.repeat_last_n = n_ctx;
-        {
-            std::lock_guard<std::mutex> lock(seeds_mu);
-            p.sampling.seed = static_cast<uint64_t>(f.integer("seed", LONG_MIN, LONG_MAX, seeds()));
-        }
-        if (f.integer("n", 1, 1, 1) != 1) throw ApiError{400, "'n': only 1 is supported", "n"};
-        if (const json* stop = f.get("stop")) {
-            if (stop->is_string()) {
-                p.stop = {stop->get<std::string>()};
-            } else if (stop->is_array() && stop->size() <= 4) {
-                for (const json& s : *stop) {
-                    if (!s.is_string())
-                        throw ApiError{400, "'stop' entries must be strings", "stop"};
-                    p.stop.push_back(s.get<std::string>());
-                }
-            } else {
-                throw ApiError{400, "'stop' must be a string or an array of up to 4 strings",
-                               "stop"};
-            }
-        }
-        for (const char* unsupported : {"logprobs", "tools", "functions", "logit_bias"})
-            if (const json* v = f.get(unsupported); v && !(v->is_boolean() && !v->get<bool>()))
-                throw ApiError{400, std::string("'") + unsupported + "' is not supported by tern",
-                               unsupported};
-        return p;
-    }
-
-    void check_model(const Fields& f) {
-        if (const json* m = f.get("model")) {
-            if (!m->is_string()) throw ApiError{400, "'model' must be a string", "model"};
-            if (m->get<std::string>() != options.model_name)
-                throw ApiError{400,
-                               "model '" + m->get<std::string>() + "' is not served here (it is '" +
-                                   options.model_name + "')",
-                               "model", "model_not_found"};
-        }
-    }
-
-    json parse_body(const httplib::Request& req) {
-        try {
-            json body = json::parse(req.body);
-            if (!body.is_object())
-                throw ApiError{400, "the request body must be a JSON object", ""};
-            return body;
-        } catch (const json::parse_error& e) {
-            throw ApiError{400, std::string("the request body is not valid JSON: ") + e.what(), ""};
-        }
-    }
-
-    std::vector<int> chat_prompt(const Fields& f) {
-        const json* messages = f.get("messages");
-        if (!messages) throw ApiError{400, "'messages' is required", "messages"};
-        if (!messages->is_array() || messages->empty())
-            throw ApiError{400, "'messages' must be a non-empty array", "messages"};
-        std::vector<ChatMessage> chat;
-        for (size_t i = 0; i < messages->size(); ++i) {
-            const json& m = (*messages)[i];
-            const std::string at = "messages[" + std::to_string(i) + "]";
-            if (!m.is_object()) throw ApiError{400, "each message must be an object", at};
-            if (!m.contains("role") || !m["role"].is_string())
-                throw ApiError{400, "'role' must be a string", at + ".role"};
-            std::string role = m["role"].get<std::string>();
-            if (role == "developer") role = "system";
-            if (role != "system" && role != "user" && role != "assistant")
-                throw ApiError{400, "role '" + role + "' is not system, user or assistant",
-                               at + ".role"};
-            if (!m.contains("content"))
-                throw ApiError{400, "'content' is required", at + ".content"};
-            chat.push_back({role, text_of_content(m["content"], i)});
-        }
-        const Tokenizer& tok = engine.tokenizer();
-        return chat_tokens(format, tok, chat, true, tok.add_bos());
-    }
-
-    std::vector<int> completion_prompt(const Fields& f) {
-        const json* prompt = f.get("prompt");
-        if (!prompt) throw ApiError{400, "'prompt' is required", "prompt"};
-        const Tokenizer& tok = engine.tokenizer();
-        if (prompt->is_string()) {
-            if (prompt->get<std::string>().empty())
-                throw ApiError{400, "'prompt' is empty", "prompt"};
-            return tok.encode(prompt->get<std::string>(), tok.add_bos(), true);
-        }
-        if (prompt->is_array() && !prompt->empty()) {
-            std::vector<int> ids;
-            for (const json& v : *prompt) {
-                if (!v.is_number_integer() || v.get<long>() < 0 || v.get<long>() >= tok.n_vocab())
-                    throw ApiError{400,
-                                   "'prompt' must be a string or an array of token ids below " +
-                                       std::to_string(tok.n_vocab()),
-                                   "prompt"};
-                ids.push_back(v.get<int>());
-            }
-            return ids;
-        }
-        throw ApiError{400, "'prompt' must be a non-empty string or array of token ids", "prompt"};
+    // The parsing context of this server's requests.
+    RequestContext request_context() const {
+        return {engine.tokenizer(), format, options.model_name, engine.model().context()};
     }
 
     // Queues a job for the engine thread; 503 when the queue is full.
@@ -423,16 +233,17 @@ struct Server::Impl {
     // Completions and chat completions share everything but the prompt and the
     // shape of the answer.
     void generate(const httplib::Request& req, httplib::Response& res, bool chat) {
-        const json body = parse_body(req);
-        const Fields f{body};
-        check_model(f);
-        const bool stream = f.boolean("stream", false);
-        const bool return_tokens = f.boolean("return_tokens", false);
-        bool include_usage = false;
-        if (const json* so = f.get("stream_options"); so && so->is_object())
-            include_usage = so->value("include_usage", false);
-        std::vector<int> prompt = chat ? chat_prompt(f) : completion_prompt(f);
-        const GenerationParams params = generation_params(f, static_cast<int>(prompt.size()));
+        uint64_t seed;
+        {
+            std::lock_guard<std::mutex> lock(seeds_mu);
+            seed = seeds();
+        }
+        CompletionRequest request =
+            parse_completion_request(req.body, chat, request_context(), seed);
+        const bool stream = request.stream, return_tokens = request.return_tokens,
+                   include_usage = request.include_usage;
+        std::vector<int> prompt = std::move(request.prompt);
+        const GenerationParams params = request.params;
         const int n_prompt = static_cast<int>(prompt.size());
         std::shared_ptr<Job> job = enqueue(std::move(prompt), params);
         const std::string id = now_id(chat ? "chatcmpl-" : "cmpl-", next_id++);
