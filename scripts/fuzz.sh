@@ -11,7 +11,7 @@
 #     --work DIR      corpora and logs (default: <build>/fuzz/work); corpora grow across runs
 #     --parallel N    targets run at once (default 1)
 #
-# Targets: gguf_model tokenizer schedule_db target_file server_request.
+# Targets: gguf_file gguf_model tokenizer schedule_db target_file server_request.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build="$src/build-sanitize" work="" parallel=1 seconds="" runs="" targets=()
@@ -28,7 +28,7 @@ while (($#)); do
     esac
 done
 [[ -n $seconds || -n $runs ]] || seconds=60
-all=(gguf_model tokenizer schedule_db target_file server_request)
+all=(gguf_file gguf_model tokenizer schedule_db target_file server_request)
 ((${#targets[@]})) || targets=("${all[@]}")
 for t in "${targets[@]}"; do
     [[ " ${all[*]} " == *" $t "* ]] || { echo "fuzz.sh: unknown target '$t' (known: ${all[*]})" >&2; exit 2; }
@@ -53,7 +53,32 @@ if [[ -z ${TERN_FUZZ_NO_BUILD:-} ]]; then
 fi
 mkdir -p "$work" "$crashes"
 
-dict_of() { case $1 in gguf_model) echo gguf ;; tokenizer) echo "" ;; server_request) echo json ;; *) echo yaml ;; esac; }
+dict_of() { case $1 in gguf_*) echo gguf ;; tokenizer) echo "" ;; server_request) echo json ;; *) echo yaml ;; esac; }
+
+# Tiny models of every layout and storage type: "small" ones (under 64 KiB,
+# whole loads: gguf_model) and "wide" ones (256 columns, for the TQ1_0/TQ2_0
+# and K-quant blocks).
+gen_models() {
+    local dir=$1 sets=" ${*:2} " i=0
+    local small="--n-embd 32 --n-ff 32 --n-head 2 --n-head-kv 1 --n-layer 1 --n-vocab 266"
+    local wide="--n-embd 256 --n-ff 256 --n-head 4 --n-head-kv 2 --n-layer 1 --n-vocab 266"
+    local narrow="--n-embd 128 --n-ff 128 --n-head 2 --n-head-kv 1 --n-layer 1 --n-vocab 266"
+    while read -r set args; do
+        i=$((i + 1))
+        [[ $sets == *" $set "* ]] || continue
+        # shellcheck disable=SC2086
+        "$build/runtime/tern" gen-model $args -o "$dir/model-$i.gguf" > /dev/null 2>&1
+    done << EOF2
+small --arch bitnet --type f16 $small
+small --arch bitnet-25 --type bf16 --embedding f32 --head q8_0 $small
+small --arch llama --type f32 --embedding q4_0 --head f16 $small
+small --arch bitnet --type i2_s --embedding q4_0 $narrow
+small --arch bitnet --type f16 --activation silu --seed 7 --n-embd 32 --n-ff 64 --n-head 4 --n-head-kv 2 --n-layer 2 --n-vocab 300
+wide --arch bitnet-25 --type i2_s --head q8_0 $narrow
+wide --arch bitnet --type tq2_0 --embedding q5_k $wide
+wide --arch llama --type tq1_0 --embedding q6_k --head q4_k $wide
+EOF2
+}
 
 # Seed inputs: the committed ones, saved regression inputs, and per target the
 # files tern really reads (tiny models of every layout, tests/data's models
@@ -62,28 +87,16 @@ make_seeds() {
     local t=$1 dir="$work/seeds/$1"
     [[ -d $dir ]] && return
     mkdir -p "$dir.tmp"
-    [[ -d $src/fuzz/seeds/$t ]] && cp "$src/fuzz/seeds/$t"/* "$dir.tmp/"
-    [[ -d $src/tests/data/fuzz/$t ]] && cp "$src/tests/data/fuzz/$t"/* "$dir.tmp/"
+    [[ -d $src/fuzz/seeds/$t ]] && cp -r "$src/fuzz/seeds/$t/." "$dir.tmp/"
+    [[ -d $src/tests/data/fuzz/$t ]] && cp -r "$src/tests/data/fuzz/$t/." "$dir.tmp/"
     case $t in
-        gguf_model)
-            cp "$src"/tests/data/*.gguf "$dir.tmp/"
-            local small="--n-embd 32 --n-ff 32 --n-head 2 --n-head-kv 1 --n-layer 1 --n-vocab 266"
-            local wide="--n-embd 256 --n-ff 256 --n-head 4 --n-head-kv 2 --n-layer 1 --n-vocab 266"
-            local i=0
-            while read -r args; do
-                i=$((i + 1))
-                # shellcheck disable=SC2086
-                "$build/runtime/tern" gen-model $args -o "$dir.tmp/model-$i.gguf" > /dev/null 2>&1
-            done << EOF2
---arch bitnet --type f16 $small
---arch bitnet-25 --type bf16 --embedding f32 --head q8_0 $small
---arch llama --type f32 --embedding q4_0 --head f16 $small
---arch bitnet-25 --type i2_s --n-embd 128 --n-ff 128 --n-head 2 --n-head-kv 1 --n-layer 1 --n-vocab 266
---arch bitnet --type tq2_0 --embedding q5_k $wide
---arch llama --type tq1_0 --embedding q6_k --head q4_k $wide
---arch bitnet --type f16 --activation silu --seed 7 --n-embd 64 --n-ff 64 --n-head 4 --n-head-kv 2 --n-layer 2 --n-vocab 300
-EOF2
+        gguf_file)
+            # The independent writer's files, but its 600 KB bitnet-25 one:
+            # libFuzzer copies every input, so file size sets the pace.
+            cp "$src"/tests/data/peer-tiny-tq{1,2}_0.gguf "$dir.tmp/"
+            gen_models "$dir.tmp" small wide
             ;;
+        gguf_model) gen_models "$dir.tmp" small ;;
         schedule_db) cp "$src"/schedules/*.yaml "$dir.tmp/" ;;
         target_file) cp "$src"/targets/*.yaml "$dir.tmp/" ;;
     esac
@@ -98,6 +111,8 @@ run_target() {
                 -artifact_prefix="$crashes/$t-")
     [[ -n $dict ]] && args+=(-dict="$src/fuzz/dict/$dict.dict")
     [[ -n $runs ]] && args+=(-runs="$runs")
+    # Whole model loads stay fast on small files; larger ones are gguf_file's.
+    [[ $t == gguf_model ]] && args+=(-max_len=65536)
     local start=$SECONDS
     local status=0
     "$bin" "${args[@]}" "$work/corpus/$t" "$work/seeds/$t" > "$work/$t.log" 2>&1 || status=$?

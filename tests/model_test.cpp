@@ -492,6 +492,36 @@ TEST(Model, RefusesWhatMemoryCannotHold) {
     fs::remove(dst);
 }
 
+// Metadata asking for absurd sizes (a vocabulary of 2^31 tokens, a billion
+// layers or heads, a hidden size of 2^31 - 1) is an error naming the key before
+// anything of that size is allocated: never std::bad_alloc, never an OOM kill.
+TEST(Model, AbsurdMetadataIsRefusedBeforeAllocating) {
+    const std::string src = tiny_model("absurd", {});
+    const std::string dst = (fs::temp_directory_path() /
+                             ("tern_model_test_absurd_" + std::to_string(::getpid()) + ".gguf"))
+                                .string();
+    const uint32_t huge = 2147483648u;
+    for (const auto& [key, value] :
+         std::vector<std::pair<std::string, uint32_t>>{{"bitnet.vocab_size", huge},
+                                                        {"bitnet.block_count", 1000000000u},
+                                                        {"bitnet.attention.head_count", 1000000000u},
+                                                        {"bitnet.attention.head_count_kv", huge},
+                                                        {"bitnet.embedding_length", huge - 1},
+                                                        {"bitnet.feed_forward_length", huge},
+                                                        {"bitnet.rope.dimension_count", huge}}) {
+        rewrite(src, dst, {{{key, value}}, {}, "", ""});
+        try {
+            Model::load(dst, {});
+            ADD_FAILURE() << key << " = " << value << " loaded";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(dst), std::string::npos) << e.what();
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << key << " = " << value << ": " << e.what();
+        }
+    }
+    fs::remove(dst);
+}
+
 // tern-tune --model reads shapes from the metadata alone; they must be the
 // shapes the loaded model runs its kernels on.
 TEST(Model, ConfigAndShapesWithoutLoadingWeights) {
