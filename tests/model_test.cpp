@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "bundle_test_util.h"
 #include "tern/error.h"
@@ -395,6 +396,8 @@ struct Rewrite {
     std::map<std::string, std::string> str;
     std::string drop_tensor;
     std::string reshape_tensor;  // swapped dims
+    // Changes a tensor's bytes: (name, data, bytes).
+    std::function<void(const std::string&, uint8_t*, uint64_t)> patch = nullptr;
 };
 
 void rewrite(const std::string& src, const std::string& dst, const Rewrite& r) {
@@ -427,8 +430,10 @@ void rewrite(const std::string& src, const std::string& dst, const Rewrite& r) {
         auto dims = t.dims;
         if (t.name == r.reshape_tensor) std::swap(dims[0], dims[1]);
         const gguf::TensorInfo* info = &t;
-        w.add_tensor(t.name, dims, t.type,
-                     [info](uint8_t* d) { std::memcpy(d, info->data, info->bytes); });
+        w.add_tensor(t.name, dims, t.type, [info, &r](uint8_t* d) {
+            std::memcpy(d, info->data, info->bytes);
+            if (r.patch) r.patch(info->name, d, info->bytes);
+        });
     }
     w.write(dst);
 }
@@ -460,6 +465,44 @@ TEST(Model, InconsistentFilesGiveSpecificErrors) {
     expect({{{"bitnet.attention.head_count_kv", 3}}, {}, "", ""},
            "bitnet.attention.head_count 4 is not a multiple of bitnet.attention.head_count_kv 3");
     expect({{}, {{"tern.ffn_activation", "gelu"}}, "", ""}, "activation 'gelu' is not known");
+    fs::remove(dst);
+}
+
+// A NaN or infinity in a float weight (a damaged file; found by fuzzing, see
+// tests/data/fuzz/) is an error naming the tensor, row and column, whichever
+// path reads it: the norms and the int8 head at load, embedding rows in eval.
+TEST(Model, NonFiniteWeightsAreNamed) {
+    SyntheticModelOptions o;
+    o.embedding_type = gguf::TensorType::f32;
+    const std::string src = tiny_model("nonfinite", o);
+    const std::string dst = (fs::temp_directory_path() /
+                             ("tern_model_test_nan_" + std::to_string(::getpid()) + ".gguf"))
+                                .string();
+    const int E = model_preset("tiny").n_embd;
+    auto poison = [&](const std::string& tensor, uint64_t index, float value) {
+        Rewrite r;
+        r.patch = [=](const std::string& name, uint8_t* d, uint64_t) {
+            if (name == tensor) std::memcpy(d + index * 4, &value, 4);
+        };
+        rewrite(src, dst, r);
+    };
+    auto expect = [&](ModelOptions mo, bool at_eval, const std::string& fragment) {
+        try {
+            auto m = Model::load(dst, mo);
+            if (!at_eval) ADD_FAILURE() << "loaded, expected '" << fragment << "'";
+            m->eval({5});
+            ADD_FAILURE() << "evaluated, expected '" << fragment << "'";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+        }
+    };
+    poison("token_embd.weight", 5 * E + 3, std::nanf(""));
+    expect({}, false, "tensor 'token_embd.weight' row 5 column 3 holds nan");
+    ModelOptions file_head;
+    file_head.lm_head = LmHead::file;
+    expect(file_head, true, "tensor 'token_embd.weight' row 5 column 3 holds nan");
+    poison("output_norm.weight", 7, INFINITY);
+    expect({}, false, "tensor 'output_norm.weight' row 0 column 7 holds inf");
     fs::remove(dst);
 }
 
@@ -503,12 +546,12 @@ TEST(Model, AbsurdMetadataIsRefusedBeforeAllocating) {
     const uint32_t huge = 2147483648u;
     for (const auto& [key, value] :
          std::vector<std::pair<std::string, uint32_t>>{{"bitnet.vocab_size", huge},
-                                                        {"bitnet.block_count", 1000000000u},
-                                                        {"bitnet.attention.head_count", 1000000000u},
-                                                        {"bitnet.attention.head_count_kv", huge},
-                                                        {"bitnet.embedding_length", huge - 1},
-                                                        {"bitnet.feed_forward_length", huge},
-                                                        {"bitnet.rope.dimension_count", huge}}) {
+                                                       {"bitnet.block_count", 1000000000u},
+                                                       {"bitnet.attention.head_count", 1000000000u},
+                                                       {"bitnet.attention.head_count_kv", huge},
+                                                       {"bitnet.embedding_length", huge - 1},
+                                                       {"bitnet.feed_forward_length", huge},
+                                                       {"bitnet.rope.dimension_count", huge}}) {
         rewrite(src, dst, {{{key, value}}, {}, "", ""});
         try {
             Model::load(dst, {});

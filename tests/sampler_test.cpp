@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "tern/error.h"
 
 namespace tern {
@@ -69,6 +71,23 @@ TEST(Sampler, RepetitionPenaltyDemotesRecentTokens) {
     auto m = logits();
     EXPECT_EQ(Sampler(o).sample(m, {1, 3}), 1);  // only the last token (3) is penalised
     EXPECT_FLOAT_EQ(m[3], -1.5f);
+}
+
+// NaN and infinite logits (a damaged model) keep sampling defined: NaN never
+// wins, +inf does, and sampled ids stay in range.
+TEST(Sampler, NonFiniteLogitsStayDefined) {
+    const float nan = std::nanf(""), inf = INFINITY;
+    for (float temperature : {0.0f, 0.8f}) {
+        SamplerOptions o;
+        o.temperature = temperature;
+        o.top_k = 3;
+        Sampler s(o);
+        std::vector<float> logits = {nan, 1.0f, inf, nan, -inf, 2.0f};
+        EXPECT_EQ(s.sample(logits, {}), 2);
+        std::vector<float> all_nan(8, nan);
+        const int id = s.sample(all_nan, {});
+        EXPECT_TRUE(id >= 0 && id < 8) << id;
+    }
 }
 
 TEST(Sampler, BadSettingsAreErrors) {

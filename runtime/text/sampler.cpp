@@ -1,6 +1,7 @@
 #include "tern/sampler.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -20,6 +21,11 @@ Sampler::Sampler(const SamplerOptions& options) : o_(options), rng_(options.seed
 }
 
 int Sampler::sample(std::vector<float>& logits, const std::vector<int>& recent) {
+    // A damaged model can produce NaN or infinite logits: NaN never wins and
+    // infinities become the largest finite values, so that the ordering and the
+    // probabilities below stay defined.
+    for (float& l : logits)
+        if (!std::isfinite(l)) l = l > 0 ? FLT_MAX : -FLT_MAX;
     if (o_.repeat_penalty != 1.0f || o_.presence_penalty != 0.0f || o_.frequency_penalty != 0.0f) {
         const size_t from =
             recent.size() > size_t(o_.repeat_last_n) ? recent.size() - o_.repeat_last_n : 0;
