@@ -152,5 +152,24 @@ TEST(SyntheticVocabulary, RoundTripsArbitraryText) {
     EXPECT_THROW(t.decode(5000), Error);
 }
 
+// Inputs as large as a request may be (1 MiB): one word, one run of
+// punctuation, one run of spaces, text with control-token names. Each must
+// encode and round-trip; merging pairs by a scan per merge would take hours on
+// the first (CTest's timeout fails it).
+TEST_F(Llama3Tokenizer, RequestSizedPiecesRoundTrip) {
+    const size_t mib = 1 << 20;
+    std::string mixed;
+    while (mixed.size() < mib) mixed += "<|eot_id|>abcdefghij";
+    for (const std::string& text :
+         {std::string(mib, 'a'), std::string(mib, '!'), std::string(mib, ' '),
+          std::string(mib / 2, 'x') + "\xc3\xa9"}) {
+        const std::vector<int> ids = tokenizer_->encode(text, false);
+        EXPECT_EQ(tokenizer_->decode(ids), text);
+        EXPECT_LT(ids.size(), text.size() / 2);
+    }
+    const std::vector<int> ids = tokenizer_->encode(mixed, false, true);
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), 128009), static_cast<long>(mixed.size() / 20));
+}
+
 }  // namespace
 }  // namespace tern

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <functional>
+#include <queue>
 
 #include "tern/error.h"
 
@@ -236,21 +238,49 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
     return t;
 }
 
+// Byte-pair merging: repeatedly merge the adjacent pair of lowest merge rank
+// (the leftmost among equals). A priority queue of candidate pairs over a
+// linked list of symbols makes this O(n log n) in the piece's length: a naive
+// scan per merge is O(n^2), which a single 1 MiB word (one HTTP request) would
+// turn into hours.
 void Tokenizer::bpe(std::vector<std::string> sym, std::vector<int>& out) const {
-    while (sym.size() > 1) {
-        int best = INT_MAX;
-        size_t at = 0;
-        for (size_t i = 0; i + 1 < sym.size(); ++i) {
-            auto it = merge_rank_.find(sym[i] + " " + sym[i + 1]);
-            if (it != merge_rank_.end() && it->second < best) best = it->second, at = i;
+    const int n = static_cast<int>(sym.size());
+    std::vector<int> next(n), prev(n);
+    for (int i = 0; i < n; ++i) next[i] = i + 1 < n ? i + 1 : -1, prev[i] = i - 1;
+    struct Pair {
+        int rank, left, right;
+        size_t bytes;  // of the merged text: a stale pair's sides have grown since
+        bool operator>(const Pair& o) const {
+            return rank != o.rank ? rank > o.rank : left > o.left;
         }
-        if (best == INT_MAX) break;
-        sym[at] += sym[at + 1];
-        sym.erase(sym.begin() + static_cast<long>(at) + 1);
+    };
+    std::priority_queue<Pair, std::vector<Pair>, std::greater<Pair>> queue;
+    auto consider = [&](int left, int right) {
+        if (left < 0 || right < 0) return;
+        const auto it = merge_rank_.find(sym[left] + " " + sym[right]);
+        if (it != merge_rank_.end())
+            queue.push({it->second, left, right, sym[left].size() + sym[right].size()});
+    };
+    for (int i = 0; i + 1 < n; ++i) consider(i, i + 1);
+    while (!queue.empty()) {
+        const Pair p = queue.top();
+        queue.pop();
+        // Still adjacent and unchanged? (Merged symbols are emptied, and a
+        // symbol only grows, so its size tells whether it changed.)
+        if (sym[p.left].empty() || sym[p.right].empty() || next[p.left] != p.right ||
+            sym[p.left].size() + sym[p.right].size() != p.bytes)
+            continue;
+        sym[p.left] += sym[p.right];
+        sym[p.right].clear();
+        next[p.left] = next[p.right];
+        if (next[p.left] >= 0) prev[next[p.left]] = p.left;
+        consider(prev[p.left], p.left);
+        consider(p.left, next[p.left]);
     }
-    for (const std::string& s : sym) {
-        auto it = ids_.find(s);
-        if (it == ids_.end()) throw Error("tokenizer: the vocabulary has no token '" + s + "'");
+    for (int i = n > 0 ? 0 : -1; i >= 0; i = next[i]) {
+        auto it = ids_.find(sym[i]);
+        if (it == ids_.end())
+            throw Error("tokenizer: the vocabulary has no token '" + sym[i] + "'");
         out.push_back(it->second);
     }
 }
@@ -268,7 +298,11 @@ std::vector<int> Tokenizer::encode(const std::string& text, bool add_bos,
         // Split at the control tokens' names (the longest where several match);
         // the text between them is encoded as usual.
         size_t start = 0;
+        bool starts[256] = {};  // first bytes of control-token names: others skip the scan
+        for (int id : specials_)
+            if (!tokens_[id].empty()) starts[static_cast<unsigned char>(tokens_[id][0])] = true;
         for (size_t i = 0; i < text.size(); ++i) {
+            if (!starts[static_cast<unsigned char>(text[i])]) continue;
             for (int id : specials_) {
                 const std::string& name = tokens_[id];
                 if (text.compare(i, name.size(), name) != 0) continue;
