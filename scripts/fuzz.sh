@@ -10,18 +10,20 @@
 #                     configured here with clang-14, ASan+UBSan, and built if needed)
 #     --work DIR      corpora and logs (default: <build>/fuzz/work); corpora grow across runs
 #     --parallel N    targets run at once (default 1)
+#     --report        only print the table of the last runs in the work directory
 #
 # Targets: gguf_file gguf_model tokenizer schedule_db target_file server_request.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build="$src/build-sanitize" work="" parallel=1 seconds="" runs="" targets=()
+build="$src/build-sanitize" work="" parallel=1 seconds="" runs="" report_only=0 targets=()
 while (($#)); do
     case $1 in
         --build) build=$(realpath -m "$2"); shift 2 ;;
         --work) work=$(realpath -m "$2"); shift 2 ;;
         --parallel) parallel=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
-        -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --report) report_only=1; shift ;;
+        -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         [0-9]*) seconds=$1; shift ;;
         -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
         *) targets+=("$1"); shift ;;
@@ -36,22 +38,24 @@ done
 work=${work:-$build/fuzz/work}
 crashes="$src/fuzz/crashes"
 
-# The sanitizer build (scripts/setup.sh --sanitize): clang with ASan+UBSan and
-# coverage, host bundles only; the Halide generators are built unsanitized.
-if [[ ! -f $build/CMakeCache.txt ]]; then
-    echo "fuzz.sh: configuring and building $build (clang-14, AddressSanitizer + UndefinedBehaviorSanitizer, libFuzzer)"
-    "$src/scripts/setup.sh" --sanitize "$build" > "${TMPDIR:-/tmp}/tern-fuzz-setup.log" 2>&1 ||
-        { tail -30 "${TMPDIR:-/tmp}/tern-fuzz-setup.log"; exit 1; }
-fi
-if [[ $(grep -c "^TERN_BUILD_FUZZ:BOOL=ON" "$build/CMakeCache.txt") == 0 ]]; then
-    echo "fuzz.sh: $build is not configured with -DTERN_BUILD_FUZZ=ON" >&2
-    exit 2
-fi
-if [[ -z ${TERN_FUZZ_NO_BUILD:-} ]]; then
-    cmake --build "$build" -j "$(nproc)" --target tern-cli $(printf '%s_fuzzer ' "${targets[@]}") > "$build/fuzz-build.log" 2>&1 ||
-        { tail -30 "$build/fuzz-build.log"; echo "fuzz.sh: build failed (log: $build/fuzz-build.log)" >&2; exit 1; }
-fi
-mkdir -p "$work" "$crashes"
+build_targets() {
+    # The sanitizer build (scripts/setup.sh --sanitize): clang with ASan+UBSan and
+    # coverage, host bundles only; the Halide generators are built unsanitized.
+    if [[ ! -f $build/CMakeCache.txt ]]; then
+        echo "fuzz.sh: configuring and building $build (clang-14, AddressSanitizer + UndefinedBehaviorSanitizer, libFuzzer)"
+        "$src/scripts/setup.sh" --sanitize "$build" > "${TMPDIR:-/tmp}/tern-fuzz-setup.log" 2>&1 ||
+            { tail -30 "${TMPDIR:-/tmp}/tern-fuzz-setup.log"; exit 1; }
+    fi
+    if [[ $(grep -c "^TERN_BUILD_FUZZ:BOOL=ON" "$build/CMakeCache.txt") == 0 ]]; then
+        echo "fuzz.sh: $build is not configured with -DTERN_BUILD_FUZZ=ON" >&2
+        exit 2
+    fi
+    if [[ -z ${TERN_FUZZ_NO_BUILD:-} ]]; then
+        cmake --build "$build" -j "$(nproc)" --target tern-cli $(printf '%s_fuzzer ' "${targets[@]}") > "$build/fuzz-build.log" 2>&1 ||
+            { tail -30 "$build/fuzz-build.log"; echo "fuzz.sh: build failed (log: $build/fuzz-build.log)" >&2; exit 1; }
+    fi
+    mkdir -p "$work" "$crashes"
+}
 
 dict_of() { case $1 in gguf_*) echo gguf ;; tokenizer) echo "" ;; server_request) echo json ;; *) echo yaml ;; esac; }
 
@@ -144,20 +148,35 @@ report() {
     [[ $status == 0 ]]
 }
 
-echo "fuzz.sh: ${#targets[@]} target(s), ${runs:+$runs executions}${runs:+${seconds:+ or }}${seconds:+$seconds s} each, $parallel at a time; corpora in $work/corpus"
-# A smaller quarantine and shorter allocation stacks than ASan's defaults: the
-# targets allocate many small strings per input, and this doubles their speed.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=64:malloc_context_size=10}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-for t in "${targets[@]}"; do make_seeds "$t"; done
-running=0
-for t in "${targets[@]}"; do
-    run_target "$t" &
-    running=$((running + 1))
-    if ((running >= parallel)); then wait -n || true; running=$((running - 1)); fi
-done
-wait
-printf '%-15s %7s %12s %10s  %-28s %s\n' target time executions rate "coverage" result
-failed=0
-for t in "${targets[@]}"; do report "$t" || failed=1; done
-exit $failed
+# All in a function, read whole before it runs: editing this file while it
+# runs for an hour must not change what it does.
+main() {
+    if ((report_only)); then
+        printf '%-15s %7s %12s %10s  %-28s %s\n' target time executions rate "coverage" result
+        local failed=0
+        for t in "${targets[@]}"; do
+            [[ -f $work/$t.status ]] && { report "$t" || failed=1; }
+        done
+        return $failed
+    fi
+    build_targets
+    echo "fuzz.sh: ${#targets[@]} target(s), ${runs:+$runs executions}${runs:+${seconds:+ or }}${seconds:+$seconds s} each, $parallel at a time; corpora in $work/corpus"
+    # A smaller quarantine and shorter allocation stacks than ASan's defaults: the
+    # targets allocate many small strings per input, and this doubles their speed.
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=64:malloc_context_size=10}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+    for t in "${targets[@]}"; do make_seeds "$t"; done
+    running=0
+    for t in "${targets[@]}"; do
+        run_target "$t" &
+        running=$((running + 1))
+        if ((running >= parallel)); then wait -n || true; running=$((running - 1)); fi
+    done
+    wait
+    printf '%-15s %7s %12s %10s  %-28s %s\n' target time executions rate "coverage" result
+    failed=0
+    for t in "${targets[@]}"; do report "$t" || failed=1; done
+    return $failed
+}
+main
+exit $?

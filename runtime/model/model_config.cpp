@@ -131,6 +131,17 @@ ModelConfig model_config(const gguf::File& file, std::optional<Activation> activ
         cfg.head_tensor = "output.weight";
     }
 
+    // Sizes that allocations follow must agree with the tensors before anything
+    // is allocated from them (a 50 KB file must not make tern reserve
+    // gigabytes): the last layer exists, and the FFN width is the down
+    // projection's.
+    file.tensor("blk." + std::to_string(cfg.n_layer - 1) + ".attn_norm.weight");
+    const TensorInfo& down = file.tensor("blk.0.ffn_down.weight");
+    if (down.dims.size() != 2 || down.dims[0] != uint64_t(cfg.n_ff))
+        fail("tensor 'blk.0.ffn_down.weight' has shape " + gguf::dims_text(down.dims) +
+             ", expected [" + std::to_string(cfg.n_ff) + ", " + std::to_string(cfg.n_embd) + "] (" +
+             cfg.key("feed_forward_length") + ")");
+
     const FamilyFacts family = model_family(file, cfg);
     cfg.family = family.name;
     if (activation) {
