@@ -27,9 +27,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const Served served;
     if (size == 0) return 0;
     const bool chat = data[0] & 1;
-    const tern::ChatFormat& format = served.formats[(data[0] >> 1) % served.formats.size()];
+    // One choice more than there are formats: a model whose template tern
+    // does not recognise (chat is refused, completions served).
+    const size_t f = (data[0] >> 1) % (served.formats.size() + 1);
+    const tern::ChatFormat* format = f < served.formats.size() ? &served.formats[f] : nullptr;
     const std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
-    const tern::server::RequestContext context{served.tokenizer, format, "tern-model", 64};
+    const tern::server::RequestContext context{served.tokenizer, format, "no chat format",
+                                               "tern-model", 64};
     try {
         const tern::server::CompletionRequest r =
             tern::server::parse_completion_request(body, chat, context, 42);

@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "model_flags.h"
+#include "tern/chat_format.h"
 #include "tern/error.h"
 
 #ifdef TERN_WITH_SERVER
@@ -34,6 +35,8 @@ int serve_command(int argc, char** argv) {
     args.option("prefill-chunk", "", "N", "64", "prompt tokens per sequence and step");
     args.option("api-key", "", "KEY", "", "require 'Authorization: Bearer KEY' (all but /health)");
     args.option("alias", "", "NAME", "", "model id in the API (default: the file's name)");
+    args.option("chat-format", "", "llama3|bitnet|falcon3", "",
+                "chat prompt format (default: from the file's chat template)");
     if (!args.parse(argc, argv)) return 0;
 #ifndef TERN_WITH_SERVER
     throw Error(
@@ -49,6 +52,8 @@ int serve_command(int argc, char** argv) {
     so.port = static_cast<int>(args.integer("port", 0, 65535));
     so.max_queue = static_cast<int>(args.integer("queue", 0, 1 << 20));
     so.api_key = args.str("api-key");
+    so.chat_format = args.str("chat-format");
+    if (!so.chat_format.empty()) chat_format(so.chat_format);  // unknown names: an error now
     args.require("model");
     so.model_name = args.str("alias").empty()
                         ? std::filesystem::path(args.str("model")).stem().string()
@@ -64,6 +69,9 @@ int serve_command(int argc, char** argv) {
                  m.kv_cache_bytes() / 1048576.0, m.packed_bytes() / 1048576.0, m.options().threads,
                  active_bundle().target().c_str());
     server::Server server(*engine, so);
+    if (!server.chat_format_error().empty())
+        std::fprintf(stderr, "warning: %s; give --chat-format to serve chat\n",
+                     server.chat_format_error().c_str());
     struct sigaction sa = {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);

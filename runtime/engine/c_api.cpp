@@ -2,6 +2,7 @@
 // turns it into a status and a per-thread message.
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 
 #include "tern/engine.h"
@@ -10,7 +11,8 @@
 
 struct tern_engine {
     std::unique_ptr<tern::Engine> engine;
-    tern::ChatFormat format;
+    std::optional<tern::ChatFormat> format;  // none: the file's template is not recognised
+    std::string format_error;
 };
 
 namespace {
@@ -68,8 +70,12 @@ tern_status tern_engine_load(const char* path, const tern_engine_options* option
         auto e = std::make_unique<tern_engine>();
         e->engine = tern::Engine::load(path, o);
         std::string source;
-        e->format = tern::choose_chat_format(e->engine->model().file(), e->engine->model().config(),
-                                             "", &source);
+        try {  // completions need no chat format; tern_chat_prompt reports why there is none
+            e->format = tern::choose_chat_format(e->engine->model().file(),
+                                                 e->engine->model().config(), "", &source);
+        } catch (const tern::Error& err) {
+            e->format_error = err.what();
+        }
         *engine = e.release();
         return TERN_OK;
     });
@@ -107,7 +113,8 @@ tern_status tern_chat_prompt(tern_engine* engine, const char* const* roles,
                             "message " + std::to_string(i) + " has a null role or content");
             messages.push_back({roles[i], contents[i]});
         }
-        return copy_out(engine->format.render(messages, true), text, capacity, n_bytes);
+        if (!engine->format) return fail(TERN_ERROR_MODEL, engine->format_error);
+        return copy_out(engine->format->render(messages, true), text, capacity, n_bytes);
     });
 }
 

@@ -115,7 +115,8 @@ std::vector<int> chat_prompt(const Fields& f, const RequestContext& c) {
         if (!m.contains("content")) throw ApiError{400, "'content' is required", at + ".content"};
         chat.push_back({role, text_of_content(m["content"], i)});
     }
-    return chat_tokens(c.format, c.tokenizer, chat, true, c.tokenizer.add_bos());
+    if (!c.format) throw ApiError{400, c.format_error, "messages"};
+    return chat_tokens(*c.format, c.tokenizer, chat, true, c.tokenizer.add_bos());
 }
 
 std::vector<int> completion_prompt(const Fields& f, const RequestContext& c) {

@@ -27,7 +27,8 @@ nlohmann::json error_body(const ApiError& e);
 // What a request is checked against.
 struct RequestContext {
     const Tokenizer& tokenizer;
-    const ChatFormat& format;  // how chat messages become tokens
+    const ChatFormat* format;  // how chat messages become tokens; null: chat is refused
+    std::string format_error;  // ... with this message
     std::string model_name;    // the only "model" a request may name
     int n_ctx = 0;             // context of one sequence: prompt + answer must fit
 };

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -54,7 +55,8 @@ long unix_time() {
 struct Server::Impl {
     Engine& engine;
     ServerOptions options;
-    ChatFormat format;
+    std::optional<ChatFormat> format;
+    std::string format_error;
     httplib::Server http;
     std::atomic<bool> stopping{false};
     std::atomic<uint64_t> next_id{1};
@@ -77,14 +79,20 @@ struct Server::Impl {
 
     Impl(Engine& e, const ServerOptions& o) : engine(e), options(o) {
         std::string source;
-        format = choose_chat_format(engine.model().file(), engine.model().config(), "", &source);
+        try {
+            format = choose_chat_format(engine.model().file(), engine.model().config(),
+                                        options.chat_format, &source);
+        } catch (const Error& e) {  // completions need no chat format
+            format_error = std::string(e.what()) + " (chat requests are refused)";
+        }
     }
 
     // --- Requests -----------------------------------------------------------
 
     // The parsing context of this server's requests.
     RequestContext request_context() const {
-        return {engine.tokenizer(), format, options.model_name, engine.model().context()};
+        return {engine.tokenizer(), format ? &*format : nullptr, format_error, options.model_name,
+                engine.model().context()};
     }
 
     // Queues a job for the engine thread; 503 when the queue is full.
@@ -449,6 +457,8 @@ Server::~Server() {
 }
 
 int Server::port() const { return impl_->options.port; }
+
+const std::string& Server::chat_format_error() const { return impl_->format_error; }
 
 void Server::run() {
     Impl& s = *impl_;

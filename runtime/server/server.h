@@ -17,7 +17,11 @@ struct ServerOptions {
     int port = 8080;
     std::string api_key;     // non-empty: every route but /health needs "Authorization: Bearer KEY"
     std::string model_name;  // the id /v1/models lists and requests may name
-    int max_queue = 64;      // requests waiting for a slot; beyond it: 503 with Retry-After
+    // Chat format by name ("llama3", ...); empty: from the file's chat template.
+    // If neither gives one, completions still work and chat requests get a 400
+    // saying why (see chat_format_error()).
+    std::string chat_format;
+    int max_queue = 64;         // requests waiting for a slot; beyond it: 503 with Retry-After
     size_t max_body = 1 << 20;  // request bodies over this many bytes: 413
     int http_threads = 0;       // 0: slots + max_queue + 8 (a stream holds a thread)
 };
@@ -33,6 +37,8 @@ public:
     // "cancelled"), and makes run() return. Safe from any thread.
     void stop();
     int port() const;  // the bound port (after run() has bound)
+    // Why chat requests cannot be served (empty when they can).
+    const std::string& chat_format_error() const;
 
 private:
     struct Impl;

@@ -49,7 +49,9 @@ void tern_engine_free(tern_engine* engine);
 tern_status tern_tokenize(tern_engine* engine, const char* text, int add_bos, int parse_special,
                           int32_t* tokens, size_t capacity, size_t* n_tokens);
 /* The prompt of a chat in the model's format (its chat template): roles and
- * contents as parallel arrays, the assistant prompt appended. */
+ * contents as parallel arrays, the assistant prompt appended. TERN_ERROR_MODEL
+ * when the file's chat template is not one tern recognises (the engine still
+ * loads, and completions work). */
 tern_status tern_chat_prompt(tern_engine* engine, const char* const* roles,
                              const char* const* contents, size_t n_messages, char* text,
                              size_t capacity, size_t* n_bytes);
