@@ -11,11 +11,13 @@
 #     and after each of its repetitions;
 #     peak resident memory; joules per token where RAPL counters exist.
 # llama.cpp runs through npm's node-llama-cpp (installed into the build tree by
-# scripts/setup.sh, or by bench/peer/install.sh).
+# scripts/setup.sh, or by bench/peer/install.sh), in its fastest loading mode
+# here: the file read into memory, not mapped (TERN_PEER_MMAP=on to compare).
 #   bench/peer/compare.sh MODEL [threads (1,2)] [pp (512)] [tg (128)] [reps (3)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 model=$1 threads=${2:-1,2} pp=${3:-512} tg=${4:-128} reps=${5:-3}
+mmap=${TERN_PEER_MMAP:-off}
 tern=build/runtime/tern
 peer=${TERN_PEER_DIR:-build/peer}
 [[ -d $peer/node_modules/node-llama-cpp ]] || bench/peer/install.sh "$peer"
@@ -39,7 +41,7 @@ for t in ${threads//,/ }; do
     for r in $(seq 1 "$reps"); do
         echo "threads $t, round $r of $reps" >&2
         node bench/peer/llama_cpp.mjs bench "$model" --threads "$t" --pp "$pp" --tg "$tg" --reps 1 \
-            --vocab "$vocab" > "$work/llama-$t-$r.json"
+            --vocab "$vocab" --mmap "$mmap" > "$work/llama-$t-$r.json"
         for head in int8 file; do
             "$tern" bench -m "$model" --lm-head "$head" -p "$pp" -n "$tg" -t "$t" -r 1 -o json \
                 > "$work/tern-$head-$t-$r.json" 2> /dev/null
@@ -53,7 +55,8 @@ const read = (f) => JSON.parse(fs.readFileSync(`${work}/${f}`, "utf8"));
 const median = (a) => { const s = [...a].sort((x, y) => x - y); const h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
 const range = (a) => ` (${Math.min(...a).toFixed(1)}-${Math.max(...a).toFixed(1)})`;
 const rounds = Array.from({length: Number(reps)}, (_, i) => i + 1);
-console.log(`${reps} paired rounds per thread count; medians, ranges in brackets; ratios are medians of per-round ratios.\n`);
+console.log(`${reps} paired rounds per thread count; medians, ranges in brackets; ratios are medians of per-round ratios.`);
+console.log(`llama.cpp (node-llama-cpp) loads the model with mmap ${read("llama-" + threadList.split(",")[0] + "-1.json").mmap ? "on (TERN_PEER_MMAP=on)" : "off: read into memory, its fastest mode here"}.\n`);
 console.log("| threads | test | llama.cpp t/s | tern int8 head t/s | int8 / llama.cpp | tern file head t/s | file / llama.cpp |");
 console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
 const notes = [];

@@ -7,6 +7,9 @@
 //   node llama_cpp.mjs bench MODEL [--threads T] [--pp 512] [--tg 128] [--reps 3] [--vocab 32000]
 //       prompt processing and generation tokens/s (median of reps, each from an
 //       empty cache after one warm-up) and peak resident memory, as one JSON line
+// Both take --mmap on|off (default off): llama.cpp maps the file by default,
+// which on the development machines costs it 1.3-1.8x in generation; read into
+// memory (llama-bench's -mmp 0) is its fastest mode there.
 // node-llama-cpp is resolved from $TERN_PEER_DIR/node_modules.
 import fs from "node:fs";
 import path from "node:path";
@@ -60,7 +63,12 @@ const joulesSince = (before) => {
 };
 
 const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error});
-const model = await llama.loadModel({modelPath, gpuLayers: 0, useMmap: true});
+const mmap = flag("--mmap", "off");
+if (!["on", "off"].includes(mmap)) {
+    console.error(`llama_cpp.mjs: --mmap is '${mmap}', expected on or off`);
+    process.exit(2);
+}
+const model = await llama.loadModel({modelPath, gpuLayers: 0, useMmap: mmap === "on"});
 
 // One token with greedy next-token generation (and its logits when asked).
 const step = (token, logits) => [token, {generateNext: {token: true, logits, options: {temperature: 0}}}];
@@ -117,7 +125,7 @@ if (command === "logits") {
         return [r, zones.length ? joulesSince(before) / (n * reps) : null];
     };
     const [ppAll, ppJoules] = await run(prompt, pp), [tgAll, tgJoules] = await run(generate, tg);
-    console.log(JSON.stringify({runtime: "llama.cpp", threads, pp, tg, pp_tps: pp ? median(ppAll) : null, pp_all: ppAll,
+    console.log(JSON.stringify({runtime: "llama.cpp", mmap: mmap === "on", threads, pp, tg, pp_tps: pp ? median(ppAll) : null, pp_all: ppAll,
                                 tg_tps: tg ? median(tgAll) : null, tg_all: tgAll,
                                 pp_joules_per_token: ppJoules, tg_joules_per_token: tgJoules,
                                 energy: zones.length ? `RAPL (${zones.join(", ")})` : `no RAPL energy counters under ${powercap}`,
