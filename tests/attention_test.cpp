@@ -1,13 +1,18 @@
 // The vectorised attention (runtime/attention.cpp) against a plain softmax in
 // double, over head sizes, group sizes and position counts that hit whole and
-// partial key blocks and vectors.
+// partial key blocks and vectors, with an F32 and an F16 cache (the plain
+// softmax reads the same half-rounded keys and values, so the tolerance is the
+// same: what is tested is the arithmetic, not the rounding).
 #include "model/attention.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
+#include <type_traits>
 #include <vector>
+
+#include "tern/gguf_tensors.h"
 
 namespace tern {
 namespace {
@@ -18,8 +23,9 @@ struct Case {
 
 class Attention : public ::testing::TestWithParam<Case> {};
 
-TEST_P(Attention, MatchesPlainSoftmax) {
-    const auto [hd, g, n] = GetParam();
+template <typename T>
+void check_attention(const Case& c) {
+    const auto [hd, g, n] = c;
     const int n_head_kv = 2, kvh = 1;  // a second KV head, so strides matter
     const size_t key_floats = key_cache_floats(hd, n);
     const size_t value_stride = static_cast<size_t>(n_head_kv) * hd;
@@ -30,12 +36,30 @@ TEST_P(Attention, MatchesPlainSoftmax) {
     for (float& v : q) v = normal(rng);
     for (float& v : keys) v = normal(rng);
     for (float& v : values) v = normal(rng);
+    std::vector<T> cache_keys(keys.size()), cache_values(values.size());
+    auto store = [](float x) {
+        if constexpr (std::is_same_v<T, uint16_t>)
+            return kv_half(x);
+        else
+            return x;
+    };
+    auto read = [](T x) {
+        if constexpr (std::is_same_v<T, uint16_t>)
+            return kv_float(x);
+        else
+            return x;
+    };
+    for (size_t i = 0; i < keys.size(); ++i) keys[i] = read(cache_keys[i] = store(keys[i]));
+    for (size_t i = 0; i < values.size(); ++i) values[i] = read(cache_values[i] = store(values[i]));
     const float* K = &keys[kvh * key_floats];
     const float* V = &values[static_cast<size_t>(kvh) * hd];
 
     std::vector<float> scratch(static_cast<size_t>(g) * (n + kAttentionKeyBlock)),
         out(static_cast<size_t>(g) * hd);
-    attend(q.data(), g, hd, KvHeadView{K, V, value_stride}, n, scratch.data(), out.data());
+    attend(q.data(), g, hd,
+           KvHeadView<T>{&cache_keys[kvh * key_floats],
+                         &cache_values[static_cast<size_t>(kvh) * hd], value_stride},
+           n, scratch.data(), out.data());
 
     for (int h = 0; h < g; ++h) {
         std::vector<double> s(n);
@@ -54,6 +78,24 @@ TEST_P(Attention, MatchesPlainSoftmax) {
                 << "head " << h << " dim " << i;
         }
     }
+}
+
+TEST_P(Attention, MatchesPlainSoftmax) { check_attention<float>(GetParam()); }
+TEST_P(Attention, MatchesPlainSoftmaxOverAHalfCache) { check_attention<uint16_t>(GetParam()); }
+
+// The F16 cache's conversions: every finite half widens exactly as ggml's
+// (tern's) decoder does, rounding is to nearest, and values past the half range
+// saturate instead of becoming infinities.
+TEST(KvHalf, WidensExactlyAndSaturates) {
+    for (uint32_t h = 0; h < 65536; ++h) {
+        if ((h & 0x7c00u) == 0x7c00u) continue;  // infinities and NaNs: never stored
+        const float f = gguf::f16_to_f32(static_cast<uint16_t>(h));
+        ASSERT_EQ(kv_float(static_cast<uint16_t>(h)), f) << h;
+        ASSERT_EQ(kv_half(f), gguf::f32_to_f16(f)) << h;
+    }
+    EXPECT_EQ(kv_half(1e6f), 0x7bffu);
+    EXPECT_EQ(kv_half(-1e30f), 0xfbffu);
+    EXPECT_EQ(kv_float(kv_half(0.1f)), gguf::f16_to_f32(gguf::f32_to_f16(0.1f)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, Attention,

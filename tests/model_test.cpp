@@ -84,7 +84,8 @@ TEST_P(ModelOnEachBundle, PromptMatchesReferenceForward) {
         auto model = Model::load(path, mo);
         EXPECT_EQ(model->config().activation, act);
         const auto got = model->eval(kPrompt, true);
-        const auto want = ref::forward(model->file(), kPrompt, act);
+        const auto want = ref::forward(model->file(), kPrompt, act, ref::ActivationQuant::per_token,
+                                       model->options().cache_type);
         ASSERT_EQ(got.size(), want.size());
         const Diff d = compare(got, want);
         std::printf(
@@ -150,7 +151,9 @@ TEST_P(ModelOnEachBundle, EveryArchitectureAtOddShapesMatchesReference) {
                   std::string(c.arch) == "llama" ? Activation::silu : Activation::relu2)
             << what;
         const auto got = model->eval(prompt, true);
-        const auto want = ref::forward(model->file(), prompt, cfg.activation);
+        const auto want =
+            ref::forward(model->file(), prompt, cfg.activation, ref::ActivationQuant::per_token,
+                         model->options().cache_type);
         // The first position is exact up to float sums; from the second on, one
         // activation on a rounding boundary (see PromptMatchesReferenceForward)
         // reaches every later position through attention: 1-1.5% RMS in these
@@ -199,13 +202,18 @@ TEST_P(ModelOnEachBundle, LoadsTheIndependentWritersBitnet25File) {
     ModelOptions mo;
     mo.n_ctx = 32;
     mo.lm_head = LmHead::file;
+    // F32 keys and values, as the independent kit's float64 figure below has
+    // them: on random weights the top two logits are close enough for half
+    // precision to swap them.
+    mo.cache_type = CacheType::f32;
     auto model = Model::load(TERN_TEST_DATA "/peer-tiny-bitnet25-i2_s.gguf", mo);
     EXPECT_STREQ(model->config().arch->name, "bitnet-25");
     EXPECT_EQ(model->config().head_tensor, "output.weight");
     EXPECT_EQ(model->config().activation, Activation::relu2);
     const std::vector<int> prompt = {510, 17, 300, 5, 42, 77};
     const auto got = model->eval(prompt, true);
-    const auto want = ref::forward(model->file(), prompt, Activation::relu2);
+    const auto want = ref::forward(model->file(), prompt, Activation::relu2,
+                                   ref::ActivationQuant::per_token, model->options().cache_type);
     const Diff d = compare(got, want);
     EXPECT_LT(d.max_abs, 0.02 * d.max_ref) << d.max_abs << " of " << d.max_ref;
     EXPECT_LT(d.rms, 0.01 * d.rms_ref) << d.rms << " of " << d.rms_ref;
@@ -343,7 +351,8 @@ TEST_P(ModelOnEachBundle, LoadsFilesOfAnIndependentWriter) {
     auto tq1 = Model::load(TERN_TEST_DATA "/peer-tiny-tq1_0.gguf", mo);
     const auto a = tq2->eval(prompt, true);
     EXPECT_EQ(a, tq1->eval(prompt, true));
-    const auto want = ref::forward(tq2->file(), prompt, Activation::silu);
+    const auto want = ref::forward(tq2->file(), prompt, Activation::silu,
+                                   ref::ActivationQuant::per_token, tq2->options().cache_type);
     const Diff d = compare(a, want);
     EXPECT_LT(d.max_abs, 0.02 * d.max_ref) << d.max_abs << " of " << d.max_ref;
     EXPECT_LT(d.rms, 0.01 * d.rms_ref) << d.rms << " of " << d.rms_ref;

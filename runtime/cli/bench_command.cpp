@@ -165,8 +165,10 @@ int bench_command(int argc, char** argv) {
             if (joules) std::printf(" %.3f |", r.joules_per_token);
             std::printf("\n");
         }
-        std::printf("\npeak resident memory %.1f MiB (file %.1f MiB, load %.2f s)\n",
-                    peak_rss_mib(), f.size() / 1048576.0, model->load_seconds());
+        std::printf(
+            "\npeak resident memory %.1f MiB (file %.1f MiB, load %.2f s; KV cache %s, %.1f MiB)\n",
+            peak_rss_mib(), f.size() / 1048576.0, model->load_seconds(),
+            cache_type_name(model->options().cache_type), model->kv_cache_bytes() / 1048576.0);
         if (!joules) std::printf("energy per token: not measured (%s)\n", energy.why().c_str());
         for (const Row& r : rows) {
             if (std::isnan(r.bound_share)) continue;
@@ -191,13 +193,15 @@ int bench_command(int argc, char** argv) {
             }
     } else if (format == "csv") {
         std::printf(
-            "model,size_bytes,params,bundle,lm_head,threads,test,tps_mean,tps_sd,peak_rss_mib,"
+            "model,size_bytes,params,bundle,lm_head,cache_type,threads,test,tps_mean,tps_sd,"
+            "peak_rss_mib,"
             "joules_per_token,read_gbs,bound_share\n");
         for (const Row& r : rows) {
-            std::printf("\"%s\",%llu,%llu,%s,%s,%d,%s,%.3f,%.3f,%.1f,", model_name,
+            std::printf("\"%s\",%llu,%llu,%s,%s,%s,%d,%s,%.3f,%.3f,%.1f,", model_name,
                         static_cast<unsigned long long>(f.size()),
-                        static_cast<unsigned long long>(params), bundle.c_str(), head, r.threads,
-                        r.test.c_str(), r.mean, r.sd, peak_rss_mib());
+                        static_cast<unsigned long long>(params), bundle.c_str(), head,
+                        cache_type_name(model->options().cache_type), r.threads, r.test.c_str(),
+                        r.mean, r.sd, peak_rss_mib());
             if (!std::isnan(r.joules_per_token)) std::printf("%.4f", r.joules_per_token);
             std::printf(",");
             if (!std::isnan(r.read_gbs))
@@ -212,13 +216,15 @@ int bench_command(int argc, char** argv) {
             const Row& r = rows[i];
             std::printf(
                 "  {\"model\": \"%s\", \"size_bytes\": %llu, \"params\": %llu, \"bundle\": \"%s\", "
-                "\"lm_head\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"tps_mean\": %.3f, "
+                "\"lm_head\": \"%s\", \"cache_type\": \"%s\", \"threads\": %d, \"test\": \"%s\", "
+                "\"tps_mean\": %.3f, "
                 "\"tps_sd\": %.3f, \"tps_median\": %.3f, \"bytes_per_token\": %llu, "
                 "\"peak_rss_mib\": %.1f, \"joules_per_token\": ",
                 model_name, static_cast<unsigned long long>(f.size()),
-                static_cast<unsigned long long>(params), bundle.c_str(), head, r.threads,
-                r.test.c_str(), r.mean, r.sd, r.median,
-                static_cast<unsigned long long>(model->bytes_per_token()), peak_rss_mib());
+                static_cast<unsigned long long>(params), bundle.c_str(), head,
+                cache_type_name(model->options().cache_type), r.threads, r.test.c_str(), r.mean,
+                r.sd, r.median, static_cast<unsigned long long>(model->bytes_per_token()),
+                peak_rss_mib());
             if (std::isnan(r.joules_per_token))
                 std::printf("null");
             else

@@ -76,7 +76,12 @@ int eval_command(int argc, char** argv) {
                 .activation;
         std::vector<int> all = ids;
         all.insert(all.end(), follow.begin(), follow.end());
-        const std::vector<float> logits = ref::forward(file, all, act, quant);
+        // F32 keys and values unless --cache-type says otherwise: the plain
+        // reference, as other runtimes are compared against.
+        const CacheType cache = args.given("cache-type")
+                                    ? parse_cache_type(args.choice("cache-type", {"f16", "f32"}))
+                                    : CacheType::f32;
+        const std::vector<float> logits = ref::forward(file, all, act, quant, cache);
         const size_t V = logits.size() / all.size();
         std::printf("{\"activation\": \"%s\", \"reference\": \"%s\", \"steps\": [\n",
                     activation_name(act), args.str("reference").c_str());

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "kernels/vector_clones.h"
+#include "tern/gguf_tensors.h"
 
 // The 64-byte vector helpers below pass vectors by value; GCC and clang warn
 // that this ABI differs with and without AVX-512, which cannot matter for
@@ -40,6 +41,32 @@ TERN_CLONE_INLINE Vec load(const float* p) {
 }
 TERN_CLONE_INLINE void store(float* p, Vec v) { std::memcpy(p, &v, sizeof v); }
 
+// 16 halves widened to floats with integer vector operations (no F16C needed,
+// so every clone and compiler has it): the exponent and mantissa move to a
+// float's positions and a multiply by 2^112 rebiases the exponent, which also
+// makes subnormal halves exact normal floats. The cache holds no infinities or
+// NaNs (kv_half saturates), so they need no case of their own.
+typedef uint16_t HVec __attribute__((vector_size(32)));
+typedef uint32_t UVec __attribute__((vector_size(64)));
+TERN_CLONE_INLINE Vec load(const uint16_t* p) {
+    HVec h;
+    std::memcpy(&h, p, sizeof h);
+    const UVec u = __builtin_convertvector(h, UVec);
+    const Vec magnitude = __builtin_bit_cast(Vec, (u & 0x7fffu) << 13) * 0x1p112f;
+    return __builtin_bit_cast(Vec, __builtin_bit_cast(UVec, magnitude) | ((u & 0x8000u) << 16));
+}
+TERN_CLONE_INLINE float scalar(float x) { return x; }
+TERN_CLONE_INLINE float scalar(uint16_t h) {
+    uint32_t bits = static_cast<uint32_t>(h & 0x7fffu) << 13;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    f *= 0x1p112f;
+    std::memcpy(&bits, &f, sizeof f);
+    bits |= static_cast<uint32_t>(h & 0x8000u) << 16;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
 // e^x for x <= 0 (arguments of a max-subtracted softmax): x = n ln2 + r with
 // |r| <= ln2 / 2, e^r by its Taylor series to degree 7 (truncation error below
 // 1e-8), times 2^n built in the exponent bits.
@@ -61,12 +88,12 @@ TERN_CLONE_INLINE Vec exp_nonpositive(Vec x) {
 }
 
 // Scores of H heads against one block of B positions.
-template <int H>
-TERN_CLONE_INLINE void score_block(const float* q, int hd, const float* keys, float scale, float* s,
+template <int H, typename T>
+TERN_CLONE_INLINE void score_block(const float* q, int hd, const T* keys, float scale, float* s,
                                    size_t s_stride) {
     Vec acc[H][B / W] = {};
     for (int i = 0; i < hd; ++i) {
-        const float* k = keys + static_cast<size_t>(i) * B;
+        const T* k = keys + static_cast<size_t>(i) * B;
         Vec kv[B / W];
         for (int v = 0; v < B / W; ++v) kv[v] = load(k + v * W);
         for (int h = 0; h < H; ++h) {
@@ -79,8 +106,8 @@ TERN_CLONE_INLINE void score_block(const float* q, int hd, const float* keys, fl
 }
 
 // out(h, c .. c+15) for H heads: the weighted sum of value rows.
-template <int H>
-TERN_CLONE_INLINE void weigh_values(const float* p, size_t p_stride, const KvHeadView& kv, int n,
+template <int H, typename T>
+TERN_CLONE_INLINE void weigh_values(const float* p, size_t p_stride, const KvHeadView<T>& kv, int n,
                                     int c, int hd, float* out) {
     Vec acc[H] = {};
     for (int j = 0; j < n; ++j) {
@@ -114,9 +141,9 @@ TERN_CLONE_INLINE void softmax(float* s, int n) {
     for (j = 0; j < n; ++j) s[j] *= inv;
 }
 
-template <int H>
-TERN_CLONE_INLINE void attend_heads(const float* q, int hd, const KvHeadView& kv, int n, float* s,
-                                    size_t s_stride, float* out) {
+template <int H, typename T>
+TERN_CLONE_INLINE void attend_heads(const float* q, int hd, const KvHeadView<T>& kv, int n,
+                                    float* s, size_t s_stride, float* out) {
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     for (int j0 = 0; j0 < n; j0 += B)
         score_block<H>(q, hd, kv.keys + key_offset(hd, j0, 0), scale, s + j0, s_stride);
@@ -127,16 +154,15 @@ TERN_CLONE_INLINE void attend_heads(const float* q, int hd, const KvHeadView& kv
         for (int h = 0; h < H; ++h) {
             float acc = 0;
             for (int j = 0; j < n; ++j)
-                acc +=
-                    s[h * s_stride + j] * kv.values[static_cast<size_t>(j) * kv.value_stride + c];
+                acc += s[h * s_stride + j] *
+                       scalar(kv.values[static_cast<size_t>(j) * kv.value_stride + c]);
             out[h * hd + c] = acc;
         }
 }
 
-}  // namespace
-
-TERN_VECTOR_CLONES void attend(const float* q, int g, int hd, const KvHeadView& kv, int n,
-                               float* scratch, float* out) {
+template <typename T>
+TERN_CLONE_INLINE void attend_group(const float* q, int g, int hd, const KvHeadView<T>& kv, int n,
+                                    float* scratch, float* out) {
     const size_t s_stride = static_cast<size_t>(n + B - 1) / B * B;
     int h = 0;
     // Four heads at a time keep the score and output accumulators in registers.
@@ -145,5 +171,21 @@ TERN_VECTOR_CLONES void attend(const float* q, int g, int hd, const KvHeadView& 
     for (; h < g; ++h)
         attend_heads<1>(q + h * hd, hd, kv, n, scratch + h * s_stride, s_stride, out + h * hd);
 }
+
+}  // namespace
+
+TERN_VECTOR_CLONES void attend(const float* q, int g, int hd, const KvHeadView<float>& kv, int n,
+                               float* scratch, float* out) {
+    attend_group(q, g, hd, kv, n, scratch, out);
+}
+
+TERN_VECTOR_CLONES void attend(const float* q, int g, int hd, const KvHeadView<uint16_t>& kv, int n,
+                               float* scratch, float* out) {
+    attend_group(q, g, hd, kv, n, scratch, out);
+}
+
+uint16_t kv_half(float x) { return gguf::f32_to_f16(std::min(std::max(x, -65504.0f), 65504.0f)); }
+
+float kv_float(uint16_t h) { return scalar(h); }
 
 }  // namespace tern

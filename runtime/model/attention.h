@@ -1,8 +1,9 @@
-// Causal grouped-query attention over the model's F32 KV cache (internal to
-// the runtime; model.cpp calls it).
+// Causal grouped-query attention over the model's KV cache, held in F32 or F16
+// (internal to the runtime; model.cpp calls it).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace tern {
 
@@ -18,7 +19,7 @@ inline size_t key_offset(int hd, int position, int i) {
     const size_t b = static_cast<size_t>(position) / kAttentionKeyBlock;
     return (b * hd + i) * kAttentionKeyBlock + position % kAttentionKeyBlock;
 }
-// Floats of one KV head's key cache for n_ctx positions.
+// Elements of one KV head's key cache for n_ctx positions.
 inline size_t key_cache_floats(int hd, int n_ctx) {
     const size_t blocks =
         (static_cast<size_t>(n_ctx) + kAttentionKeyBlock - 1) / kAttentionKeyBlock;
@@ -26,12 +27,19 @@ inline size_t key_cache_floats(int hd, int n_ctx) {
 }
 
 // One KV head's cache for one layer as attend() reads it: keys blocked as
-// above; position p's values at values[p * value_stride], head_dim floats.
+// above; position p's values at values[p * value_stride], head_dim elements.
+// T is float, or uint16_t for IEEE half precision.
+template <typename T>
 struct KvHeadView {
-    const float* keys;
-    const float* values;
+    const T* keys;
+    const T* values;
     size_t value_stride;
 };
+
+// A key or value as the F16 cache stores it: rounded to nearest even and
+// saturated at +-65504, so that the cache never holds an infinity.
+uint16_t kv_half(float x);
+float kv_float(uint16_t h);
 
 // For the g query heads that share one KV head (q: g rows of hd floats, one
 // after another), over cached positions 0 .. n-1:
@@ -39,6 +47,11 @@ struct KvHeadView {
 // scratch holds g * round_up(n, kAttentionKeyBlock) floats. Each block of cached
 // keys and each value row is read once for all g heads; exp is a polynomial
 // (relative error ~1e-7) so that the softmax vectorises.
-void attend(const float* q, int g, int hd, const KvHeadView& kv, int n, float* scratch, float* out);
+void attend(const float* q, int g, int hd, const KvHeadView<float>& kv, int n, float* scratch,
+            float* out);
+// The same over an F16 cache: keys and values widened to float as they are
+// read, arithmetic in float.
+void attend(const float* q, int g, int hd, const KvHeadView<uint16_t>& kv, int n, float* scratch,
+            float* out);
 
 }  // namespace tern

@@ -110,6 +110,14 @@ LmHead parse_lm_head(const std::string& name) {
     throw Error("LM head '" + name + "' is not known (expected file or int8)");
 }
 
+const char* cache_type_name(CacheType t) { return t == CacheType::f16 ? "f16" : "f32"; }
+
+CacheType parse_cache_type(const std::string& name) {
+    if (name == "f16") return CacheType::f16;
+    if (name == "f32") return CacheType::f32;
+    throw Error("KV cache type '" + name + "' is not known (expected f16 or f32)");
+}
+
 namespace {
 
 // The ternary matrices of a layer, in the order of Layer's qkv, o, gate_up and
@@ -147,7 +155,9 @@ struct Model::Impl {
     // KV cache per layer, one slot per sequence. Values: per slot n_ctx rows of
     // n_head_kv * head_dim. Keys blocked and transposed (see attention.h),
     // key_floats per KV head and slot.
+    // One pair of the two is used, by options.cache_type.
     std::vector<std::vector<float>> k_cache, v_cache;
+    std::vector<std::vector<uint16_t>> k_half, v_half;
     size_t key_floats = 0;
     std::vector<int> seq_pos;  // tokens in each slot's cache
     // The rows of the batch being evaluated: each row's slot and position.
@@ -405,26 +415,41 @@ struct Model::Impl {
             const size_t slot = static_cast<size_t>(row_slot[t]);
             thread_local std::vector<float> scratch;
             scratch.resize(static_cast<size_t>(group) * (n + kAttentionKeyBlock));
-            const KvHeadView kv{&k_cache[l][(slot * KVH + kvh) * key_floats],
-                                &v_cache[l][slot * n_ctx * KV + static_cast<size_t>(kvh) * hd], KV};
             const size_t first = static_cast<size_t>(t) * cfg.n_embd + kvh * group * hd;
-            attend(&q[first], group, hd, kv, n, scratch.data(), &att[first]);
+            const size_t keys = (slot * KVH + kvh) * key_floats;
+            const size_t values = slot * n_ctx * KV + static_cast<size_t>(kvh) * hd;
+            if (options.cache_type == CacheType::f16)
+                attend(&q[first], group, hd,
+                       KvHeadView<uint16_t>{&k_half[l][keys], &v_half[l][values], KV}, n,
+                       scratch.data(), &att[first]);
+            else
+                attend(&q[first], group, hd,
+                       KvHeadView<float>{&k_cache[l][keys], &v_cache[l][values], KV}, n,
+                       scratch.data(), &att[first]);
         });
     }
 
     // Appends the m new rows' keys (transposed) and values to layer l's cache,
     // each in its sequence's slot.
     void cache_kv(int l, int m) {
+        if (options.cache_type == CacheType::f16)
+            store_kv(k_half[l], v_half[l], m, kv_half);
+        else
+            store_kv(k_cache[l], v_cache[l], m, [](float x) { return x; });
+    }
+
+    template <typename T, typename Convert>
+    void store_kv(std::vector<T>& keys, std::vector<T>& values, int m, Convert convert) {
         const int KV = cfg.n_head_kv * cfg.head_dim, KVH = cfg.n_head_kv;
         const int hd = cfg.head_dim;
         for (int t = 0; t < m; ++t) {
             const size_t slot = static_cast<size_t>(row_slot[t]);
             for (int h = 0; h < KVH; ++h)
                 for (int i = 0; i < hd; ++i)
-                    k_cache[l][(slot * KVH + h) * key_floats + key_offset(hd, row_pos[t], i)] =
-                        kbuf[static_cast<size_t>(t) * KV + h * hd + i];
-            std::memcpy(&v_cache[l][(slot * n_ctx + row_pos[t]) * KV],
-                        &vbuf[static_cast<size_t>(t) * KV], sizeof(float) * KV);
+                    keys[(slot * KVH + h) * key_floats + key_offset(hd, row_pos[t], i)] =
+                        convert(kbuf[static_cast<size_t>(t) * KV + h * hd + i]);
+            T* row = &values[(slot * n_ctx + row_pos[t]) * KV];
+            for (int i = 0; i < KV; ++i) row[i] = convert(vbuf[static_cast<size_t>(t) * KV + i]);
         }
     }
 
@@ -586,10 +611,11 @@ struct MemoryEstimate {
 };
 
 MemoryEstimate estimate_memory(const gguf::File& file, const ModelConfig& c, int n_ctx, int n_seq,
-                               LmHead head) {
+                               LmHead head, CacheType cache) {
     MemoryEstimate e;
     const double kv_width = static_cast<double>(c.n_head_kv) * c.head_dim;
-    e.kv = 2.0 * 4.0 * c.n_layer * kv_width * n_ctx * n_seq;  // keys and values, float
+    const double element = cache == CacheType::f16 ? 2.0 : 4.0;
+    e.kv = 2.0 * element * c.n_layer * kv_width * n_ctx * n_seq;  // keys and values
     for (const gguf::TensorInfo& t : file.tensors())
         if (t.name.rfind("blk.", 0) == 0 && t.dims.size() == 2)
             e.weights += static_cast<double>(t.elements()) / 4.0;
@@ -613,8 +639,8 @@ std::string gib(double bytes) {
 // Refuses a model whose allocations would not fit this machine's memory,
 // before making them: an error with the estimate beats an OOM kill.
 void Model::check_memory(const Impl& impl) {
-    const MemoryEstimate e =
-        estimate_memory(impl.file, impl.cfg, impl.n_ctx, impl.options.n_seq, impl.options.lm_head);
+    const MemoryEstimate e = estimate_memory(impl.file, impl.cfg, impl.n_ctx, impl.options.n_seq,
+                                             impl.options.lm_head, impl.options.cache_type);
     const double available = physical_memory_bytes();
     if (available > 0 && e.total() > available)
         throw Error(impl.file.path() + ": loading needs about " + gib(e.total()) + " (KV cache " +
@@ -655,9 +681,15 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     const size_t kv_width = static_cast<size_t>(impl->cfg.n_head_kv) * impl->cfg.head_dim;
     const size_t slots = static_cast<size_t>(options.n_seq);
     impl->key_floats = key_cache_floats(impl->cfg.head_dim, impl->n_ctx);
-    impl->k_cache.assign(impl->cfg.n_layer,
-                         std::vector<float>(slots * impl->key_floats * impl->cfg.n_head_kv));
-    impl->v_cache.assign(impl->cfg.n_layer, std::vector<float>(slots * impl->n_ctx * kv_width));
+    const size_t key_elements = slots * impl->key_floats * impl->cfg.n_head_kv;
+    const size_t value_elements = slots * impl->n_ctx * kv_width;
+    if (options.cache_type == CacheType::f16) {
+        impl->k_half.assign(impl->cfg.n_layer, std::vector<uint16_t>(key_elements));
+        impl->v_half.assign(impl->cfg.n_layer, std::vector<uint16_t>(value_elements));
+    } else {
+        impl->k_cache.assign(impl->cfg.n_layer, std::vector<float>(key_elements));
+        impl->v_cache.assign(impl->cfg.n_layer, std::vector<float>(value_elements));
+    }
     impl->seq_pos.assign(slots, 0);
     impl->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -675,6 +707,8 @@ uint64_t Model::kv_cache_bytes() const {
     uint64_t total = 0;
     for (size_t l = 0; l < impl_->k_cache.size(); ++l)
         total += 4 * (impl_->k_cache[l].size() + impl_->v_cache[l].size());
+    for (size_t l = 0; l < impl_->k_half.size(); ++l)
+        total += 2 * (impl_->k_half[l].size() + impl_->v_half[l].size());
     return total;
 }
 

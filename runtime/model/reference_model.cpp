@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "model/attention.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/reference.h"
@@ -87,7 +88,7 @@ ActivationQuant parse_activation_quant(const std::string& name) {
 }
 
 std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, Activation act,
-                           ActivationQuant quant) {
+                           ActivationQuant quant, CacheType cache) {
     const ModelConfig c = model_config(f, act);
     const int E = c.n_embd, L = c.n_layer, H = c.n_head, HKV = c.n_head_kv, hd = c.head_dim;
     const int n_rot = c.n_rot, V = c.n_vocab;
@@ -138,6 +139,10 @@ std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, 
                     }
             }
         }
+        if (cache == CacheType::f16)
+            for (Matrix* m : {&K, &Vv})
+                for (std::vector<float>& row : *m)
+                    for (float& v : row) v = kv_float(kv_half(v));
         for (int t = 0; t < T; ++t) {
             std::vector<float> att(E);
             for (int h = 0; h < H; ++h) {

@@ -32,6 +32,12 @@ enum class LmHead { file, int8 };
 const char* lm_head_name(LmHead h);
 LmHead parse_lm_head(const std::string& name);  // "file" or "int8"
 
+// The KV cache's element type: F16 (half the bytes attention reads per token,
+// keys and values rounded to half precision) or F32.
+enum class CacheType { f32, f16 };
+const char* cache_type_name(CacheType t);
+CacheType parse_cache_type(const std::string& name);  // "f32" or "f16"
+
 struct ModelConfig {
     const Architecture* arch = nullptr;
     std::string family;  // as users name the model: "BitNet b1.58 2B4T", "Llama3-8B-1.58", ...
@@ -65,6 +71,7 @@ struct ModelOptions {
     int n_seq = 1;     // sequences with their own KV cache (serving slots)
     std::optional<Activation> activation;  // overrides the file
     LmHead lm_head = LmHead::int8;
+    CacheType cache_type = CacheType::f16;
     // Called as layers are repacked: (done, total).
     std::function<void(int, int)> progress;
 };

@@ -21,8 +21,10 @@ ActivationQuant parse_activation_quant(
     const std::string& name);  // "per-token" | "per-block" | "none"
 
 // Logits of every position (tokens.size() x n_vocab, row-major), LM head at
-// the file's precision.
+// the file's precision. With CacheType::f16, keys and values are rounded to
+// half precision as the model's F16 KV cache stores them.
 std::vector<float> forward(const gguf::File& file, const std::vector<int>& tokens, Activation act,
-                           ActivationQuant quant = ActivationQuant::per_token);
+                           ActivationQuant quant = ActivationQuant::per_token,
+                           CacheType cache = CacheType::f32);
 
 }  // namespace tern::ref
