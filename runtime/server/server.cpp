@@ -235,7 +235,14 @@ struct Server::Impl {
 
     bool authorized(const httplib::Request& req) const {
         if (options.api_key.empty() || req.path == "/health") return true;
-        return req.get_header_value("Authorization") == "Bearer " + options.api_key;
+        // Compared in time that depends on the lengths only, not on how many
+        // leading characters match: no timing side channel to guess the key by.
+        const std::string given = req.get_header_value("Authorization");
+        const std::string want = "Bearer " + options.api_key;
+        unsigned char diff = given.size() == want.size() ? 0 : 1;
+        for (size_t i = 0; i < given.size(); ++i)
+            diff |= static_cast<unsigned char>(given[i] ^ want[i % want.size()]);
+        return diff == 0;
     }
 
     // Completions and chat completions share everything but the prompt and the
