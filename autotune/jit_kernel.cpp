@@ -3,6 +3,11 @@
 #include "tern/error.h"
 #include "kernels/thread_pool.h"
 
+// LeakSanitizer, in the sanitizer build: Halide's JIT leaves IR nodes in
+// reference cycles it never frees (all allocated inside libHalide). They are
+// Halide's, not tern's; without this every tuner run would end in a report.
+extern "C" const char* __lsan_default_suppressions() { return "leak:libHalide14.so\n"; }
+
 namespace tern::tune {
 namespace {
 
