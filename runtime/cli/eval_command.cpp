@@ -79,7 +79,7 @@ int eval_command(int argc, char** argv) {
         // F32 keys and values unless --cache-type says otherwise: the plain
         // reference, as other runtimes are compared against.
         const CacheType cache = args.given("cache-type")
-                                    ? parse_cache_type(args.choice("cache-type", {"f16", "f32"}))
+                                    ? parse_cache_type(args.choice("cache-type", {"f32", "f16"}))
                                     : CacheType::f32;
         const std::vector<float> logits = ref::forward(file, all, act, quant, cache);
         const size_t V = logits.size() / all.size();

@@ -23,8 +23,8 @@ inline void add_model_flags(ArgParser& args, const std::string& threads_default,
                 "feed-forward activation (default: the file's, else relu2)");
     args.option("lm-head", "", "int8|file", "int8",
                 "LM head: int8 rows, or the embedding at file precision");
-    args.option("cache-type", "", "f16|f32", "f16",
-                "KV cache element type (f16: half the bytes attention reads)");
+    args.option("cache-type", "", "f32|f16", "f32",
+                "KV cache element type (f16: half the memory, slower attention for now)");
     args.option("bundle", "", "TARGET", "",
                 "kernel bundle to use (default: the best this CPU runs)");
 }
@@ -38,7 +38,7 @@ inline ModelOptions model_options(const ArgParser& args, int threads) {
     if (!args.str("activation").empty())
         o.activation = parse_activation(args.choice("activation", {"relu2", "silu"}));
     o.lm_head = parse_lm_head(args.choice("lm-head", {"int8", "file"}));
-    o.cache_type = parse_cache_type(args.choice("cache-type", {"f16", "f32"}));
+    o.cache_type = parse_cache_type(args.choice("cache-type", {"f32", "f16"}));
     return o;
 }
 
