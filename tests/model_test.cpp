@@ -32,11 +32,16 @@ struct TempModels {
     }
 } g_temp_models;
 
+// A model file of this test process in the temporary directory.
+std::string temp_path(const std::string& name) {
+    return (fs::temp_directory_path() /
+            ("tern_model_test_" + std::to_string(::getpid()) + "_" + name + ".gguf"))
+        .string();
+}
+
 std::string tiny_model(const std::string& name, const SyntheticModelOptions& o,
                        const ModelShape& shape = model_preset("tiny")) {
-    const std::string p = (fs::temp_directory_path() /
-                           ("tern_model_test_" + std::to_string(::getpid()) + "_" + name + ".gguf"))
-                              .string();
+    const std::string p = temp_path(name);
     if (!fs::exists(p)) {
         write_synthetic_model(p, shape, o);
         g_temp_models.paths.push_back(p);
@@ -449,9 +454,7 @@ void rewrite(const std::string& src, const std::string& dst, const Rewrite& r) {
 
 TEST(Model, InconsistentFilesGiveSpecificErrors) {
     const std::string src = tiny_model("errors", {});
-    const std::string dst = (fs::temp_directory_path() /
-                             ("tern_model_test_bad_" + std::to_string(::getpid()) + ".gguf"))
-                                .string();
+    const std::string dst = temp_path("rewritten_bad");
     auto expect = [&](const Rewrite& r, const std::string& fragment) {
         rewrite(src, dst, r);
         try {
@@ -484,9 +487,7 @@ TEST(Model, NonFiniteWeightsAreNamed) {
     SyntheticModelOptions o;
     o.embedding_type = gguf::TensorType::f32;
     const std::string src = tiny_model("nonfinite", o);
-    const std::string dst = (fs::temp_directory_path() /
-                             ("tern_model_test_nan_" + std::to_string(::getpid()) + ".gguf"))
-                                .string();
+    const std::string dst = temp_path("rewritten_nan");
     const int E = model_preset("tiny").n_embd;
     auto poison = [&](const std::string& tensor, uint64_t index, float value) {
         Rewrite r;
@@ -520,9 +521,7 @@ TEST(Model, NonFiniteWeightsAreNamed) {
 // million sequences.
 TEST(Model, RefusesWhatMemoryCannotHold) {
     const std::string src = tiny_model("memory", {});
-    const std::string dst = (fs::temp_directory_path() /
-                             ("tern_model_test_ctx_" + std::to_string(::getpid()) + ".gguf"))
-                                .string();
+    const std::string dst = temp_path("rewritten_ctx");
     rewrite(src, dst, {{{"bitnet.context_length", 16000000}}, {}, "", ""});
     auto expect_refusal = [](const std::string& path, ModelOptions mo) {
         try {
@@ -549,9 +548,7 @@ TEST(Model, RefusesWhatMemoryCannotHold) {
 // anything of that size is allocated: never std::bad_alloc, never an OOM kill.
 TEST(Model, AbsurdMetadataIsRefusedBeforeAllocating) {
     const std::string src = tiny_model("absurd", {});
-    const std::string dst = (fs::temp_directory_path() /
-                             ("tern_model_test_absurd_" + std::to_string(::getpid()) + ".gguf"))
-                                .string();
+    const std::string dst = temp_path("rewritten_absurd");
     const uint32_t huge = 2147483648u;
     for (const auto& [key, value] :
          std::vector<std::pair<std::string, uint32_t>>{{"bitnet.vocab_size", huge},
