@@ -58,26 +58,13 @@ ScheduleDb load_schedule_db(const std::string& path) {
     return parse_schedule_db(text.str(), path);
 }
 
-static ScheduleDb read_schedule_db(const std::string& yaml, const std::string& path);
+namespace {
 
-ScheduleDb parse_schedule_db(const std::string& yaml, const std::string& path) {
-    // Any yaml-cpp exception the checks below do not name (a value of the
-    // wrong type deep inside) becomes an error naming the file and line.
-    try {
-        return read_schedule_db(yaml, path);
-    } catch (const YAML::Exception& e) {
-        throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
-    }
-}
-
-static ScheduleDb read_schedule_db(const std::string& yaml, const std::string& path) {
+// The database in `yaml`; yaml-cpp's exceptions pass through (parse_schedule_db
+// names file and line for them).
+ScheduleDb read_schedule_db(const std::string& yaml, const std::string& path) {
     const Reader r{path};
-    YAML::Node root;
-    try {
-        root = YAML::Load(yaml);
-    } catch (const YAML::Exception& e) {
-        throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
-    }
+    const YAML::Node root = YAML::Load(yaml);
     ScheduleDb db;
     db.target = r.get<std::string>(root, "target");
     const YAML::Node prov = r.need(root, "provenance");
@@ -108,6 +95,18 @@ static ScheduleDb read_schedule_db(const std::string& yaml, const std::string& p
         db.kernels.push_back(std::move(e));
     }
     return db;
+}
+
+}  // namespace
+
+ScheduleDb parse_schedule_db(const std::string& yaml, const std::string& path) {
+    // Any yaml-cpp exception (syntax, or a value of the wrong type the checks
+    // do not name) becomes an error naming the file and line.
+    try {
+        return read_schedule_db(yaml, path);
+    } catch (const YAML::Exception& e) {
+        throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
 }
 
 void save_schedule_db(const ScheduleDb& db, const std::string& path) {
