@@ -45,7 +45,7 @@ void check_attention(const Case& c) {
     };
     auto read = [](T x) {
         if constexpr (std::is_same_v<T, uint16_t>)
-            return kv_float(x);
+            return gguf::f16_to_f32(x);
         else
             return x;
     };
@@ -84,18 +84,31 @@ TEST_P(Attention, MatchesPlainSoftmax) { check_attention<float>(GetParam()); }
 TEST_P(Attention, MatchesPlainSoftmaxOverAHalfCache) { check_attention<uint16_t>(GetParam()); }
 
 // The F16 cache's conversions: every finite half widens exactly as ggml's
-// (tern's) decoder does, rounding is to nearest, and values past the half range
-// saturate instead of becoming infinities.
+// (tern's) decoder does, through attention's own vector loads (one cached
+// position: the softmax weight is exactly 1, so the output is the value row),
+// rounding is to nearest, and values past the half range saturate instead of
+// becoming infinities.
 TEST(KvHalf, WidensExactlyAndSaturates) {
-    for (uint32_t h = 0; h < 65536; ++h) {
-        if ((h & 0x7c00u) == 0x7c00u) continue;  // infinities and NaNs: never stored
-        const float f = gguf::f16_to_f32(static_cast<uint16_t>(h));
-        ASSERT_EQ(kv_float(static_cast<uint16_t>(h)), f) << h;
-        ASSERT_EQ(kv_half(f), gguf::f32_to_f16(f)) << h;
+    const int hd = 16;  // one vector of values per position
+    std::vector<uint16_t> keys(key_cache_floats(hd, 1)), values(hd);
+    std::vector<float> q(hd, 0.0f), scratch(kAttentionKeyBlock), out(hd);
+    for (uint32_t first = 0; first < 65536; first += hd) {
+        for (int i = 0; i < hd; ++i) {
+            const uint32_t h = first + i;
+            // Infinities and NaNs are never stored: zero in their place.
+            values[i] = (h & 0x7c00u) == 0x7c00u ? 0 : static_cast<uint16_t>(h);
+        }
+        attend(q.data(), 1, hd, KvHeadView<uint16_t>{keys.data(), values.data(), hd}, 1,
+               scratch.data(), out.data());
+        for (int i = 0; i < hd; ++i) {
+            const float f = gguf::f16_to_f32(values[i]);
+            ASSERT_EQ(out[i], f) << values[i];
+            ASSERT_EQ(kv_half(f), values[i]) << values[i];
+        }
     }
     EXPECT_EQ(kv_half(1e6f), 0x7bffu);
     EXPECT_EQ(kv_half(-1e30f), 0xfbffu);
-    EXPECT_EQ(kv_float(kv_half(0.1f)), gguf::f16_to_f32(gguf::f32_to_f16(0.1f)));
+    EXPECT_EQ(kv_half(0.1f), gguf::f32_to_f16(0.1f));
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, Attention,

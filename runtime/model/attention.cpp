@@ -56,16 +56,8 @@ TERN_CLONE_INLINE Vec load(const uint16_t* p) {
     return __builtin_bit_cast(Vec, __builtin_bit_cast(UVec, magnitude) | ((u & 0x8000u) << 16));
 }
 TERN_CLONE_INLINE float scalar(float x) { return x; }
-TERN_CLONE_INLINE float scalar(uint16_t h) {
-    uint32_t bits = static_cast<uint32_t>(h & 0x7fffu) << 13;
-    float f;
-    std::memcpy(&f, &bits, sizeof f);
-    f *= 0x1p112f;
-    std::memcpy(&bits, &f, sizeof f);
-    bits |= static_cast<uint32_t>(h & 0x8000u) << 16;
-    std::memcpy(&f, &bits, sizeof f);
-    return f;
-}
+// The tail loop's widening: gguf's decoder (the same values as load()'s).
+inline float scalar(uint16_t h) { return gguf::f16_to_f32(h); }
 
 // e^x for x <= 0 (arguments of a max-subtracted softmax): x = n ln2 + r with
 // |r| <= ln2 / 2, e^r by its Taylor series to degree 7 (truncation error below
@@ -185,7 +177,5 @@ TERN_VECTOR_CLONES void attend(const float* q, int g, int hd, const KvHeadView<u
 }
 
 uint16_t kv_half(float x) { return gguf::f32_to_f16(std::min(std::max(x, -65504.0f), 65504.0f)); }
-
-float kv_float(uint16_t h) { return scalar(h); }
 
 }  // namespace tern

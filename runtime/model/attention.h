@@ -37,9 +37,9 @@ struct KvHeadView {
 };
 
 // A key or value as the F16 cache stores it: rounded to nearest even and
-// saturated at +-65504, so that the cache never holds an infinity.
+// saturated at +-65504, so that the cache never holds an infinity (read back
+// with gguf::f16_to_f32).
 uint16_t kv_half(float x);
-float kv_float(uint16_t h);
 
 // For the g query heads that share one KV head (q: g rows of hd floats, one
 // after another), over cached positions 0 .. n-1:

@@ -142,7 +142,7 @@ std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, 
         if (cache == CacheType::f16)
             for (Matrix* m : {&K, &Vv})
                 for (std::vector<float>& row : *m)
-                    for (float& v : row) v = kv_float(kv_half(v));
+                    for (float& v : row) v = gguf::f16_to_f32(kv_half(v));
         for (int t = 0; t < T; ++t) {
             std::vector<float> att(E);
             for (int h = 0; h < H; ++h) {
