@@ -130,18 +130,16 @@ std::vector<int> completion_prompt(const Fields& f, const RequestContext& c) {
     if (prompt->is_array() && !prompt->empty()) {
         std::vector<int> ids;
         for (const json& v : *prompt) {
-            const uint64_t n = static_cast<uint64_t>(tok.n_vocab());
+            // The JSON parser stores every non-negative integer as unsigned,
+            // so a signed one here is negative.
             const bool id =
-                v.is_number_unsigned() ? v.get<uint64_t>() < n
-                : v.is_number_integer()
-                    ? v.get<int64_t>() >= 0 && static_cast<uint64_t>(v.get<int64_t>()) < n
-                    : false;
+                v.is_number_unsigned() && v.get<uint64_t>() < static_cast<uint64_t>(tok.n_vocab());
             if (!id)
                 throw ApiError{400,
                                "'prompt' must be a string or an array of token ids below " +
                                    std::to_string(tok.n_vocab()),
                                "prompt"};
-            ids.push_back(static_cast<int>(v.get<int64_t>()));
+            ids.push_back(static_cast<int>(v.get<uint64_t>()));
         }
         return ids;
     }
