@@ -23,8 +23,10 @@ MemoryFile::MemoryFile() {
 MemoryFile::~MemoryFile() { close(fd_); }
 
 const std::string& MemoryFile::write(const uint8_t* data, size_t size) {
-    if (ftruncate(fd_, 0) != 0 ||
-        (size && pwrite(fd_, data, size, 0) != static_cast<ssize_t>(size))) {
+    // Overwrite, then cut to size: truncating to 0 first would free and
+    // re-zero every page on each input.
+    if ((size && pwrite(fd_, data, size, 0) != static_cast<ssize_t>(size)) ||
+        ftruncate(fd_, static_cast<off_t>(size)) != 0) {
         std::perror("writing the fuzz input");
         std::abort();
     }

@@ -6,7 +6,6 @@
 #include "tern/tokenizer.h"
 
 #include <algorithm>
-#include <climits>
 #include <functional>
 #include <queue>
 
