@@ -1,7 +1,7 @@
 #include "jit_kernel.h"
 
-#include "tern/error.h"
 #include "kernels/thread_pool.h"
+#include "tern/error.h"
 
 // LeakSanitizer, in the sanitizer build: Halide's JIT leaves IR nodes in
 // reference cycles it never frees (all allocated inside libHalide). They are

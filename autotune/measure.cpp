@@ -46,9 +46,10 @@ const std::vector<PackedMatrix>& Workload::packed_for(const KernelInfo& kernel) 
     // sizes agree; keying on those keeps the 1 GiB stream across kblock changes.
     const Layout layout = kernel.layout();
     const int k_pad = packed_shape(layout, problem_.n, problem_.k).k_pad;
-    const std::string key = std::string(family_name(layout.family)) +
-                            " lanes=" + std::to_string(layout.lanes) +
-                            " g=" + std::to_string(layout.g) + " k_pad=" + std::to_string(k_pad);
+    const std::string key =
+        std::string(family_name(layout.family)) + " lanes=" + std::to_string(layout.lanes) +
+        " g=" + std::to_string(layout.g) + " base3=" + std::to_string(layout.base3) +
+        " k_pad=" + std::to_string(k_pad);
     if (key != layout_key_) {
         packed_.clear();
         packed_.push_back(pack(w_, layout));

@@ -22,8 +22,9 @@ bool legal(const Candidate& c, Op op, const TargetInfo& target) {
         if (!lanes.empty() && std::find(lanes.begin(), lanes.end(), k.at("lanes")) == lanes.end())
             return false;
         if (k.at("unpack") == 1 &&
-            (dot != static_cast<int>(DotKind::pair16) || k.at("kblock") > 16))
+            (dot != static_cast<int>(DotKind::pair16) || k.at("kblock") > 16 || k.at("base3")))
             return false;
+        if (k.at("decode") == 1 && m_tile == 1) return false;
     }
     return true;
 }

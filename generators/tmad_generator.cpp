@@ -13,6 +13,16 @@
 // single broadcast of q(4kq .. 4kq+3) multiplies all of them.
 //
 //   packed(4 * lanes, K / 4, N / R) uint8
+//
+// base3=1 stores five weights in each byte instead of four (1.6 bits per weight):
+// the tile holds R = 5 * lanes rows, and byte 4 * j + b holds the codes c_s of rows
+// s * lanes + j (s = 0..4) as v = ceil(256 * idx / 243), idx = sum_s c_s 3^(4-s)
+// (TQ1_0's digit order). Then t_s = 3^s v mod 256 carries digit s in its top:
+//   c_s = floor(3 t_s / 256), and 3 t_s = t_(s+1) + 256 c_s,
+// so for u8 x s8 dot products (dot=1) the digits never need extracting:
+//   sum_k c_s x = (3 sum_k t_s x - sum_k t_(s+1) x) / 256, exactly,
+// six dot products over the multiples t_0..t_5 of each byte. The other dot kinds
+// extract c_s and proceed as for 2-bit codes.
 #include "ternary_linear_generator.h"
 
 namespace tern {
@@ -23,6 +33,8 @@ public:
     GeneratorParam<int> kblock{"kblock", 16};
     GeneratorParam<int> dot_kind{"dot", 0};
     GeneratorParam<int> unpack{"unpack", 0};
+    GeneratorParam<int> base3{"base3", 0};
+    GeneratorParam<int> decode{"decode", 0};
 
     Input<Halide::Buffer<uint8_t>> packed{"packed", 3};
 
@@ -33,12 +45,19 @@ public:
         check_knob(Family::tmad, "kblock", kblock);
         check_knob(Family::tmad, "dot", dot_kind);
         check_knob(Family::tmad, "unpack", unpack);
-        const int L = lanes, R = 4 * L;
+        check_knob(Family::tmad, "base3", base3);
+        check_knob(Family::tmad, "decode", decode);
+        if (decode && m_tile == 1) throw CompileError("tmad: decode=1 needs m_tile > 1 (GEMM)");
+        const int L = lanes, P = codes_per_byte(base3), R = P * L;
         const DotKind kind = static_cast<DotKind>(static_cast<int>(dot_kind));
         const bool in_place = unpack == 1;
-        if (in_place && (kind != DotKind::pair16 || kblock > 16)) {
-            throw CompileError("tmad: unpack=1 needs dot=0 (pair16) and kblock <= 16");
+        if (in_place && (kind != DotKind::pair16 || kblock > 16 || base3)) {
+            throw CompileError("tmad: unpack=1 needs dot=0 (pair16), kblock <= 16 and base3=0");
         }
+        // Sums of digit multiples t_s rather than of digits (see the top), unless
+        // digits are decoded once per tile: then extracting them costs less than a
+        // sixth dot product per byte in every pass.
+        const bool carry = base3 && kind == DotKind::quad32u && !decode;
 
         Var b{"b"}, j{"j"}, s{"s"}, kq{"kq"}, t{"t"}, p{"p"}, blk{"blk"};
         if (in_place) {
@@ -48,6 +67,22 @@ public:
             // w + 1). The sums are scaled back by 4 below, which is exact.
             code(b, j, s, kq, t) = (packed(4 * j + b, kq, t) >> cast<uint8_t>(4 * (s / 2))) &
                                    cast<uint8_t>(select(s % 2 == 1, 12, 3));
+        } else if (base3) {
+            // t_s = 3^s v mod 256, written per s so that unrolled s loops fold it.
+            Expr v = packed(4 * j + b, kq, t);
+            Expr ts = v;
+            for (int d = 5; d >= 1; --d) {
+                int p3 = 1;
+                for (int e = 0; e < d; ++e) p3 *= 3;
+                ts = select(s == d, v * cast<uint8_t>(p3 % 256), ts);
+            }
+            // floor(3 t / 256) is [t >= 86] + [t >= 171]; saturating byte
+            // subtractions say so without compares or widening, and bound the code
+            // by 2 for select_dot_products.h.
+            const Expr one = cast<uint8_t>(1);
+            Expr digit = min(saturating_sub(ts, cast<uint8_t>(85)), one) +
+                         min(saturating_sub(ts, cast<uint8_t>(170)), one);
+            code(b, j, s, kq, t) = carry ? ts : digit;
         } else {
             code(b, j, s, kq, t) =
                 (packed(4 * j + b, kq, t) >> cast<uint8_t>(2 * s)) & cast<uint8_t>(3);
@@ -70,7 +105,7 @@ public:
             RDom rb(0, 2, 0, quads / kblock, "rb");
             acc(j, s, m, t) = 0;
             acc(j, s, m, t) += cast<int32_t>(acc16(rb.x, j, s, m, rb.y, t));
-            Expr s_of_n = (n / L) % 4;
+            Expr s_of_n = (n / L) % P;
             Expr total = acc(n % L, s_of_n, m, n / R);
             if (in_place) total = total >> ((s_of_n % 2) * 2);
             dot(n, m) = total - xsum(m);
@@ -84,14 +119,18 @@ public:
                                               : cast<int32_t>(c);
             acc(j, s, m, t) = 0;
             acc(j, s, m, t) += w * cast<int32_t>(xq(r.x, r.y, m));
-            Expr total = acc(n % L, (n / L) % 4, m, n / R);
+            Expr j_of_n = n % L, s_of_n = (n / L) % P;
+            Expr total = acc(j_of_n, s_of_n, m, n / R);
+            if (carry) {
+                total = (3 * total - acc(j_of_n, s_of_n + 1, m, n / R)) >> 8;
+            }
             dot(n, m) = kind == DotKind::quad32s ? total : total - xsum(m);
             reduce_quads = r;
         }
         define_output(dot);
 
-        packed.dim(0).set_bounds(0, R);
-        packed.dim(1).set_min(0).set_stride(R);
+        packed.dim(0).set_bounds(0, 4 * L);
+        packed.dim(1).set_min(0).set_stride(4 * L);
         packed.dim(2).set_min(0);
         q.dim(0).set_extent(4 * quads);
         y.dim(0).set_extent(packed.dim(2).extent() * R);
@@ -99,15 +138,22 @@ public:
 
     void schedule() {
         const DotKind kind = static_cast<DotKind>(static_cast<int>(dot_kind));
-        const int L = lanes, R = 4 * L;
+        const int L = lanes, R = codes_per_byte(base3) * L;
         if (get_auto_schedule()) {
             set_common_estimates();
-            packed.set_estimates({{0, R}, {0, est_k / 4}, {0, est_n / R}});
+            packed.set_estimates({{0, 4 * L}, {0, est_k / 4}, {0, est_n / R}});
             select_dot_products();
             return;
         }
         tile_level = schedule_output(R, L);
         if (kind != DotKind::quad32s) xsum.compute_root();
+        if (decode) {
+            // Codes (or base-3 multiples) of a whole row tile, one vector per k quad
+            // and digit, unpacked once and read by every activation tile: for GEMMs,
+            // where unpacking per pass over the tile costs more than a load.
+            Var b{code.args()[0]}, j{code.args()[1]}, s{code.args()[2]};
+            code.compute_at(y, no).vectorize(b).vectorize(j).unroll(s);
+        }
         if (kind == DotKind::pair16) {
             Var j{acc.args()[0]}, s{acc.args()[1]}, mv{acc.args()[2]};
             Var p{acc16.args()[0]};

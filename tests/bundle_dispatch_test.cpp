@@ -105,6 +105,9 @@ protected:
             {"tmad_gemm_64x32_m4_t2", "tmad", "gemm", 64, 32, 4, 2, tmad16_batch_, 5, entry, "h"},
             {"tadd_gemm", "tadd", "", 0, 0, 0, 0, tadd_gemm_, 3, entry, "f"},
             {"tmad_gemv_96x32_t1", "tmad", "gemv", 96, 32, 1, 1, tmad4_, 5, entry, "g"},
+            // Last, so that a manifest without them is a prefix of this one.
+            {"tmad_b3_gemv", "tmad", "", 0, 0, 0, 0, tmad_b3_, 6, entry, "i"},
+            {"tmad_b3_gemm", "tmad", "", 0, 0, 0, 0, tmad_b3_gemm_, 6, entry, "j"},
         };
         manifest_ = {"test",
                      real.halide_target,
@@ -126,6 +129,10 @@ protected:
         {"lanes", 16}, {"kblock", 8}, {"dot", 0}, {"m_tile", 2}, {"unpack", 0}};
     const BundleKnob tmad4_[5] = {
         {"lanes", 4}, {"kblock", 16}, {"dot", 0}, {"m_tile", 1}, {"unpack", 0}};
+    const BundleKnob tmad_b3_[6] = {{"lanes", 16}, {"kblock", 16}, {"dot", 1},
+                                    {"m_tile", 1}, {"unpack", 0},  {"base3", 1}};
+    const BundleKnob tmad_b3_gemm_[6] = {{"lanes", 16}, {"kblock", 16}, {"dot", 1},
+                                         {"m_tile", 4}, {"unpack", 0},  {"base3", 1}};
     const BundleKnob tadd_[3] = {{"lanes", 16}, {"kblock", 4}, {"m_tile", 1}};
     const BundleKnob tadd_gemm_[3] = {{"lanes", 16}, {"kblock", 4}, {"m_tile", 4}};
     std::vector<BundleKernel> kernels_;
@@ -172,6 +179,32 @@ TEST_F(Plan, UntunedShapeFallsBackToGenericKernels) {
     EXPECT_EQ(p.gemm->name, "tmad_gemm");
     EXPECT_EQ(&p.for_rows(1), p.gemv);
     EXPECT_EQ(&p.for_rows(7), p.gemm);
+}
+
+TEST_F(Plan, ForcedWeightFormatKeepsToKernelsOfThatFormat) {
+    const KernelSet set(manifest_);
+    // Tuned kernels are all 2-bit: forcing 1.6 bits falls back to the generic
+    // base-3 pair, whose GEMM reads the GEMV's layout.
+    const LinearPlan b3 = set.plan_linear(64, 32, 2, WeightFormat::bits1_6);
+    EXPECT_EQ(b3.gemv->name, "tmad_b3_gemv");
+    EXPECT_EQ(b3.gemm->name, "tmad_b3_gemm");
+    EXPECT_TRUE(b3.layout.base3);
+    EXPECT_DOUBLE_EQ(b3.layout.bits_per_weight(), 1.6);
+    EXPECT_TRUE(b3.batch.empty());  // the tuned batch GEMM reads 2-bit codes
+    const LinearPlan two = set.plan_linear(64, 32, 2, WeightFormat::bits2);
+    EXPECT_EQ(two.gemv->name, "tmad_gemv_64x32_t2");
+    EXPECT_FALSE(two.layout.base3);
+    EXPECT_EQ(set.plan_linear(2560, 6912, 2, WeightFormat::bits2).gemv->name, "tmad_gemv");
+
+    BundleManifest without = manifest_;
+    without.num_kernels -= 2;
+    const KernelSet old(without);
+    try {
+        old.plan_linear(64, 32, 2, WeightFormat::bits1_6);
+        FAIL() << "a bundle without base-3 kernels planned 1.6-bit weights";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("1.6-bit"), std::string::npos) << e.what();
+    }
 }
 
 }  // namespace

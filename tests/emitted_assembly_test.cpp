@@ -40,4 +40,17 @@ TEST(EmittedAssembly, ArmDotProdUsesSdot) {
     EXPECT_GE(count(s, R"(\b[su]dot\s+v\d+\.4s)"), 4) << ASM_NEON;
 }
 
+// Base-3 bytes: the same instructions. VNNI sums the multiples t_0..t_5 of each
+// byte, six vpdpbusd per load; the others extract digits bounded by 2, which
+// keeps pmaddubsw exact (no widening multiply of the products).
+TEST(EmittedAssembly, Base3ReachesTheSameDotProducts) {
+    const std::string avx2 = read(ASM_B3_AVX2);
+    EXPECT_GE(count(avx2, R"(\bvpmaddubsw\s+%ymm)"), 5) << ASM_B3_AVX2;
+    const std::string vnni = read(ASM_B3_VNNI);
+    EXPECT_GE(count(vnni, R"(\bvpdpbusd\s+%zmm)"), 6) << ASM_B3_VNNI;
+    EXPECT_EQ(count(vnni, R"(\bvpmaddubsw\b)"), 0) << ASM_B3_VNNI;
+    const std::string neon = read(ASM_B3_NEON);
+    EXPECT_GE(count(neon, R"(\b[su]dot\s+v\d+\.4s)"), 5) << ASM_B3_NEON;
+}
+
 }  // namespace

@@ -391,6 +391,38 @@ TEST_P(ModelOnEachBundle, EveryWeightTypeGivesTheSameModel) {
     EXPECT_GT(d.max_abs, 0.0);
 }
 
+// Both stored forms of the weights are exact, so 2-bit codes and 1.6-bit
+// base-3 bytes give the same logits, prompt and decoding, from every ternary
+// file type.
+TEST_P(ModelOnEachBundle, WeightFormatsGiveTheSameLogits) {
+    for (auto type : {gguf::TensorType::tq2_0, gguf::TensorType::tq1_0, gguf::TensorType::i2_s}) {
+        SyntheticModelOptions o;
+        o.seed = 4;
+        o.weight_type = type;
+        const std::string path =
+            tiny_model(std::string("format_") + gguf::tensor_type_name(type), o);
+        std::vector<float> logits[2];
+        size_t bytes[2] = {0, 0};
+        for (int b3 = 0; b3 < 2; ++b3) {
+            ModelOptions mo;
+            mo.n_ctx = 32;
+            mo.weights = b3 ? WeightFormat::bits1_6 : WeightFormat::bits2;
+            auto model = Model::load(path, mo);
+            for (const Model::LinearChoice& l : model->linear_choices()) {
+                EXPECT_EQ(l.layout.base3, b3 == 1) << l.tensor;
+                EXPECT_EQ(l.gemv->layout().base3, b3 == 1) << l.gemv->name;
+                EXPECT_EQ(l.gemm->layout().base3, b3 == 1) << l.gemm->name;
+                bytes[b3] += l.bytes;
+            }
+            logits[b3] = model->eval(kPrompt);
+            const auto next = model->eval({7, 8});
+            logits[b3].insert(logits[b3].end(), next.begin(), next.end());
+        }
+        EXPECT_EQ(logits[1], logits[0]) << gguf::tensor_type_name(type);
+        EXPECT_LE(bytes[1], bytes[0]);  // tiny matrices are mostly padding
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Bundles, ModelOnEachBundle, testing::ValuesIn(test::bundle_targets()),
                          [](const auto& info) { return test::param_name(info.param); });
 

@@ -12,9 +12,10 @@ TEST(Packing, RoundTripsEveryLayout) {
         const std::vector<Knob> space = knob_space(f);
         ASSERT_EQ(space[0].name, "lanes");
         for (int lanes : space[0].values) {
-            for (int g : {2, 3}) {
-                if (f != Family::tlut && g == 3) continue;
-                Layout l{f, lanes, g, k_alignment(f, 8, g)};
+            for (int g : {2, 3, 5}) {
+                // g 5 stands for tmad's base-3 bytes.
+                if ((f == Family::tlut) == (g == 5) || (f == Family::tadd && g != 2)) continue;
+                Layout l{f, lanes, g == 5 ? 2 : g, k_alignment(f, 8, g), g == 5};
                 for (auto [n, k] : {std::pair{1, 1}, {33, 100}, {64, 256}, {7, 1000}}) {
                     const TernaryMatrix m = test::random_ternary(n, k, n * 31 + k);
                     const PackedMatrix p = pack(m, l);
@@ -38,6 +39,36 @@ TEST(Packing, TmadCodesAreWeightPlusOne) {
     const PackedMatrix p = pack(m, l);
     EXPECT_EQ(p.data.data()[0], 2 | (0 << 2) | (1 << 4) | (1 << 6));
     EXPECT_EQ(p.data.data()[1], 0x55);  // all zero weights: code 1 everywhere
+}
+
+TEST(Packing, TmadBase3BytesHoldFiveDigits) {
+    // One row tile of 5 * 8 rows, K = 4: byte 4j + b holds rows j, 8 + j, ..., 32 + j
+    // as the base-3 number c_0 c_1 c_2 c_3 c_4 (c = w + 1), scaled to 256 / 243.
+    Layout l{Family::tmad, 8, 2, 4, true};
+    TernaryMatrix m(40, 4);
+    m.w[0 * 4 + 0] = 1;    // row 0 (s=0): c_0 = 2
+    m.w[16 * 4 + 0] = -1;  // row 16 (s=2): c_2 = 0
+    const PackedMatrix p = pack(m, l);
+    EXPECT_EQ(p.dims, (std::vector<int>{32, 1, 1}));
+    const int index = 2 * 81 + 1 * 27 + 0 * 9 + 1 * 3 + 1;
+    EXPECT_EQ(p.data.data()[0], (index * 256 + 242) / 243);
+    EXPECT_EQ(p.data.data()[1], (121 * 256 + 242) / 243);  // all zero weights: code 1
+    EXPECT_DOUBLE_EQ(l.bits_per_weight(), 1.6);
+}
+
+TEST(Packing, Base3DigitsComeOutOfTheTopOfEachMultiple) {
+    // What the kernels rely on, for every byte the packer can write: with
+    // t_0 = v and t_(s+1) = 3 t_s mod 256, digit s is floor(3 t_s / 256).
+    for (int index = 0; index < 243; ++index) {
+        unsigned t = (index * 256 + 242) / 243;
+        ASSERT_LT(t, 256u);
+        int rest = index;
+        for (int s = 0, weight = 81; s < 5; ++s, weight /= 3) {
+            ASSERT_EQ(static_cast<int>((3 * t) >> 8), rest / weight) << index << " digit " << s;
+            rest %= weight;
+            t = (3 * t) & 255;
+        }
+    }
 }
 
 TEST(Packing, RowSourceFeedsThePacker) {

@@ -153,15 +153,25 @@ int bench_command(int argc, char** argv) {
     std::snprintf(param_text, sizeof param_text, "%.2f M", params / 1e6);
     const std::string bundle = active_bundle().target();
     const char* head = lm_head_name(model->options().lm_head);
+    // Stored bits per ternary weight, padding included (2.00 or about 1.60).
+    double ternary_bytes = 0, ternary_weights = 0;
+    for (const Model::LinearChoice& l : model->linear_choices()) {
+        ternary_bytes += static_cast<double>(l.bytes);
+        ternary_weights += static_cast<double>(l.k) * l.n;
+    }
+    char bits[16];
+    std::snprintf(bits, sizeof bits, "%.2f", 8 * ternary_bytes / ternary_weights);
     if (format == "md") {
         const bool joules = energy.available();
-        std::printf("| model | size | params | bundle | lm head | threads | test | t/s |%s\n",
-                    joules ? " J/token |" : "");
-        std::printf("| --- | ---: | ---: | --- | --- | ---: | ---: | ---: |%s\n",
+        std::printf(
+            "| model | size | params | bundle | bits/weight | lm head | threads | test | t/s |%s\n",
+            joules ? " J/token |" : "");
+        std::printf("| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: |%s\n",
                     joules ? " ---: |" : "");
         for (const Row& r : rows) {
-            std::printf("| %s | %s | %s | %s | %s | %d | %s | %.2f ± %.2f |", model_name, size,
-                        param_text, bundle.c_str(), head, r.threads, r.test.c_str(), r.mean, r.sd);
+            std::printf("| %s | %s | %s | %s | %s | %s | %d | %s | %.2f ± %.2f |", model_name, size,
+                        param_text, bundle.c_str(), bits, head, r.threads, r.test.c_str(), r.mean,
+                        r.sd);
             if (joules) std::printf(" %.3f |", r.joules_per_token);
             std::printf("\n");
         }
@@ -193,13 +203,14 @@ int bench_command(int argc, char** argv) {
             }
     } else if (format == "csv") {
         std::printf(
-            "model,size_bytes,params,bundle,lm_head,cache_type,threads,test,tps_mean,tps_sd,"
+            "model,size_bytes,params,bundle,bits_per_weight,lm_head,cache_type,threads,test,"
+            "tps_mean,tps_sd,"
             "peak_rss_mib,"
             "joules_per_token,read_gbs,bound_share\n");
         for (const Row& r : rows) {
-            std::printf("\"%s\",%llu,%llu,%s,%s,%s,%d,%s,%.3f,%.3f,%.1f,", model_name,
+            std::printf("\"%s\",%llu,%llu,%s,%s,%s,%s,%d,%s,%.3f,%.3f,%.1f,", model_name,
                         static_cast<unsigned long long>(f.size()),
-                        static_cast<unsigned long long>(params), bundle.c_str(), head,
+                        static_cast<unsigned long long>(params), bundle.c_str(), bits, head,
                         cache_type_name(model->options().cache_type), r.threads, r.test.c_str(),
                         r.mean, r.sd, peak_rss_mib());
             if (!std::isnan(r.joules_per_token)) std::printf("%.4f", r.joules_per_token);
@@ -216,12 +227,13 @@ int bench_command(int argc, char** argv) {
             const Row& r = rows[i];
             std::printf(
                 "  {\"model\": \"%s\", \"size_bytes\": %llu, \"params\": %llu, \"bundle\": \"%s\", "
-                "\"lm_head\": \"%s\", \"cache_type\": \"%s\", \"threads\": %d, \"test\": \"%s\", "
+                "\"bits_per_weight\": %s, \"lm_head\": \"%s\", \"cache_type\": \"%s\", "
+                "\"threads\": %d, \"test\": \"%s\", "
                 "\"tps_mean\": %.3f, "
                 "\"tps_sd\": %.3f, \"tps_median\": %.3f, \"bytes_per_token\": %llu, "
                 "\"peak_rss_mib\": %.1f, \"joules_per_token\": ",
                 model_name, static_cast<unsigned long long>(f.size()),
-                static_cast<unsigned long long>(params), bundle.c_str(), head,
+                static_cast<unsigned long long>(params), bundle.c_str(), bits, head,
                 cache_type_name(model->options().cache_type), r.threads, r.test.c_str(), r.mean,
                 r.sd, r.median, static_cast<unsigned long long>(model->bytes_per_token()),
                 peak_rss_mib());

@@ -109,8 +109,12 @@ int info_command(int argc, char** argv) {
                 model->bytes_per_token() / 1048576.0);
     std::printf("kernels per weight shape (threads %d):\n", model->options().threads);
     for (const Model::LinearChoice& l : model->linear_choices()) {
-        std::printf("  %-26s %5d x %-5d gemv %s [%s %s]\n", l.tensor.c_str(), l.k, l.n,
-                    l.gemv->name.c_str(), l.gemv->family.c_str(), knobs_text(*l.gemv).c_str());
+        std::printf("  %-26s %5d x %-5d %.2f bits per weight (%.2f with padding), %.2f MiB\n",
+                    l.tensor.c_str(), l.k, l.n, l.layout.bits_per_weight(),
+                    8.0 * static_cast<double>(l.bytes) / (static_cast<double>(l.k) * l.n),
+                    l.bytes / 1048576.0);
+        std::printf("  %-26s %13s gemv %s [%s %s]\n", "", "", l.gemv->name.c_str(),
+                    l.gemv->family.c_str(), knobs_text(*l.gemv).c_str());
         std::printf("  %-26s %13s gemm %s [%s %s]\n", "", "", l.gemm->name.c_str(),
                     l.gemm->family.c_str(), knobs_text(*l.gemm).c_str());
         for (const KernelInfo* b : l.batch)

@@ -1,5 +1,5 @@
 // Flags every command that loads a model shares: -m, -t, -c, --activation,
-// --lm-head, --cache-type, --bundle.
+// --lm-head, --cache-type, --weights, --bundle.
 #pragma once
 
 #include <cstdio>
@@ -25,6 +25,9 @@ inline void add_model_flags(ArgParser& args, const std::string& threads_default,
                 "LM head: int8 rows, or the embedding at file precision");
     args.option("cache-type", "", "f32|f16", "f32",
                 "KV cache element type (f16: half the memory, slower attention for now)");
+    args.option("weights", "", "tuned|2|1.6", "tuned",
+                "stored ternary weights: as the bundle was tuned, 2-bit codes or 1.6-bit "
+                "base-3 bytes");
     args.option("bundle", "", "TARGET", "",
                 "kernel bundle to use (default: the best this CPU runs)");
 }
@@ -39,6 +42,7 @@ inline ModelOptions model_options(const ArgParser& args, int threads) {
         o.activation = parse_activation(args.choice("activation", {"relu2", "silu"}));
     o.lm_head = parse_lm_head(args.choice("lm-head", {"int8", "file"}));
     o.cache_type = parse_cache_type(args.choice("cache-type", {"f32", "f16"}));
+    o.weights = parse_weight_format(args.choice("weights", {"tuned", "2", "1.6"}));
     return o;
 }
 

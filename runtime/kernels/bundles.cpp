@@ -21,9 +21,7 @@ std::string join(const std::vector<std::string>& items) {
 
 // Kernels whose layouts differ only in K alignment can share one packing, padded
 // to a multiple of both alignments.
-bool compatible(const Layout& a, const Layout& b) {
-    return a.family == b.family && a.lanes == b.lanes && a.g == b.g;
-}
+bool compatible(const Layout& a, const Layout& b) { return same_packing(a, b); }
 
 std::atomic<const KernelSet*> g_active{nullptr};
 std::mutex g_choose;
@@ -95,13 +93,14 @@ const KernelInfo& KernelSet::kernel_for(Family f, int m_rows) const {
     return *best;
 }
 
-LinearPlan KernelSet::plan_linear(int k, int n, int threads) const {
+LinearPlan KernelSet::plan_linear(int k, int n, int threads, WeightFormat format) const {
+    auto readable = [&](const KernelInfo& c) { return layout_has_format(c.layout(), format); };
     // Tuned kernels of `op` for this shape, the one tuned nearest `threads` first
     // (GEMMs for prompts: tuned for more rows than a serving batch).
     auto tuned = [&](const char* op, const Layout* layout) -> const KernelInfo* {
         const KernelInfo* best = nullptr;
         for (const KernelInfo& c : kernels_) {
-            if (c.op != op || c.k != k || c.n != n) continue;
+            if (c.op != op || c.k != k || c.n != n || !readable(c)) continue;
             if (c.op == "gemm" && c.m <= LinearPlan::kBatchRows) continue;
             if (layout && !compatible(c.layout(), *layout)) continue;
             if (!best || std::abs(c.threads - threads) < std::abs(best->threads - threads))
@@ -128,7 +127,19 @@ LinearPlan KernelSet::plan_linear(int k, int n, int threads) const {
         const Layout l = plan.gemv->layout();
         if (!tuned("gemm", &l) && !generic_gemm(l)) plan.gemv = nullptr;
     }
-    if (!plan.gemv) plan.gemv = &kernel_for(Family::tmad, 1);
+    if (!plan.gemv) {
+        plan.gemv = &kernel_for(Family::tmad, 1);
+        if (!readable(*plan.gemv)) {
+            plan.gemv = nullptr;
+            for (const KernelInfo& c : kernels_)
+                if (c.is_ternary() && c.op.empty() && c.m_tile() == 1 &&
+                    c.ternary_family() == Family::tmad && readable(c))
+                    plan.gemv = &c;
+            if (!plan.gemv)
+                throw Error("bundle " + target() + " has no tmad kernel for " +
+                            weight_format_name(format) + "-bit weights");
+        }
+    }
     plan.layout = plan.gemv->layout();
     plan.gemm = tuned("gemm", &plan.layout);
     if (!plan.gemm) plan.gemm = generic_gemm(plan.layout);

@@ -76,13 +76,13 @@ Layout KernelInfo::layout() const {
     l.lanes = knob("lanes");
     l.g = l.family == Family::tlut ? knob("g") : 2;
     l.k_align = k_alignment(l.family, knob("kblock"), l.g);
+    l.base3 = l.family == Family::tmad && knobs.count("base3") && knob("base3") == 1;
     return l;
 }
 
 bool can_read(const KernelInfo& kernel, const PackedMatrix& w) {
     const Layout want = kernel.layout();
-    return w.layout.family == want.family && w.layout.lanes == want.lanes && w.layout.g == want.g &&
-           w.k_pad % want.k_align == 0;
+    return same_packing(w.layout, want) && w.k_pad % want.k_align == 0;
 }
 
 // Kernels run their parallel loops on tern's pool (thread_pool.h), not

@@ -21,13 +21,24 @@ struct Slot {
     int shift;
 };
 
-// tmad: byte (t, kq, 4j + b), bits 2s of row t*R + s*L + j, k = 4kq + b.
+// tmad: byte (t, kq, 4j + b), digit s of row t*R + s*L + j, k = 4kq + b. For
+// 2-bit codes `shift` is the digit's bit position; for base-3 bytes it is s.
 Slot tmad_slot(const Layout& l, int k_pad, int n, int k) {
-    const int L = l.lanes, R = 4 * L;
+    const int L = l.lanes, R = l.row_tile();
     const int t = n / R, s = (n % R) / L, j = n % L;
-    const size_t index = (static_cast<size_t>(t) * (k_pad / 4) + k / 4) * R + 4 * j + k % 4;
-    return {index, 2 * s};
+    const size_t index = (static_cast<size_t>(t) * (k_pad / 4) + k / 4) * (4 * L) + 4 * j + k % 4;
+    return {index, l.base3 ? s : 2 * s};
 }
+
+// Base-3 bytes (tmad_generator.cpp): index sum_s c_s 3^(4-s) of five codes,
+// stored as ceil(256 * index / 243) so that digit s is the top of 3^s v mod 256.
+uint8_t base3_encode(int index) { return static_cast<uint8_t>((index * 256 + 242) / 243); }
+int base3_digit(uint8_t v, int s) {
+    unsigned t = v;
+    for (int i = 0; i < s; ++i) t = (3 * t) & 255;
+    return static_cast<int>((3 * t) >> 8);
+}
+constexpr int kBase3Weight[5] = {81, 27, 9, 3, 1};
 
 // tadd: u16 word (t, kw, plane, j), bit b, k = 16kw + b. Plane 0 marks +1,
 // plane 1 marks -1.
@@ -54,6 +65,8 @@ void check_layout(const Layout& l) {
     if (l.family == Family::tlut && !knob_value_is_legal(l.family, "g", l.g))
         throw Error(std::string("layout tlut: group size g ") + std::to_string(l.g) +
                     " is not a legal value");
+    if (l.base3 && l.family != Family::tmad)
+        throw Error(std::string("layout ") + f + ": base-3 bytes are tmad's layout only");
     const int need = l.family == Family::tmad ? 4 : l.family == Family::tadd ? 16 : l.g;
     if (l.k_align <= 0 || l.k_align % need != 0)
         throw Error(std::string("layout ") + f + ": k_align " + std::to_string(l.k_align) +
@@ -68,7 +81,46 @@ TernaryMatrix::TernaryMatrix(int rows, int cols, float s)
 std::string Layout::describe() const {
     std::string d = std::string(family_name(family)) + " lanes=" + std::to_string(lanes);
     if (family == Family::tlut) d += " g=" + std::to_string(g);
+    if (base3) d += " base3";
     return d + " k_align=" + std::to_string(k_align);
+}
+
+double Layout::bits_per_weight() const {
+    switch (family) {
+        case Family::tmad:
+            return 8.0 / codes_per_byte(base3);
+        case Family::tadd:
+            return 2.0;  // two mask bits
+        case Family::tlut:
+            return 8.0 / g;
+    }
+    return 0;
+}
+
+const char* weight_format_name(WeightFormat f) {
+    switch (f) {
+        case WeightFormat::tuned:
+            return "tuned";
+        case WeightFormat::bits2:
+            return "2";
+        case WeightFormat::bits1_6:
+            return "1.6";
+    }
+    return "?";
+}
+
+WeightFormat parse_weight_format(const std::string& s) {
+    for (WeightFormat f : {WeightFormat::tuned, WeightFormat::bits2, WeightFormat::bits1_6})
+        if (s == weight_format_name(f)) return f;
+    throw Error("weight format '" + s + "': expected tuned, 2 or 1.6");
+}
+
+bool layout_has_format(const Layout& l, WeightFormat f) {
+    return f == WeightFormat::tuned || l.base3 == (f == WeightFormat::bits1_6);
+}
+
+bool same_packing(const Layout& a, const Layout& b) {
+    return a.family == b.family && a.lanes == b.lanes && a.g == b.g && a.base3 == b.base3;
 }
 
 AlignedBytes::AlignedBytes(size_t size) : size_(size) {
@@ -97,7 +149,7 @@ PackedShape packed_shape(const Layout& layout, int n, int k) {
     const int T = layout.row_tile();
     switch (layout.family) {
         case Family::tmad:
-            s.dims = {T, s.k_pad / 4, s.n_pad / T};
+            s.dims = {4 * layout.lanes, s.k_pad / 4, s.n_pad / T};
             break;
         case Family::tadd:
             s.elem_bits = 16;
@@ -146,12 +198,21 @@ PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout
             case Family::tmad: {
                 // tmad_slot, walked row-wise: byte (t, k/4, 4j + k%4) of the row's
                 // tile, at bit 2s (loading a model packs billions of weights).
+                // Base-3 bytes collect the index (at most 242) and are encoded
+                // once all rows are in.
                 const Slot first = tmad_slot(layout, p.k_pad, r, 0);
                 const size_t stride = 4 * static_cast<size_t>(layout.lanes);  // bytes per k quad
                 uint8_t* b = bytes + first.index;
-                for (int c = 0; c < p.k_pad; c += 4, b += stride)
-                    for (int e = 0; e < 4; ++e)
-                        b[e] |= static_cast<uint8_t>((row[c + e] + 1) << first.shift);
+                if (layout.base3) {
+                    const int weight = kBase3Weight[first.shift];
+                    for (int c = 0; c < p.k_pad; c += 4, b += stride)
+                        for (int e = 0; e < 4; ++e)
+                            b[e] = static_cast<uint8_t>(b[e] + (row[c + e] + 1) * weight);
+                } else {
+                    for (int c = 0; c < p.k_pad; c += 4, b += stride)
+                        for (int e = 0; e < 4; ++e)
+                            b[e] |= static_cast<uint8_t>((row[c + e] + 1) << first.shift);
+                }
                 break;
             }
             case Family::tadd:
@@ -170,6 +231,9 @@ PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout
                 }
                 break;
         }
+    }
+    if (layout.base3) {
+        for (size_t i = 0; i < p.data.size(); ++i) bytes[i] = base3_encode(bytes[i]);
     }
     return p;
 }
@@ -210,7 +274,9 @@ TernaryMatrix unpack(const PackedMatrix& p) {
             switch (l.family) {
                 case Family::tmad: {
                     const Slot s = tmad_slot(l, p.k_pad, r, c);
-                    w = ((bytes[s.index] >> s.shift) & 3) - 1;
+                    w = (l.base3 ? base3_digit(bytes[s.index], s.shift)
+                                 : (bytes[s.index] >> s.shift) & 3) -
+                        1;
                     break;
                 }
                 case Family::tadd: {

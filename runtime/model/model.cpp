@@ -242,7 +242,7 @@ struct Model::Impl {
             for (; row >= l.parts[i].n; ++i) row -= l.parts[i].n;
             sources[i](row, out);
         };
-        l.plan = active_bundle().plan_linear(k, n_total, options.threads);
+        l.plan = active_bundle().plan_linear(k, n_total, options.threads, options.weights);
         l.w = pack(n_total, k, l.scaled_in_kernel ? l.parts.front().scale : 1.0f, rows,
                    l.plan.layout);
         for (const TensorInfo* t : infos) file.release(*t);
@@ -718,7 +718,8 @@ void Model::set_threads(int threads) {
     set_num_threads(threads);
     for (Layer& layer : impl_->layers) {
         for (Linear* l : {&layer.qkv, &layer.o, &layer.gate_up, &layer.down}) {
-            const LinearPlan plan = active_bundle().plan_linear(l->w.k, l->w.n, threads);
+            const LinearPlan plan =
+                active_bundle().plan_linear(l->w.k, l->w.n, threads, impl_->options.weights);
             if (can_read(*plan.gemv, l->w)) l->plan.gemv = plan.gemv;
             if (can_read(*plan.gemm, l->w)) l->plan.gemm = plan.gemm;
             l->plan.batch.clear();
@@ -778,6 +779,8 @@ std::vector<Model::LinearChoice> Model::linear_choices() const {
         c.gemv = l->plan.gemv;
         c.gemm = l->plan.gemm;
         c.batch = l->plan.batch;
+        c.layout = l->w.layout;
+        c.bytes = l->w.data.size();
         out.push_back(c);
     }
     return out;

@@ -84,7 +84,11 @@ public:
     // if it reads the same layout, else a generic one that does, else the GEMV kernel. Layouts that
     // differ only in K alignment count as the same: the plan's layout pads K
     // to a multiple of both.
-    LinearPlan plan_linear(int k, int n, int threads) const;
+    // With a forced weight format, only kernels reading that format count, and
+    // the generic fallback is the tmad GEMV of that format (an error if the
+    // bundle has none).
+    LinearPlan plan_linear(int k, int n, int threads,
+                           WeightFormat format = WeightFormat::tuned) const;
 
 private:
     const BundleManifest* manifest_;

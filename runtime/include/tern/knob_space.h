@@ -63,6 +63,14 @@ inline std::vector<Knob> knob_space(Family f) {
                  "0 shift every code down; 1 mask odd codes in place (x4, one shift less; "
                  "pair16 with kblock <= 16)",
                  false},
+                {"base3",
+                 {0, 1},
+                 "weights per byte: 0 four 2-bit codes; 1 five base-3 digits (1.6 bits)",
+                 true},
+                {"decode",
+                 {0, 1},
+                 "0 unpack codes in every pass; 1 once per row tile into a buffer (GEMM)",
+                 false},
                 m_tile,
                 unroll,
                 prefetch,
@@ -108,8 +116,13 @@ inline int k_alignment(Family f, int kblock, int g) {
     return 1;
 }
 
+// tmad's weights per byte: four 2-bit codes, or five base-3 digits.
+inline int codes_per_byte(bool base3) { return base3 ? 5 : 4; }
+
 // Rows per tile: N is padded to a multiple of this.
-inline int row_tile(Family f, int lanes) { return f == Family::tmad ? 4 * lanes : lanes; }
+inline int row_tile(Family f, int lanes, bool base3 = false) {
+    return f == Family::tmad ? codes_per_byte(base3) * lanes : lanes;
+}
 
 // Largest int16 block that cannot overflow, per family (see each generator).
 inline int max_kblock(Family f, int g) {

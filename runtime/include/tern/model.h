@@ -75,6 +75,8 @@ struct ModelOptions {
     // at the contexts measured so far (tern bench, 2B4T, 2 threads: F16 tg128
     // 8-12% slower); F16 halves the cache's memory.
     CacheType cache_type = CacheType::f32;
+    // Stored form of the ternary weights: as the bundle was tuned, or forced.
+    WeightFormat weights = WeightFormat::tuned;
     // Called as layers are repacked: (done, total).
     std::function<void(int, int)> progress;
 };
@@ -134,6 +136,8 @@ public:
         const KernelInfo* gemv = nullptr;
         const KernelInfo* gemm = nullptr;
         std::vector<const KernelInfo*> batch;  // tuned for serving batches (LinearPlan)
+        Layout layout;                         // how the weights are stored
+        size_t bytes = 0;                      // one layer's packed matrix, with padding
     };
     std::vector<LinearChoice> linear_choices() const;
 

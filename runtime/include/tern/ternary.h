@@ -37,13 +37,24 @@ using RowSource = std::function<void(int row, int8_t* out)>;
 // shape its weight layout.
 struct Layout {
     Family family = Family::tmad;
-    int lanes = 8;    // see knob_space.h: rows per tile derive from it
-    int g = 2;        // tlut group size
-    int k_align = 4;  // K is padded to a multiple of this
+    int lanes = 8;       // see knob_space.h: rows per tile derive from it
+    int g = 2;           // tlut group size
+    int k_align = 4;     // K is padded to a multiple of this
+    bool base3 = false;  // tmad: five base-3 weights per byte (1.6 bits), not four 2-bit codes
 
-    int row_tile() const { return tern::row_tile(family, lanes); }
+    int row_tile() const { return tern::row_tile(family, lanes, base3); }
+    // Stored bits per weight, padding aside.
+    double bits_per_weight() const;
     std::string describe() const;
 };
+
+// Which stored form of ternary weights to run: as the bundle's kernels were
+// tuned (the default), or forced to 2-bit codes or to 1.6-bit base-3 bytes (for
+// side-by-side measurements; the bundle must have kernels of that form).
+enum class WeightFormat { tuned, bits2, bits1_6 };
+const char* weight_format_name(WeightFormat f);          // "tuned", "2", "1.6"
+WeightFormat parse_weight_format(const std::string& s);  // the same names
+bool layout_has_format(const Layout& l, WeightFormat f);
 
 // Bytes with 64-byte alignment (vector loads and cache lines).
 class AlignedBytes {
@@ -61,6 +72,10 @@ private:
     std::unique_ptr<uint8_t, Free> data_;
     size_t size_ = 0;
 };
+
+// Two layouts hold the same bytes for a matrix if they agree in all but K
+// alignment (K padding is checked separately).
+bool same_packing(const Layout& a, const Layout& b);
 
 // A matrix in a family's layout, padded to whole tiles: rows n..n_pad and
 // columns k..k_pad hold zero weights.
