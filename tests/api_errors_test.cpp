@@ -54,8 +54,9 @@ TEST_F(ApiErrors, WrongLayout) {
     for (const KernelInfo& other : kernels()) {
         if (!other.is_ternary() || can_read(other, packed)) continue;
         const PackedMatrix p = pack(w, other.layout());
+        const std::string reads = "kernel " + gemv.name + " reads [tmad";
         expect_error([&] { ternary_linear(gemv, p, q.data(), s.data(), 1, y.data()); },
-                     {"packed as [", "kernel tmad_gemv reads [tmad"});
+                     {"packed as [", reads.c_str()});
     }
 }
 
@@ -63,7 +64,8 @@ TEST_F(ApiErrors, MismatchedDimensions) {
     expect_error([&] { ternary_linear(gemv, packed, q.data(), s.data(), 0, y.data()); },
                  {"m_rows is 0"});
     // The GEMM that reads the GEMV's packing (the generic pair share one).
-    const KernelInfo& gemm = *active_bundle().plan_linear(w.k, w.n, 1, WeightFormat::bits2).gemm;
+    const WeightFormat format = gemv.layout().base3 ? WeightFormat::bits1_6 : WeightFormat::bits2;
+    const KernelInfo& gemm = *active_bundle().plan_linear(w.k, w.n, 1, format).gemm;
     ASSERT_GT(gemm.m_tile(), 1);
     ASSERT_TRUE(can_read(gemm, packed));
     expect_error(
@@ -71,7 +73,11 @@ TEST_F(ApiErrors, MismatchedDimensions) {
         {"computes tiles of"});
     expect_error([&] { Int8Rows(kernel("int8_gemv"), 8, 18); }, {"8 x 18 rows", "multiple of 4"});
     expect_error([&] { Int8Rows(kernel("int8_gemv"), 0, 16); }, {"0 x 16 rows"});
-    expect_error([&] { Int8Rows(gemv, 8, 16); }, {"tmad_gemv is not an int8_gemv kernel"});
+    const std::string not_int8 = gemv.name + " is not an int8_gemv kernel";
+    expect_error([&] { Int8Rows(gemv, 8, 16); }, {not_int8.c_str()});
+    const std::string not_int4 = gemv.name + " is not an int4_gemv kernel";
+    expect_error([&] { Int4Rows(gemv, 8, 64); }, {not_int4.c_str()});
+    expect_error([&] { Int4Rows(kernel("int4_gemv"), 8, 96); }, {"multiple of 64"});
     expect_error([&] { Int8Rows(kernel("int8_gemv"), 8, 16).set_row(8, q.data(), 1.0f); },
                  {"row 8 outside [0, 8)"});
     expect_error([&] { rmsnorm_quantize(y.data(), s.data(), 0, 1, 1e-5f, q.data(), s.data()); },

@@ -48,7 +48,7 @@ for (const r of rows) {
 "$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 2> /dev/null | grep -q "| pp16 |" && ok "bench md" || bad "bench md"
 "$tern" bench -m "$model" -p 2,8 -n 0 -t 1 -r 1 2> /dev/null > "$work/bench_list.md"
 grep -q "| pp2 |" "$work/bench_list.md" && grep -q "| pp8 |" "$work/bench_list.md" && ok "bench -p list" || bad "bench -p list"
-"$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 --profile 2> /dev/null | grep -q "| ternary tmad_gemv |" &&
+"$tern" bench -m "$model" -p 16 -n 4 -t 1 -r 1 --profile 2> /dev/null | grep -qE "\| ternary tmad_(b3_)?gemv \|" &&
     ok "bench profile" || bad "bench profile"
 # Energy: a machine without RAPL counters says so; with a (fake) counter tree
 # every row carries joules per token.
@@ -121,6 +121,16 @@ expect_error bad-cache-type "--cache-type is 'q8_0', expected one of f32, f16" r
 "$tern" bench -m "$model" -p 8 -n 4 -t 1 -r 1 -o json --cache-type f16 2> /dev/null | grep -q '"cache_type": "f16"' &&
     "$tern" bench -m "$model" -p 8 -n 4 -t 1 -r 1 -o json 2> /dev/null | grep -q '"cache_type": "f32"' &&
     ok "bench --cache-type (f32 by default)" || bad "bench --cache-type (f32 by default)"
+expect_error bad-weights "--weights is '3', expected one of tuned, 2, 1.6" run -m "$model" -p hi --weights 3
+"$tern" bench -m "$model" -p 8 -n 4 -t 1 -r 1 -o json --weights 1.6 --lm-head int4 2> /dev/null |
+    grep -qE '"bits_per_weight": 1\.[5-9][0-9], "lm_head": "int4"' &&
+    "$tern" bench -m "$model" -p 8 -n 4 -t 1 -r 1 -o json --weights 2 2> /dev/null |
+    grep -q '"bits_per_weight": 2.00, "lm_head": "int8"' &&
+    ok "bench --weights and --lm-head int4" || bad "bench --weights and --lm-head int4"
+printf 'The mill by the river turned grain into flour for a hundred years.' > "$work/text.txt"
+"$tern" compare-heads -m "$model" --text "$work/text.txt" 2> /dev/null | grep -q '^| int4 | ' &&
+    ok "compare-heads" || bad "compare-heads"
+expect_error compare-heads-no-text "compare-heads: cannot read --text" compare-heads -m "$model" --text "$work/none.txt"
 expect_error huge-context "--ctx-size is '1000000000', expected an integer from 1 to 1048576" run -m "$model" -p hi -c 1000000000
 expect_error huge-parallel "--parallel is '5000000', expected an integer from 1 to 256" serve -m "$model" -np 5000000
 expect_error no-file "nope.gguf: cannot open" info -m "$work/nope.gguf"

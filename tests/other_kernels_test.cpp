@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "bundle_test_util.h"
+#include "tern/error.h"
+#include "tern/gguf_tensors.h"
 #include "tern/kernels.h"
 #include "tern/read_bandwidth.h"
 #include "tern/reference.h"
@@ -123,6 +125,66 @@ TEST_P(Int8Gemv, Extremes) {
     }
 }
 
+class Int4Gemv : public test::OnEachBundle {};
+
+// The 4-bit head: exact integer sums per group, groups added in float in the
+// reference's order, so the kernel agrees to float rounding of that order
+// (checked at 1e-5 relative to the row's largest term).
+TEST_P(Int4Gemv, MatchesReference) {
+    const int G = ref::kInt4Group;
+    for (auto [n, k] : {std::pair{8, 64}, {33, 128}, {1001, 2560}}) {
+        std::vector<int8_t> w(static_cast<size_t>(n) * k);
+        std::vector<uint16_t> scales(static_cast<size_t>(n) * (k / G));
+        const auto values = test::random_float(w.size(), n + k, -1.0f, 1.0f);
+        for (int r = 0; r < n; ++r)
+            ref::quantize_row_int4(&values[static_cast<size_t>(r) * k], k,
+                                   &w[static_cast<size_t>(r) * k],
+                                   &scales[static_cast<size_t>(r) * (k / G)]);
+        Int4Rows rows(kernel("int4_gemv"), n, k);
+        for (int r = 0; r < n; ++r)
+            rows.set_row(r, &w[static_cast<size_t>(r) * k],
+                         &scales[static_cast<size_t>(r) * (k / G)]);
+        for (int r = 0; r < n; r += 5)
+            for (int c = 0; c < k; c += 3)
+                ASSERT_EQ(rows.get(r, c), w[static_cast<size_t>(r) * k + c]) << r << "," << c;
+        for (int m : {1, 2, 5}) {
+            const auto q = test::random_int8(static_cast<size_t>(m) * k, 7 * m);
+            const auto qs = test::random_float(m, 20 + m, 0.01f, 0.05f);
+            std::vector<float> y(static_cast<size_t>(m) * n), y_ref(n);
+            int4_gemm(rows, q.data(), qs.data(), m, y.data());
+            for (int a = 0; a < m; ++a) {
+                ref::int4_gemv(w.data(), scales.data(), n, k, &q[static_cast<size_t>(a) * k], qs[a],
+                               y_ref.data());
+                for (int i = 0; i < n; ++i) {
+                    const float bound = 1e-5f * 8 * 128 * k * qs[a] *
+                                        gguf::f16_to_f32(scales[static_cast<size_t>(i) * (k / G)]);
+                    ASSERT_NEAR(y[static_cast<size_t>(a) * n + i], y_ref[i], bound + 1e-6f)
+                        << "n=" << n << " k=" << k << " m=" << m << " row " << a << " out " << i;
+                }
+            }
+        }
+    }
+}
+
+TEST_P(Int4Gemv, QuantiserKeepsEachGroupWithinItsScale) {
+    // Rounding to the nearest of 16 levels per group: every value within half a
+    // step of its level, the group's largest magnitude at +-7 steps.
+    const int k = 128;
+    const auto x = test::random_float(k, 3, -2.0f, 2.0f);
+    std::vector<int8_t> w(k);
+    std::vector<uint16_t> scales(k / ref::kInt4Group);
+    ref::quantize_row_int4(x.data(), k, w.data(), scales.data());
+    for (int g = 0; g < k / ref::kInt4Group; ++g) {
+        const float s = gguf::f16_to_f32(scales[g]);
+        ASSERT_GT(s, 0.0f);
+        for (int i = g * ref::kInt4Group; i < (g + 1) * ref::kInt4Group; ++i)
+            EXPECT_LE(std::fabs(w[i] * s - x[i]), 0.5f * s + 1e-3f * s) << i;
+    }
+    EXPECT_THROW(Int4Rows(kernel("int4_gemv"), 4, 100), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Bundles, Int4Gemv, testing::ValuesIn(test::bundle_targets()),
+                         [](const auto& info) { return test::param_name(info.param); });
 INSTANTIATE_TEST_SUITE_P(Bundles, RmsnormQuant, testing::ValuesIn(test::bundle_targets()),
                          [](const auto& info) { return test::param_name(info.param); });
 INSTANTIATE_TEST_SUITE_P(Bundles, Int8Gemv, testing::ValuesIn(test::bundle_targets()),

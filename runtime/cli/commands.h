@@ -11,5 +11,6 @@ int chat_command(int argc, char** argv);
 int serve_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
 int eval_command(int argc, char** argv);
+int compare_heads_command(int argc, char** argv);
 
 }  // namespace tern::cli

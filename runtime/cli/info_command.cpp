@@ -88,11 +88,13 @@ int info_command(int argc, char** argv) {
         std::printf(" %s %s;", group.c_str(), list.c_str());
     }
     std::printf("\n");
-    std::printf(
-        "  LM head: %s (%s, %s); run as %s\n", c.head_tensor.c_str(),
-        c.tied_head() ? "tied to the embedding" : "untied",
-        gguf::tensor_type_name(f.tensor(c.head_tensor).type),
-        model->options().lm_head == LmHead::int8 ? "int8 rows made at load" : "the file's rows");
+    std::printf("  LM head: %s (%s, %s); run as %s\n", c.head_tensor.c_str(),
+                c.tied_head() ? "tied to the embedding" : "untied",
+                gguf::tensor_type_name(f.tensor(c.head_tensor).type),
+                model->options().lm_head == LmHead::int8 ? "int8 rows made at load"
+                : model->options().lm_head == LmHead::int4
+                    ? "4-bit rows made at load (groups of 64)"
+                    : "the file's rows");
     {
         std::string source;
         try {

@@ -21,8 +21,9 @@ inline void add_model_flags(ArgParser& args, const std::string& threads_default,
     args.option("ctx-size", "c", "N", ctx_default, ctx_help);
     args.option("activation", "", "relu2|silu", "",
                 "feed-forward activation (default: the file's, else relu2)");
-    args.option("lm-head", "", "int8|file", "int8",
-                "LM head: int8 rows, or the embedding at file precision");
+    args.option("lm-head", "", "int8|int4|file", "int8",
+                "LM head: int8 rows, 4-bit rows (groups of 64, f16 scales), or the embedding "
+                "at file precision");
     args.option("cache-type", "", "f32|f16", "f32",
                 "KV cache element type (f16: half the memory, slower attention for now)");
     args.option("weights", "", "tuned|2|1.6", "tuned",
@@ -40,7 +41,7 @@ inline ModelOptions model_options(const ArgParser& args, int threads) {
         o.n_ctx = static_cast<int>(args.integer("ctx-size", 1, 1 << 20));
     if (!args.str("activation").empty())
         o.activation = parse_activation(args.choice("activation", {"relu2", "silu"}));
-    o.lm_head = parse_lm_head(args.choice("lm-head", {"int8", "file"}));
+    o.lm_head = parse_lm_head(args.choice("lm-head", {"int8", "int4", "file"}));
     o.cache_type = parse_cache_type(args.choice("cache-type", {"f32", "f16"}));
     o.weights = parse_weight_format(args.choice("weights", {"tuned", "2", "1.6"}));
     return o;

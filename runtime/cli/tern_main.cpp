@@ -18,7 +18,9 @@ void usage() {
         "  bench      prompt processing and generation speed (llama-bench style table)\n"
         "  info       CPU, kernel bundles, and the kernels chosen for a model's weights\n"
         "  gen-model  write a random-weight BitNet model (tiny or 2b4t)\n"
-        "  eval       logits after a sequence of token ids, as JSON (for comparisons)\n");
+        "  eval       logits after a sequence of token ids, as JSON (for comparisons)\n"
+        "  compare-heads  quantised LM heads against the file's over a text (correlation, "
+        "top-1)\n");
 }
 
 }  // namespace
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
         if (command == "info") return tern::cli::info_command(argc - 2, argv + 2);
         if (command == "gen-model") return tern::cli::gen_model_command(argc - 2, argv + 2);
         if (command == "eval") return tern::cli::eval_command(argc - 2, argv + 2);
+        if (command == "compare-heads") return tern::cli::compare_heads_command(argc - 2, argv + 2);
         std::fprintf(stderr, "tern: unknown command '%s'\n", command.c_str());
         usage();
         return 1;

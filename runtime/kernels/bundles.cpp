@@ -95,6 +95,13 @@ const KernelInfo& KernelSet::kernel_for(Family f, int m_rows) const {
 
 LinearPlan KernelSet::plan_linear(int k, int n, int threads, WeightFormat format) const {
     auto readable = [&](const KernelInfo& c) { return layout_has_format(c.layout(), format); };
+    // Tuned nearer `threads`; between kernels tuned at the same distance (a
+    // database may hold winners of both weight forms), the one reading fewer
+    // bytes.
+    auto nearer = [&](const KernelInfo& a, const KernelInfo& b) {
+        const int da = std::abs(a.threads - threads), db = std::abs(b.threads - threads);
+        return da != db ? da < db : a.layout().bits_per_weight() < b.layout().bits_per_weight();
+    };
     // Tuned kernels of `op` for this shape, the one tuned nearest `threads` first
     // (GEMMs for prompts: tuned for more rows than a serving batch).
     auto tuned = [&](const char* op, const Layout* layout) -> const KernelInfo* {
@@ -103,8 +110,7 @@ LinearPlan KernelSet::plan_linear(int k, int n, int threads, WeightFormat format
             if (c.op != op || c.k != k || c.n != n || !readable(c)) continue;
             if (c.op == "gemm" && c.m <= LinearPlan::kBatchRows) continue;
             if (layout && !compatible(c.layout(), *layout)) continue;
-            if (!best || std::abs(c.threads - threads) < std::abs(best->threads - threads))
-                best = &c;
+            if (!best || nearer(c, *best)) best = &c;
         }
         return best;
     };
@@ -152,7 +158,7 @@ LinearPlan KernelSet::plan_linear(int k, int n, int threads, WeightFormat format
                                    [&](const KernelInfo* b) { return b->m == c.m; });
         if (same_m == plan.batch.end())
             plan.batch.push_back(&c);
-        else if (std::abs(c.threads - threads) < std::abs((*same_m)->threads - threads))
+        else if (nearer(c, **same_m))
             *same_m = &c;
     }
     std::sort(plan.batch.begin(), plan.batch.end(),

@@ -9,6 +9,7 @@
 
 #include "kernels/thread_pool.h"
 #include "tern/error.h"
+#include "tern/reference.h"
 
 namespace tern {
 namespace {
@@ -184,6 +185,36 @@ void int8_gemm(const Int8Rows& w, const int8_t* q, const float* q_scale, int m_r
     }
     DenseBuffer pb(w.data_.data(), kU8, {g * L, w.k_ / g, w.n_pad_ / L});
     DenseBuffer sb(w.scale_.data(), kF32, {w.n_pad_});
+    DenseBuffer qb(q, kI8, {w.k_, m_rows});
+    DenseBuffer qsb(q_scale, kF32, {m_rows});
+    DenseBuffer yb(y_out, kF32, {w.n_pad_, m_rows});
+    void* args[] = {pb.get(), sb.get(), qb.get(), qsb.get(), yb.get()};
+    pool_install();
+    check_halide(kern->entry(args), kern->name);
+    if (y_out != y)
+        for (int m = 0; m < m_rows; ++m)
+            std::memcpy(y + static_cast<size_t>(m) * w.n_,
+                        &y_padded[static_cast<size_t>(m) * w.n_pad_], sizeof(float) * w.n_);
+}
+
+void int4_gemm(const Int4Rows& w, const int8_t* q, const float* q_scale, int m_rows, float* y) {
+    static const char* fn = "int4_gemm";
+    require_pointer(q, fn, "q");
+    require_pointer(q_scale, fn, "q_scale");
+    require_pointer(y, fn, "y");
+    require(w.kernel_ != nullptr, std::string(fn) + ": the rows are empty");
+    require(m_rows >= 1,
+            std::string(fn) + ": m_rows must be positive, got " + std::to_string(m_rows));
+    const KernelInfo* kern = m_rows > 1 ? w.batch_kernel_ : w.kernel_;
+    const int L = w.lanes_, R = 2 * L;
+    std::vector<float> y_padded;
+    float* y_out = y;
+    if (w.n_pad_ != w.n_) {
+        y_padded.resize(static_cast<size_t>(w.n_pad_) * m_rows);
+        y_out = y_padded.data();
+    }
+    DenseBuffer pb(w.data_.data(), kU8, {4 * L, w.k_ / 4, w.n_pad_ / R});
+    DenseBuffer sb(w.scale_.data(), kU16, {R, w.k_ / ref::kInt4Group, w.n_pad_ / R});
     DenseBuffer qb(q, kI8, {w.k_, m_rows});
     DenseBuffer qsb(q_scale, kF32, {m_rows});
     DenseBuffer yb(y_out, kF32, {w.n_pad_, m_rows});

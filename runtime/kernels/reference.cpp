@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "tern/gguf_tensors.h"
+
 namespace tern::ref {
 
 void quantize_row(const float* x, int k, int8_t* q, float* scale) {
@@ -61,6 +63,39 @@ void int8_gemv(const int8_t* w, const float* row_scale, int n, int k, const int8
         int32_t sum = 0;
         for (int i = 0; i < k; ++i) sum += w[static_cast<size_t>(r) * k + i] * q[i];
         y[r] = static_cast<float>(sum) * (row_scale[r] * q_scale);
+    }
+}
+
+void quantize_row_int4(const float* x, int k, int8_t* q, uint16_t* group_scale) {
+    for (int g = 0; g < k / kInt4Group; ++g) {
+        const float* xg = x + static_cast<size_t>(g) * kInt4Group;
+        float absmax = 0.0f;
+        for (int i = 0; i < kInt4Group; ++i)
+            absmax = std::max(absmax, std::isfinite(xg[i]) ? std::fabs(xg[i]) : 0.0f);
+        group_scale[g] = gguf::f32_to_f16(std::min(absmax / 7.0f, 65504.0f));
+        const float scale = gguf::f16_to_f32(group_scale[g]);
+        for (int i = 0; i < kInt4Group; ++i) {
+            const float v =
+                scale > 0.0f && std::isfinite(xg[i]) ? std::nearbyint(xg[i] / scale) : 0;
+            q[static_cast<size_t>(g) * kInt4Group + i] =
+                static_cast<int8_t>(std::clamp(v, -8.0f, 7.0f));
+        }
+    }
+}
+
+void int4_gemv(const int8_t* w, const uint16_t* group_scale, int n, int k, const int8_t* q,
+               float q_scale, float* y) {
+    const int groups = k / kInt4Group;
+    for (int r = 0; r < n; ++r) {
+        float acc = 0.0f;
+        for (int g = 0; g < groups; ++g) {
+            int32_t sum = 0;
+            for (int i = g * kInt4Group; i < (g + 1) * kInt4Group; ++i)
+                sum += w[static_cast<size_t>(r) * k + i] * q[i];
+            acc += static_cast<float>(sum) *
+                   gguf::f16_to_f32(group_scale[static_cast<size_t>(r) * groups + g]);
+        }
+        y[r] = acc * q_scale;
     }
 }
 

@@ -102,12 +102,14 @@ void parallel_for(int n, const Body& body) {
 
 }  // namespace
 
-const char* lm_head_name(LmHead h) { return h == LmHead::file ? "file" : "int8"; }
+const char* lm_head_name(LmHead h) {
+    return h == LmHead::file ? "file" : h == LmHead::int8 ? "int8" : "int4";
+}
 
 LmHead parse_lm_head(const std::string& name) {
-    if (name == "file") return LmHead::file;
-    if (name == "int8") return LmHead::int8;
-    throw Error("LM head '" + name + "' is not known (expected file or int8)");
+    for (LmHead h : {LmHead::file, LmHead::int8, LmHead::int4})
+        if (name == lm_head_name(h)) return h;
+    throw Error("LM head '" + name + "' is not known (expected file, int8 or int4)");
 }
 
 const char* cache_type_name(CacheType t) { return t == CacheType::f16 ? "f16" : "f32"; }
@@ -150,7 +152,8 @@ struct Model::Impl {
     std::vector<float> output_norm;
     std::vector<Layer> layers;
     // int8 LM head: n_vocab rows of n_embd, with per-row scales.
-    Int8Rows head;  // the int8 LM head, in its kernel's layout, on huge pages
+    Int8Rows head;   // the int8 LM head, in its kernel's layout, on huge pages
+    Int4Rows head4;  // or the 4-bit one
 
     // KV cache per layer, one slot per sequence. Values: per slot n_ctx rows of
     // n_head_kv * head_dim. Keys blocked and transposed (see attention.h),
@@ -303,8 +306,17 @@ struct Model::Impl {
         worker();
         for (auto& t : pool) t.join();
         if (error) std::rethrow_exception(error);
-        if (options.lm_head == LmHead::int8) {
-            head = Int8Rows(kernel("int8_gemv"), cfg.n_vocab, E);
+        if (options.lm_head != LmHead::file) {
+            const bool int4 = options.lm_head == LmHead::int4;
+            if (int4 && E % ref::kInt4Group != 0)
+                throw Error(file.path() +
+                            ": --lm-head int4 needs an embedding width that is a "
+                            "multiple of " +
+                            std::to_string(ref::kInt4Group) + ", got " + std::to_string(E));
+            if (int4)
+                head4 = Int4Rows(kernel("int4_gemv"), cfg.n_vocab, E);
+            else
+                head = Int8Rows(kernel("int8_gemv"), cfg.n_vocab, E);
             // In chunks of rows, releasing each chunk of the file's head once
             // it is converted, so the two copies never sit in memory together.
             const int chunk = 1024;
@@ -313,11 +325,17 @@ struct Model::Impl {
             parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
                 std::vector<float> row(E);
                 std::vector<int8_t> row_q(E);
+                std::vector<uint16_t> group_scales(E / ref::kInt4Group + 1);
                 const int end = std::min(cfg.n_vocab, (c + 1) * chunk);
                 for (int v = c * chunk; v < end; ++v) {
                     gguf::decode_row(file, *head_weights, v, row.data());
                     for (int i = 0; i < E; ++i)
                         if (!std::isfinite(row[i])) bad_row = v;
+                    if (int4) {
+                        ref::quantize_row_int4(row.data(), E, row_q.data(), group_scales.data());
+                        head4.set_row(v, row_q.data(), group_scales.data());
+                        continue;
+                    }
                     float scale;
                     ref::quantize_row(row.data(), E, row_q.data(), &scale);
                     head.set_row(v, row_q.data(), scale);
@@ -469,13 +487,16 @@ struct Model::Impl {
         for (int r = 0; r < R; ++r)
             rmsnorm(&x[static_cast<size_t>(rows[r]) * E], output_norm.data(), E,
                     &xn[static_cast<size_t>(r) * E]);
-        if (options.lm_head == LmHead::int8) {
+        if (options.lm_head != LmHead::file) {
             std::vector<int8_t> qn(static_cast<size_t>(R) * E);
             std::vector<float> s(R);
             for (int r = 0; r < R; ++r)
                 ref::quantize_row(&xn[static_cast<size_t>(r) * E], E,
                                   &qn[static_cast<size_t>(r) * E], &s[r]);
-            int8_gemm(head, qn.data(), s.data(), R, out);
+            if (options.lm_head == LmHead::int4)
+                int4_gemm(head4, qn.data(), s.data(), R, out);
+            else
+                int8_gemm(head, qn.data(), s.data(), R, out);
             return;
         }
         const int chunk = 256;
@@ -620,6 +641,7 @@ MemoryEstimate estimate_memory(const gguf::File& file, const ModelConfig& c, int
         if (t.name.rfind("blk.", 0) == 0 && t.dims.size() == 2)
             e.weights += static_cast<double>(t.elements()) / 4.0;
     if (head == LmHead::int8) e.head = static_cast<double>(c.n_vocab) * (c.n_embd + 4);
+    if (head == LmHead::int4) e.head = static_cast<double>(c.n_vocab) * c.n_embd * 4.25 / 8;
     return e;
 }
 
@@ -740,15 +762,19 @@ std::vector<Region> Model::weight_regions() const {
     for (const Layer& L : impl_->layers)
         for (const Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down})
             out.push_back({l->w.data.data(), l->w.data.size()});
-    if (impl_->options.lm_head == LmHead::file)
+    if (impl_->options.lm_head == LmHead::file) {
         out.push_back({impl_->head_weights->data, impl_->head_weights->bytes});
-    else
+    } else if (impl_->options.lm_head == LmHead::int4) {
+        out.push_back({impl_->head4.packed().data(), impl_->head4.packed().size()});
+        out.push_back({impl_->head4.scales().data(), impl_->head4.scales().size()});
+    } else {
         out.push_back({impl_->head.packed().data(), impl_->head.packed().size()});
+    }
     return out;
 }
 
 uint64_t Model::packed_bytes() const {
-    uint64_t total = impl_->head.bytes();
+    uint64_t total = impl_->head.bytes() + impl_->head4.bytes();
     for (const Layer& L : impl_->layers)
         for (const Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down}) total += l->w.data.size();
     return total;

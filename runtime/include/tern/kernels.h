@@ -160,6 +160,38 @@ private:
     std::vector<float> scale_;  // n_pad; padding rows have scale 0
 };
 
+// 4-bit weight rows in groups of ref::kInt4Group values with a half-precision
+// scale each (the LM head with --lm-head int4), in the layout of one int4_gemv
+// kernel (int4_gemv_generator.cpp): tiles of 2 * lanes rows, two rows per byte.
+class Int4Rows {
+public:
+    Int4Rows() = default;
+    // n rows of k values, all zero; k must be a positive multiple of ref::kInt4Group.
+    Int4Rows(const KernelInfo& kernel, int n, int k);
+    // Row `row` from values in [-8, 7] and k / ref::kInt4Group f16 scales
+    // (ref::quantize_row_int4 makes both).
+    void set_row(int row, const int8_t* w, const uint16_t* group_scale);
+    int8_t get(int row, int col) const;  // W(row, col), for tests
+    int n() const { return n_; }
+    int k() const { return k_; }
+    size_t bytes() const { return data_.size() + scale_.size(); }
+    const AlignedBytes& packed() const { return data_; }   // what the kernel streams
+    const AlignedBytes& scales() const { return scale_; }  // and beside it
+
+private:
+    friend void int4_gemm(const Int4Rows&, const int8_t*, const float*, int, float*);
+    size_t offset(int row, int col) const;  // byte of W(row, col); the nibble is row / lanes % 2
+    const KernelInfo* kernel_ = nullptr;
+    const KernelInfo* batch_kernel_ = nullptr;  // int4_gemm of the same lanes and dot, else kernel_
+    int n_ = 0, k_ = 0, n_pad_ = 0, lanes_ = 0;
+    AlignedBytes data_;   // (4 * lanes, k / 4, n_pad / (2 * lanes)) bytes
+    AlignedBytes scale_;  // (2 * lanes, k / kInt4Group, n_pad / (2 * lanes)) f16
+};
+
+// y (m_rows x w.n(), row-major) = the int4 rows times m_rows int8 activation rows
+// (q: m_rows x w.k()), each scaled by its q_scale (see ref::int4_gemv).
+void int4_gemm(const Int4Rows& w, const int8_t* q, const float* q_scale, int m_rows, float* y);
+
 // y[n] = float(sum_k W(n, k) * q[k]) * (row_scale(n) * q_scale) for n < w.n(),
 // by the kernel w was packed for; q holds w.k() values.
 void int8_gemv(const Int8Rows& w, const int8_t* q, float q_scale, float* y);

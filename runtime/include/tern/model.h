@@ -26,11 +26,12 @@ namespace tern {
 std::optional<Activation> file_activation(const gguf::File& file);
 
 // The LM head (output.weight, or the embedding when the file ties them): at the
-// file's precision (its rows decoded each token), or int8 rows with per-row
-// scales made at load time.
-enum class LmHead { file, int8 };
+// file's precision (its rows decoded each token), int8 rows with per-row scales,
+// or 4-bit rows with a half-precision scale per 64 values (ref::quantize_row_int4),
+// both made at load time.
+enum class LmHead { file, int8, int4 };
 const char* lm_head_name(LmHead h);
-LmHead parse_lm_head(const std::string& name);  // "file" or "int8"
+LmHead parse_lm_head(const std::string& name);  // "file", "int8" or "int4"
 
 // The KV cache's element type: F16 (half the bytes attention reads per token,
 // keys and values rounded to half precision) or F32.

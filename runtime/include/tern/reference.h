@@ -30,4 +30,15 @@ void ternary_linear(const TernaryMatrix& w, const int8_t* q, const float* q_scal
 void int8_gemv(const int8_t* w, const float* row_scale, int n, int k, const int8_t* q,
                float q_scale, float* y);
 
+// 4-bit LM head rows (--lm-head int4): groups of kInt4Group values, each with the
+// scale absmax / 7 rounded to half precision (f16 bits in group_scale) and values
+// round(x / scale) clamped to [-8, 7]; k must be a multiple of kInt4Group.
+constexpr int kInt4Group = 64;
+void quantize_row_int4(const float* x, int k, int8_t* q, uint16_t* group_scale);
+
+// int4-row GEMV: y[n] = q_scale * sum_g scale(n, g) * float(sum_{k in g} W[n * K + k] * q[k]),
+// the groups added in order in float, as the kernel does.
+void int4_gemv(const int8_t* w, const uint16_t* group_scale, int n, int k, const int8_t* q,
+               float q_scale, float* y);
+
 }  // namespace tern::ref
