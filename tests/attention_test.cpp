@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <type_traits>
 #include <vector>
@@ -109,6 +110,27 @@ TEST(KvHalf, WidensExactlyAndSaturates) {
     EXPECT_EQ(kv_half(1e6f), 0x7bffu);
     EXPECT_EQ(kv_half(-1e30f), 0xfbffu);
     EXPECT_EQ(kv_half(0.1f), gguf::f32_to_f16(0.1f));
+}
+
+// The cache's vector rounding equals kv_half on every kind of float: halves'
+// normal and subnormal ranges, ties, values past +-65504 and past float's half
+// range, over lengths with and without a scalar tail.
+TEST(KvHalves, EqualKvHalfEverywhere) {
+    std::vector<float> x;
+    for (uint32_t bits = 0; bits < (1u << 31); bits += 0x1f3d) {  // ~1e5 floats of each sign
+        float f;
+        std::memcpy(&f, &bits, sizeof f);
+        if (!std::isfinite(f)) continue;
+        x.push_back(f);
+        x.push_back(-f);
+    }
+    for (uint32_t h = 0; h < 0x7c00u; ++h)  // every finite half, and the ties above each
+        x.push_back(gguf::f16_to_f32(static_cast<uint16_t>(h)) * (1.0f + 0x1p-11f));
+    for (size_t n : {x.size(), size_t{7}, size_t{23}}) {
+        std::vector<uint16_t> got(n);
+        kv_halves(x.data(), n, got.data());
+        for (size_t i = 0; i < n; ++i) ASSERT_EQ(got[i], kv_half(x[i])) << x[i];
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, Attention,

@@ -117,10 +117,10 @@ expect_error missing-value "--prompt needs a value" run -m "$model" --prompt
 expect_error bad-number "--temp is 'hot', expected a number" run -m "$model" -p hi --temp hot
 expect_error bad-threads "--threads is '1,x'" bench -m "$model" -t 1,x
 expect_error missing-model "--model is required" bench
-expect_error bad-cache-type "--cache-type is 'q8_0', expected one of f32, f16" run -m "$model" -p hi --cache-type q8_0
-"$tern" bench -m "$model" -p 8 -n 4 -t 1 -r 1 -o json --cache-type f16 2> /dev/null | grep -q '"cache_type": "f16"' &&
-    "$tern" bench -m "$model" -p 8 -n 4 -t 1 -r 1 -o json 2> /dev/null | grep -q '"cache_type": "f32"' &&
-    ok "bench --cache-type (f32 by default)" || bad "bench --cache-type (f32 by default)"
+expect_error bad-cache-type "--cache-type is 'q8_0', expected one of f16, f32" run -m "$model" -p hi --cache-type q8_0
+"$tern" bench -m "$model" -p 8 -n 4 -t 1 -r 1 -o json --cache-type f32 2> /dev/null | grep -q '"cache_type": "f32"' &&
+    "$tern" bench -m "$model" -p 8 -n 4 -t 1 -r 1 -o json 2> /dev/null | grep -q '"cache_type": "f16"' &&
+    ok "bench --cache-type (f16 by default)" || bad "bench --cache-type (f16 by default)"
 expect_error bad-weights "--weights is '3', expected one of tuned, 2, 1.6" run -m "$model" -p hi --weights 3
 "$tern" bench -m "$model" -p 8 -n 4 -t 1 -r 1 -o json --weights 1.6 --lm-head int4 2> /dev/null |
     grep -qE '"bits_per_weight": 1\.[5-9][0-9], "lm_head": "int4"' &&

@@ -5,8 +5,10 @@
 #  2. speed: prompt processing and generation tokens/s at each thread count,
 #     in paired rounds (llama.cpp, then tern, one repetition each after a
 #     warm-up, each from an empty cache), medians over the rounds, for
-#     llama.cpp and for tern with its int8 LM head (default) and its file-
-#     precision head; the ratio tern / llama.cpp; generation against its bound,
+#     llama.cpp and for each tern configuration (TERN_CONFIGS, weights:head
+#     pairs, default "2:int8,1.6:int8,1.6:int4": 2-bit or 1.6-bit ternary
+#     weights, int8, int4 or file-precision LM head); the ratio tern /
+#     llama.cpp; generation against its bound,
 #     a plain read of the weights a token reads, which tern bench probes before
 #     and after each of its repetitions;
 #     peak resident memory; joules per token where RAPL counters exist.
@@ -18,6 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 model=$1 threads=${2:-1,2} pp=${3:-512} tg=${4:-128} reps=${5:-3}
 mmap=${TERN_PEER_MMAP:-off}
+configs=${TERN_CONFIGS:-2:int8,1.6:int8,1.6:int4}
 tern=build/runtime/tern
 peer=${TERN_PEER_DIR:-build/peer}
 [[ -d $peer/node_modules/node-llama-cpp ]] || bench/peer/install.sh "$peer"
@@ -33,7 +36,7 @@ vocab=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[
 
 echo
 echo "## $(basename "$model"): speed"
-# Paired rounds: each round runs llama.cpp, then tern with each LM head, one
+# Paired rounds: each round runs llama.cpp, then tern in each configuration, one
 # repetition apiece (after each one's warm-up), so the drift of this shared
 # machine hits both sides of a round alike; ratios are medians of per-round
 # ratios.
@@ -42,31 +45,32 @@ for t in ${threads//,/ }; do
         echo "threads $t, round $r of $reps" >&2
         node bench/peer/llama_cpp.mjs bench "$model" --threads "$t" --pp "$pp" --tg "$tg" --reps 1 \
             --vocab "$vocab" --mmap "$mmap" > "$work/llama-$t-$r.json"
-        for head in int8 file; do
-            "$tern" bench -m "$model" --lm-head "$head" -p "$pp" -n "$tg" -t "$t" -r 1 -o json \
-                > "$work/tern-$head-$t-$r.json" 2> /dev/null
+        for c in ${configs//,/ }; do
+            "$tern" bench -m "$model" --weights "${c%%:*}" --lm-head "${c##*:}" -p "$pp" -n "$tg" \
+                -t "$t" -r 1 -o json > "$work/tern-$c-$t-$r.json" 2> /dev/null
         done
     done
 done
-node - "$work" "$threads" "$pp" "$tg" "$reps" << 'EOF'
+node - "$work" "$threads" "$pp" "$tg" "$reps" "$configs" << 'EOF'
 const fs = require("fs");
-const [work, threadList, pp, tg, reps] = process.argv.slice(2);
+const [work, threadList, pp, tg, reps, configList] = process.argv.slice(2);
+const configs = configList.split(",");
+const label = (c) => `${c.split(":")[0]}-bit ${c.split(":")[1]} head`;
 const read = (f) => JSON.parse(fs.readFileSync(`${work}/${f}`, "utf8"));
 const median = (a) => { const s = [...a].sort((x, y) => x - y); const h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
 const range = (a) => ` (${Math.min(...a).toFixed(1)}-${Math.max(...a).toFixed(1)})`;
 const rounds = Array.from({length: Number(reps)}, (_, i) => i + 1);
 console.log(`${reps} paired rounds per thread count; medians, ranges in brackets; ratios are medians of per-round ratios.`);
 console.log(`llama.cpp (node-llama-cpp) loads the model with mmap ${read("llama-" + threadList.split(",")[0] + "-1.json").mmap ? "on (TERN_PEER_MMAP=on)" : "off: read into memory, its fastest mode here"}.\n`);
-console.log("| threads | test | llama.cpp t/s | tern int8 head t/s | int8 / llama.cpp | tern file head t/s | file / llama.cpp |");
-console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+console.log(`| threads | test | llama.cpp t/s | ${configs.map((c) => `tern ${label(c)} t/s | / llama.cpp`).join(" | ")} |`);
+console.log(`| ---: | --- | ---: | ${configs.map(() => "---: | ---:").join(" | ")} |`);
 const notes = [];
 for (const t of threadList.split(",")) {
     const llama = rounds.map((r) => read(`llama-${t}-${r}.json`));
-    const ours = {int8: rounds.map((r) => read(`tern-int8-${t}-${r}.json`)),
-                  file: rounds.map((r) => read(`tern-file-${t}-${r}.json`))};
+    const ours = Object.fromEntries(configs.map((c) => [c, rounds.map((r) => read(`tern-${c}-${t}-${r}.json`))]));
     const test = (h, name) => ours[h].map((rows) => rows.find((x) => x.test === name));
     const row = (name, peer) => {
-        const cells = ["int8", "file"].map((h) => {
+        const cells = configs.map((h) => {
             const tps = test(h, name).map((x) => x.tps_median);
             return `${median(tps).toFixed(2)}${range(tps)} | ${median(tps.map((v, i) => v / peer[i])).toFixed(2)}x`;
         });
@@ -77,7 +81,7 @@ for (const t of threadList.split(",")) {
         row(`tg${tg}`, llama.map((l) => l.tg_tps));
         // tern bench probes a plain read of the weights before and after each
         // repetition (same threads): the bound moves with the machine as the runs do.
-        const cells = ["int8", "file"].map((h) => {
+        const cells = configs.map((h) => {
             const rows = test(h, `tg${tg}`);
             const gbs = median(rows.map((x) => x.read_gbs)), bytes = rows[0].bytes_per_token;
             return `${(gbs * 1e9 / bytes).toFixed(1)} (${(bytes / 1e6).toFixed(0)} MB at ${gbs.toFixed(1)} GB/s) | ${(100 * median(rows.map((x) => x.bound_share))).toFixed(0)}% of it`;
@@ -86,13 +90,13 @@ for (const t of threadList.split(",")) {
     }
     const peak = Math.max(...llama.map((l) => l.peak_rss_mib));
     const mem = (h) => Math.max(...ours[h].map((rows) => rows[0].peak_rss_mib));
-    console.log(`| ${t} | peak memory MiB | ${peak.toFixed(0)} | ${mem("int8").toFixed(0)} | ${(mem("int8") / peak).toFixed(2)}x | ${mem("file").toFixed(0)} | ${(mem("file") / peak).toFixed(2)}x |`);
+    console.log(`| ${t} | peak memory MiB | ${peak.toFixed(0)} | ${configs.map((h) => `${mem(h).toFixed(0)} | ${(mem(h) / peak).toFixed(2)}x`).join(" | ")} |`);
     const joules = (h, name) => test(h, name).map((x) => x?.joules_per_token);
-    if (llama[0].tg_joules_per_token != null && joules("int8", `tg${tg}`)[0] != null) {
+    if (llama[0].tg_joules_per_token != null && joules(configs[0], `tg${tg}`)[0] != null) {
         for (const [name, key] of [[`pp${pp}`, "pp_joules_per_token"], [`tg${tg}`, "tg_joules_per_token"]]) {
             const peer = llama.map((l) => l[key]);
             if (peer[0] == null) continue;
-            const cells = ["int8", "file"].map((h) => `${median(joules(h, name)).toFixed(3)} | ${median(joules(h, name).map((v, i) => v / peer[i])).toFixed(2)}x`);
+            const cells = configs.map((h) => `${median(joules(h, name)).toFixed(3)} | ${median(joules(h, name).map((v, i) => v / peer[i])).toFixed(2)}x`);
             console.log(`| ${t} | J/token ${name} | ${median(peer).toFixed(3)} | ${cells.join(" | ")} |`);
         }
     } else {

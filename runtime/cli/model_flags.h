@@ -24,8 +24,8 @@ inline void add_model_flags(ArgParser& args, const std::string& threads_default,
     args.option("lm-head", "", "int8|int4|file", "int8",
                 "LM head: int8 rows, 4-bit rows (groups of 64, f16 scales), or the embedding "
                 "at file precision");
-    args.option("cache-type", "", "f32|f16", "f32",
-                "KV cache element type (f16: half the memory, slower attention for now)");
+    args.option("cache-type", "", "f16|f32", "f16",
+                "KV cache element type (f16: half the memory; f32: keys and values unrounded)");
     args.option("weights", "", "tuned|2|1.6", "tuned",
                 "stored ternary weights: as the bundle was tuned, 2-bit codes or 1.6-bit "
                 "base-3 bytes");
@@ -42,7 +42,7 @@ inline ModelOptions model_options(const ArgParser& args, int threads) {
     if (!args.str("activation").empty())
         o.activation = parse_activation(args.choice("activation", {"relu2", "silu"}));
     o.lm_head = parse_lm_head(args.choice("lm-head", {"int8", "int4", "file"}));
-    o.cache_type = parse_cache_type(args.choice("cache-type", {"f32", "f16"}));
+    o.cache_type = parse_cache_type(args.choice("cache-type", {"f16", "f32"}));
     o.weights = parse_weight_format(args.choice("weights", {"tuned", "2", "1.6"}));
     return o;
 }

@@ -10,8 +10,16 @@
 #include <cstdint>
 #include <cstring>
 
-#include "kernels/vector_clones.h"
 #include "tern/gguf_tensors.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// GCC: the loops are also compiled for AVX2+F16C and AVX-512F (target pragmas
+// below) and picked at first use by the CPU. F16C's conversions cannot be used
+// from GCC's target_clones (an intrinsic needs its target on every function it
+// is inlined into), so the loops are copied per target by including them.
+#define TERN_ATTENTION_PER_ISA 1
+#include <immintrin.h>
+#endif
 
 // The 64-byte vector helpers below pass vectors by value; GCC and clang warn
 // that this ABI differs with and without AVX-512, which cannot matter for
@@ -23,159 +31,117 @@
 namespace tern {
 namespace {
 
-constexpr int B = kAttentionKeyBlock;
+// Inlined into each copy's entry points.
+#define TERN_ATTENTION_INLINE inline __attribute__((always_inline))
 
-// 16 floats as one GCC/Clang generic vector: one zmm in the AVX-512 clone, two
-// ymm in the AVX2 one, four xmm (or NEON registers) otherwise. Written out
-// rather than left to the auto-vectoriser, which put the lanes across heads
-// and spent its time in shuffles.
-typedef float Vec __attribute__((vector_size(64)));
-typedef int32_t IVec __attribute__((vector_size(64)));
-constexpr int W = 16;
-static_assert(B % W == 0, "a key block is whole vectors");
+namespace generic {
+#include "attention_kernels.inc"
+}  // namespace generic
 
-TERN_CLONE_INLINE Vec load(const float* p) {
-    Vec v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-TERN_CLONE_INLINE void store(float* p, Vec v) { std::memcpy(p, &v, sizeof v); }
+#if TERN_ATTENTION_PER_ISA
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+namespace avx2 {
+#define TERN_ATTENTION_AVX2
+#include "attention_kernels.inc"
+#undef TERN_ATTENTION_AVX2
+}  // namespace avx2
+#pragma GCC pop_options
 
-// 16 halves widened to floats with integer vector operations (no F16C needed,
-// so every clone and compiler has it): the exponent and mantissa move to a
-// float's positions and a multiply by 2^112 rebiases the exponent, which also
-// makes subnormal halves exact normal floats. The cache holds no infinities or
-// NaNs (kv_half saturates), so they need no case of their own.
-typedef uint16_t HVec __attribute__((vector_size(32)));
-typedef uint32_t UVec __attribute__((vector_size(64)));
-TERN_CLONE_INLINE Vec load(const uint16_t* p) {
-    HVec h;
-    std::memcpy(&h, p, sizeof h);
-    const UVec u = __builtin_convertvector(h, UVec);
-    const Vec magnitude = __builtin_bit_cast(Vec, (u & 0x7fffu) << 13) * 0x1p112f;
-    return __builtin_bit_cast(Vec, __builtin_bit_cast(UVec, magnitude) | ((u & 0x8000u) << 16));
-}
-TERN_CLONE_INLINE float scalar(float x) { return x; }
-// The tail loop's widening: gguf's decoder (the same values as load()'s).
-inline float scalar(uint16_t h) { return gguf::f16_to_f32(h); }
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx2,fma,f16c")
+namespace avx512 {
+#define TERN_ATTENTION_AVX512
+#include "attention_kernels.inc"
+#undef TERN_ATTENTION_AVX512
+}  // namespace avx512
+#pragma GCC pop_options
+#endif
 
-// e^x for x <= 0 (arguments of a max-subtracted softmax): x = n ln2 + r with
-// |r| <= ln2 / 2, e^r by its Taylor series to degree 7 (truncation error below
-// 1e-8), times 2^n built in the exponent bits.
-TERN_CLONE_INLINE Vec exp_nonpositive(Vec x) {
-    x = x < -87.0f ? Vec{} - 87.0f : x;  // below, e^x underflows float anyway
-    const Vec t = x * 1.44269504088896341f;
-    const Vec n = (t + 12582912.0f) - 12582912.0f;  // round to nearest
-    const Vec r = x - n * 0.693147180559945309f;
-    Vec p = Vec{} + 1.0f / 5040;
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    const IVec bits = (__builtin_convertvector(n, IVec) + 127) << 23;
-    return p * __builtin_bit_cast(Vec, bits);
-}
-
-// Scores of H heads against one block of B positions.
-template <int H, typename T>
-TERN_CLONE_INLINE void score_block(const float* q, int hd, const T* keys, float scale, float* s,
-                                   size_t s_stride) {
-    Vec acc[H][B / W] = {};
-    for (int i = 0; i < hd; ++i) {
-        const T* k = keys + static_cast<size_t>(i) * B;
-        Vec kv[B / W];
-        for (int v = 0; v < B / W; ++v) kv[v] = load(k + v * W);
-        for (int h = 0; h < H; ++h) {
-            const float qh = q[h * hd + i];
-            for (int v = 0; v < B / W; ++v) acc[h][v] += qh * kv[v];
-        }
-    }
-    for (int h = 0; h < H; ++h)
-        for (int v = 0; v < B / W; ++v) store(s + h * s_stride + v * W, acc[h][v] * scale);
-}
-
-// out(h, c .. c+15) for H heads: the weighted sum of value rows.
-template <int H, typename T>
-TERN_CLONE_INLINE void weigh_values(const float* p, size_t p_stride, const KvHeadView<T>& kv, int n,
-                                    int c, int hd, float* out) {
-    Vec acc[H] = {};
-    for (int j = 0; j < n; ++j) {
-        const Vec v = load(kv.values + static_cast<size_t>(j) * kv.value_stride + c);
-        for (int h = 0; h < H; ++h) acc[h] += p[h * p_stride + j] * v;
-    }
-    for (int h = 0; h < H; ++h) store(out + h * hd + c, acc[h]);
-}
-
-// Softmax over the first n of a row padded to whole blocks (the padding is
-// finite and ignored).
-TERN_CLONE_INLINE void softmax(float* s, int n) {
-    float mx = -INFINITY;
-    for (int j = 0; j < n; ++j) mx = std::max(mx, s[j]);
-    Vec sum = {};
-    int j = 0;
-    for (; j + W <= n; j += W) {
-        const Vec e = exp_nonpositive(load(s + j) - mx);
-        store(s + j, e);
-        sum += e;
-    }
-    float total = 0;
-    for (int l = 0; l < W; ++l) total += sum[l];
-    if (j < n) {  // the tail, in one padded vector
-        Vec e = exp_nonpositive(load(s + j) - mx);
-        for (int l = n - j; l < W; ++l) e[l] = 0;
-        store(s + j, e);
-        for (int l = 0; l < n - j; ++l) total += e[l];
-    }
-    const float inv = 1.0f / total;
-    for (j = 0; j < n; ++j) s[j] *= inv;
-}
-
-template <int H, typename T>
-TERN_CLONE_INLINE void attend_heads(const float* q, int hd, const KvHeadView<T>& kv, int n,
-                                    float* s, size_t s_stride, float* out) {
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    for (int j0 = 0; j0 < n; j0 += B)
-        score_block<H>(q, hd, kv.keys + key_offset(hd, j0, 0), scale, s + j0, s_stride);
-    for (int h = 0; h < H; ++h) softmax(s + h * s_stride, n);
-    int c = 0;
-    for (; c + W <= hd; c += W) weigh_values<H>(s, s_stride, kv, n, c, hd, out);
-    for (; c < hd; ++c)  // head sizes not a multiple of 16
-        for (int h = 0; h < H; ++h) {
-            float acc = 0;
-            for (int j = 0; j < n; ++j)
-                acc += s[h * s_stride + j] *
-                       scalar(kv.values[static_cast<size_t>(j) * kv.value_stride + c]);
-            out[h * hd + c] = acc;
-        }
-}
+// The widest copy this CPU runs, chosen once.
+template <typename T>
+using AttendFn = void (*)(const float*, int, int, const KvHeadView<T>&, int, float*, float*);
 
 template <typename T>
-TERN_CLONE_INLINE void attend_group(const float* q, int g, int hd, const KvHeadView<T>& kv, int n,
-                                    float* scratch, float* out) {
-    const size_t s_stride = static_cast<size_t>(n + B - 1) / B * B;
-    int h = 0;
-    // Four heads at a time keep the score and output accumulators in registers.
-    for (; h + 4 <= g; h += 4)
-        attend_heads<4>(q + h * hd, hd, kv, n, scratch + h * s_stride, s_stride, out + h * hd);
-    for (; h < g; ++h)
-        attend_heads<1>(q + h * hd, hd, kv, n, scratch + h * s_stride, s_stride, out + h * hd);
+AttendFn<T> best_attend() {
+#if TERN_ATTENTION_PER_ISA
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return avx512::attend_group<T>;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c"))
+        return avx2::attend_group<T>;
+#endif
+    return generic::attend_group<T>;
 }
 
 }  // namespace
 
-TERN_VECTOR_CLONES void attend(const float* q, int g, int hd, const KvHeadView<float>& kv, int n,
-                               float* scratch, float* out) {
-    attend_group(q, g, hd, kv, n, scratch, out);
+void attend(const float* q, int g, int hd, const KvHeadView<float>& kv, int n, float* scratch,
+            float* out) {
+    static const AttendFn<float> fn = best_attend<float>();
+    fn(q, g, hd, kv, n, scratch, out);
 }
 
-TERN_VECTOR_CLONES void attend(const float* q, int g, int hd, const KvHeadView<uint16_t>& kv, int n,
-                               float* scratch, float* out) {
-    attend_group(q, g, hd, kv, n, scratch, out);
+void attend(const float* q, int g, int hd, const KvHeadView<uint16_t>& kv, int n, float* scratch,
+            float* out) {
+    static const AttendFn<uint16_t> fn = best_attend<uint16_t>();
+    fn(q, g, hd, kv, n, scratch, out);
 }
 
 uint16_t kv_half(float x) { return gguf::f32_to_f16(std::min(std::max(x, -65504.0f), 65504.0f)); }
+
+namespace {
+
+void kv_halves_scalar(const float* x, size_t n, uint16_t* out) {
+    for (size_t i = 0; i < n; ++i) out[i] = kv_half(x[i]);
+}
+
+#if TERN_ATTENTION_PER_ISA
+// Saturate, then round to nearest even; max and min take the bound first so
+// that a NaN passes through as kv_half lets it.
+__attribute__((target("avx512f"))) void kv_halves_avx512(const float* x, size_t n, uint16_t* out) {
+    const __m512 lo = _mm512_set1_ps(-65504.0f), hi = _mm512_set1_ps(65504.0f);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        // Zero-masked forms: GCC 12 warns that the plain ones' undefined
+        // pass-through "may be used uninitialized".
+        const __m512 v = _mm512_maskz_min_ps(
+            0xffff, hi, _mm512_maskz_max_ps(0xffff, lo, _mm512_loadu_ps(x + i)));
+        _mm256_storeu_si256(
+            reinterpret_cast<__m256i*>(out + i),
+            _mm512_maskz_cvtps_ph(0xffff, v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+    kv_halves_scalar(x + i, n - i, out + i);
+}
+
+__attribute__((target("avx,f16c"))) void kv_halves_f16c(const float* x, size_t n, uint16_t* out) {
+    const __m256 lo = _mm256_set1_ps(-65504.0f), hi = _mm256_set1_ps(65504.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_min_ps(hi, _mm256_max_ps(lo, _mm256_loadu_ps(x + i)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                         _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+    kv_halves_scalar(x + i, n - i, out + i);
+}
+#endif
+
+using KvHalvesFn = void (*)(const float*, size_t, uint16_t*);
+
+KvHalvesFn best_kv_halves() {
+#if TERN_ATTENTION_PER_ISA
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return kv_halves_avx512;
+    if (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) return kv_halves_f16c;
+#endif
+    return kv_halves_scalar;
+}
+
+}  // namespace
+
+void kv_halves(const float* x, size_t n, uint16_t* out) {
+    static const KvHalvesFn fn = best_kv_halves();
+    fn(x, n, out);
+}
 
 }  // namespace tern

@@ -40,6 +40,8 @@ struct KvHeadView {
 // saturated at +-65504, so that the cache never holds an infinity (read back
 // with gguf::f16_to_f32).
 uint16_t kv_half(float x);
+// kv_half of n values (with F16C or AVX-512F conversions where the CPU has them).
+void kv_halves(const float* x, size_t n, uint16_t* out);
 
 // For the g query heads that share one KV head (q: g rows of hd floats, one
 // after another), over cached positions 0 .. n-1:

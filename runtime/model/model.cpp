@@ -186,6 +186,7 @@ struct Model::Impl {
 
     // Scratch, sized for the largest batch seen.
     std::vector<float> x, xb, q, kbuf, vbuf, att, stacked, ffn, rope_cos, rope_sin;
+    std::vector<uint16_t> k_rounded, v_rounded;  // new keys and values as the F16 cache holds them
     std::vector<int8_t> qx;
     std::vector<float> sx;
 
@@ -450,14 +451,21 @@ struct Model::Impl {
     // Appends the m new rows' keys (transposed) and values to layer l's cache,
     // each in its sequence's slot.
     void cache_kv(int l, int m) {
-        if (options.cache_type == CacheType::f16)
-            store_kv(k_half[l], v_half[l], m, kv_half);
-        else
-            store_kv(k_cache[l], v_cache[l], m, [](float x) { return x; });
+        if (options.cache_type == CacheType::f16) {
+            const size_t count = static_cast<size_t>(m) * cfg.n_head_kv * cfg.head_dim;
+            k_rounded.resize(count);
+            v_rounded.resize(count);
+            kv_halves(kbuf.data(), count, k_rounded.data());
+            kv_halves(vbuf.data(), count, v_rounded.data());
+            store_kv(k_half[l], v_half[l], m, k_rounded.data(), v_rounded.data());
+        } else {
+            store_kv(k_cache[l], v_cache[l], m, kbuf.data(), vbuf.data());
+        }
     }
 
-    template <typename T, typename Convert>
-    void store_kv(std::vector<T>& keys, std::vector<T>& values, int m, Convert convert) {
+    template <typename T>
+    void store_kv(std::vector<T>& keys, std::vector<T>& values, int m, const T* k_new,
+                  const T* v_new) {
         const int KV = cfg.n_head_kv * cfg.head_dim, KVH = cfg.n_head_kv;
         const int hd = cfg.head_dim;
         for (int t = 0; t < m; ++t) {
@@ -465,9 +473,9 @@ struct Model::Impl {
             for (int h = 0; h < KVH; ++h)
                 for (int i = 0; i < hd; ++i)
                     keys[(slot * KVH + h) * key_floats + key_offset(hd, row_pos[t], i)] =
-                        convert(kbuf[static_cast<size_t>(t) * KV + h * hd + i]);
-            T* row = &values[(slot * n_ctx + row_pos[t]) * KV];
-            for (int i = 0; i < KV; ++i) row[i] = convert(vbuf[static_cast<size_t>(t) * KV + i]);
+                        k_new[static_cast<size_t>(t) * KV + h * hd + i];
+            std::copy_n(v_new + static_cast<size_t>(t) * KV, KV,
+                        &values[(slot * n_ctx + row_pos[t]) * KV]);
         }
     }
 
