@@ -1,6 +1,9 @@
 // Packing into every family's layout is lossless and pads with zero weights.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
+#include "tern/error.h"
 #include "tern/kernels.h"
 #include "test_data.h"
 
@@ -69,6 +72,29 @@ TEST(Packing, Base3DigitsComeOutOfTheTopOfEachMultiple) {
             t = (3 * t) & 255;
         }
     }
+}
+
+// Matrices packed into slices of one buffer (as a model's layers are) equal
+// matrices packed on their own, and keep the buffer alive.
+TEST(Packing, SlicesOfOneBufferHoldWholeMatrices) {
+    const Layout l{Family::tmad, 16, 2, 64, true};
+    const TernaryMatrix a = test::random_ternary(100, 256, 1), b = test::random_ternary(80, 320, 2);
+    const size_t bytes_a = packed_shape(l, a.n, a.k).bytes,
+                 bytes_b = packed_shape(l, b.n, b.k).bytes;
+    PackedMatrix pa, pb;
+    {
+        const AlignedBytes arena(bytes_a + bytes_b + 64);
+        auto rows = [](const TernaryMatrix& m) {
+            return [&m](int r, int8_t* out) { std::memcpy(out, &m.w[size_t(r) * m.k], m.k); };
+        };
+        pa = pack(a.n, a.k, a.scale, rows(a), l, arena.slice(0, bytes_a));
+        pb = pack(b.n, b.k, b.scale, rows(b), l, arena.slice((bytes_a + 63) / 64 * 64, bytes_b));
+        EXPECT_THROW(pack(a.n, a.k, a.scale, rows(a), l, arena.slice(0, bytes_a - 64)), Error);
+        EXPECT_THROW(arena.slice(32, 64), Error);
+    }
+    EXPECT_EQ(unpack(pa).w, a.w);
+    EXPECT_EQ(unpack(pb).w, b.w);
+    EXPECT_EQ(std::memcmp(pa.data.data(), pack(a, l).data.data(), bytes_a), 0);
 }
 
 TEST(Packing, RowSourceFeedsThePacker) {

@@ -129,7 +129,8 @@ AlignedBytes::AlignedBytes(size_t size) : size_(size) {
     // often, and hardware prefetchers (which stop at page boundaries) run longer.
     // From 1 MiB on, at most half a huge page of padding: 2B4T's 1.6 MB
     // attention output matrices streamed 16 GB/s on 4 KiB pages and 21-24 GB/s
-    // on a huge page (one thread), for 11 MB more memory over 30 layers.
+    // on a huge page (one thread). A model's matrices share one such buffer
+    // (slices), so that the padding is paid once, not per matrix.
     constexpr size_t kHuge = size_t{2} << 20;
     const size_t align = size >= kHuge / 2 ? kHuge : 64;
     const size_t rounded = std::max<size_t>(align, (size + align - 1) / align * align);
@@ -137,10 +138,21 @@ AlignedBytes::AlignedBytes(size_t size) : size_(size) {
     if (!p) throw Error("out of memory allocating " + std::to_string(size) + " bytes");
     if (align == kHuge) madvise(p, rounded, MADV_HUGEPAGE);
     std::memset(p, 0, rounded);
-    data_.reset(static_cast<uint8_t*>(p));
+    owner_.reset(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+    data_ = owner_.get();
 }
 
-void AlignedBytes::Free::operator()(uint8_t* p) const { std::free(p); }
+AlignedBytes AlignedBytes::slice(size_t offset, size_t size) const {
+    if (offset % 64 != 0 || offset > size_ || size > size_ - offset)
+        throw Error("AlignedBytes::slice: [" + std::to_string(offset) + ", +" +
+                    std::to_string(size) + ") is not a 64-byte aligned part of " +
+                    std::to_string(size_) + " bytes");
+    AlignedBytes s;
+    s.owner_ = owner_;
+    s.data_ = data_ + offset;
+    s.size_ = size;
+    return s;
+}
 
 PackedShape packed_shape(const Layout& layout, int n, int k) {
     PackedShape s;
@@ -164,7 +176,8 @@ PackedShape packed_shape(const Layout& layout, int n, int k) {
     return s;
 }
 
-PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout& layout) {
+PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout& layout,
+                  AlignedBytes storage) {
     check_layout(layout);
     if (n <= 0 || k <= 0)
         throw Error("pack: matrix must have positive size, got " + std::to_string(n) + " x " +
@@ -179,7 +192,14 @@ PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout
     p.k_pad = shape.k_pad;
     p.elem_bits = shape.elem_bits;
     p.dims = shape.dims;
-    p.data = AlignedBytes(shape.bytes);
+    if (storage.size() == 0) {
+        p.data = AlignedBytes(shape.bytes);
+    } else if (storage.size() != shape.bytes) {
+        throw Error("pack: storage of " + std::to_string(storage.size()) + " bytes for a " +
+                    std::to_string(shape.bytes) + "-byte packing");
+    } else {
+        p.data = std::move(storage);
+    }
 
     std::vector<int8_t> row(p.k_pad, 0);
     uint8_t* bytes = p.data.data();

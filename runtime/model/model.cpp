@@ -154,6 +154,7 @@ struct Model::Impl {
     // int8 LM head: n_vocab rows of n_embd, with per-row scales.
     Int8Rows head;   // the int8 LM head, in its kernel's layout, on huge pages
     Int4Rows head4;  // or the 4-bit one
+    std::vector<AlignedBytes> matrix_storage;  // per layer and stack, slices of one buffer
 
     // KV cache per layer, one slot per sequence. Values: per slot n_ctx rows of
     // n_head_kv * head_dim. Keys blocked and transposed (see attention.h),
@@ -227,7 +228,8 @@ struct Model::Impl {
     }
 
     // The named k-column ternary tensors of ns rows each, stacked (see Linear).
-    Linear linear(const std::vector<std::string>& names, int k, const std::vector<int>& ns) {
+    Linear linear(const std::vector<std::string>& names, int k, const std::vector<int>& ns,
+                  AlignedBytes storage) {
         Linear l;
         std::vector<RowSource> sources;
         std::vector<const TensorInfo*> infos;
@@ -248,7 +250,7 @@ struct Model::Impl {
         };
         l.plan = active_bundle().plan_linear(k, n_total, options.threads, options.weights);
         l.w = pack(n_total, k, l.scaled_in_kernel ? l.parts.front().scale : 1.0f, rows,
-                   l.plan.layout);
+                   l.plan.layout, std::move(storage));
         for (const TensorInfo* t : infos) file.release(*t);
         return l;
     }
@@ -276,7 +278,33 @@ struct Model::Impl {
         for (size_t i = 0; i < stacks.size(); ++i) {
             std::vector<std::string> names;
             for (const char* name : stacks[i].names) names.push_back(p + name + ".weight");
-            *targets[i] = linear(names, stacks[i].k, stacks[i].parts);
+            *targets[i] =
+                linear(names, stacks[i].k, stacks[i].parts, matrix_storage[l * stacks.size() + i]);
+        }
+    }
+
+    // One zeroed buffer for every layer's packed matrices, sliced per matrix in
+    // load order: the huge-page padding of AlignedBytes is paid once (as 120
+    // separate buffers, 2B4T's 2-bit matrices carried 163 MiB of it).
+    void allocate_matrices() {
+        const auto stacks = linear_stacks(cfg.n_embd, cfg.n_ff, cfg.n_head_kv * cfg.head_dim);
+        std::vector<size_t> sizes;
+        for (int l = 0; l < cfg.n_layer; ++l)
+            for (const auto& stack : stacks) {
+                int n = 0;
+                for (int part : stack.parts) n += part;
+                const LinearPlan plan =
+                    active_bundle().plan_linear(stack.k, n, options.threads, options.weights);
+                sizes.push_back(packed_shape(plan.layout, n, stack.k).bytes);
+            }
+        size_t total = 0;
+        for (size_t bytes : sizes) total += (bytes + 63) / 64 * 64;
+        const AlignedBytes arena(total);
+        size_t offset = 0;
+        matrix_storage.clear();
+        for (size_t bytes : sizes) {
+            matrix_storage.push_back(arena.slice(offset, bytes));
+            offset += (bytes + 63) / 64 * 64;
         }
     }
 
@@ -286,6 +314,7 @@ struct Model::Impl {
         const int E = cfg.n_embd;
         output_norm = vector_tensor("output_norm.weight", E);
         layers.resize(cfg.n_layer);
+        allocate_matrices();
         std::atomic<int> next{0}, done{0};
         std::mutex mu;
         std::exception_ptr error;
@@ -306,6 +335,7 @@ struct Model::Impl {
         for (int t = 1; t < std::min(options.threads, cfg.n_layer); ++t) pool.emplace_back(worker);
         worker();
         for (auto& t : pool) t.join();
+        matrix_storage.clear();  // the matrices hold their slices
         if (error) std::rethrow_exception(error);
         if (options.lm_head != LmHead::file) {
             const bool int4 = options.lm_head == LmHead::int4;

@@ -56,20 +56,21 @@ const char* weight_format_name(WeightFormat f);          // "tuned", "2", "1.6"
 WeightFormat parse_weight_format(const std::string& s);  // the same names
 bool layout_has_format(const Layout& l, WeightFormat f);
 
-// Bytes with 64-byte alignment (vector loads and cache lines).
+// Bytes with 64-byte alignment (vector loads and cache lines), zeroed; or a
+// 64-byte aligned slice of such a buffer (an arena), which the slice keeps alive.
 class AlignedBytes {
 public:
     AlignedBytes() = default;
     explicit AlignedBytes(size_t size);
-    uint8_t* data() { return data_.get(); }
-    const uint8_t* data() const { return data_.get(); }
+    // Bytes [offset, offset + size) of `arena`; offset must be a multiple of 64.
+    AlignedBytes slice(size_t offset, size_t size) const;
+    uint8_t* data() { return data_; }
+    const uint8_t* data() const { return data_; }
     size_t size() const { return size_; }
 
 private:
-    struct Free {
-        void operator()(uint8_t* p) const;
-    };
-    std::unique_ptr<uint8_t, Free> data_;
+    std::shared_ptr<uint8_t> owner_;
+    uint8_t* data_ = nullptr;
     size_t size_ = 0;
 };
 
@@ -98,7 +99,10 @@ struct PackedShape {
 };
 PackedShape packed_shape(const Layout& layout, int n, int k);
 
-PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout& layout);
+// `storage`, if given, is where the packed bytes go: zeroed, packed_shape's bytes
+// long (a slice of an arena holding many matrices); otherwise pack allocates.
+PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout& layout,
+                  AlignedBytes storage = {});
 PackedMatrix pack(const TernaryMatrix& m, const Layout& layout);
 // A deep copy (benchmarks and the tuner stream many copies of one matrix).
 PackedMatrix copy(const PackedMatrix& p);
