@@ -15,6 +15,7 @@
 # llama.cpp runs through npm's node-llama-cpp (installed into the build tree by
 # scripts/setup.sh, or by bench/peer/install.sh), in its fastest loading mode
 # here: the file read into memory, not mapped (TERN_PEER_MMAP=on to compare).
+# TERN_AGREEMENT=off skips step 1 (its reference forward passes take minutes).
 #   bench/peer/compare.sh MODEL [threads (1,2)] [pp (512)] [tg (128)] [reps (3)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,11 +29,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export TERN_PEER_DIR=$peer
 
-echo "## $(basename "$model"): agreement with llama.cpp"
 agree=ok
-bench/peer/agreement.sh "$tern" "$model" "$work" --explain || agree=DISAGREE
-
-vocab=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).steps[0].logits.length)' "$work/llama.json")
+if [[ ${TERN_AGREEMENT:-on} == on ]]; then
+    echo "## $(basename "$model"): agreement with llama.cpp"
+    bench/peer/agreement.sh "$tern" "$model" "$work" --explain || agree=DISAGREE
+    vocab=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).steps[0].logits.length)' "$work/llama.json")
+else
+    # Speed only (TERN_AGREEMENT=off): the vocabulary size from tern itself.
+    vocab=$("$tern" info -m "$model" 2> /dev/null | sed -n 's/.*vocabulary \([0-9]*\)$/\1/p' | head -1)
+fi
 
 echo
 echo "## $(basename "$model"): speed"

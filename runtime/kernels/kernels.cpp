@@ -17,6 +17,8 @@ namespace {
 // A dense Halide buffer over caller memory; extents innermost first.
 class DenseBuffer {
 public:
+    DenseBuffer(const DenseBuffer&) = delete;  // buf_ points into dims_
+    DenseBuffer& operator=(const DenseBuffer&) = delete;
     DenseBuffer(const void* host, halide_type_t type, const std::vector<int>& extents) {
         int stride = 1;
         for (int e : extents) {
@@ -50,6 +52,37 @@ void require_pointer(const void* p, const char* fn, const char* arg) {
 
 void check_halide(int status, const std::string& name) {
     require(status == 0, "kernel " + name + " failed with Halide error " + std::to_string(status));
+}
+
+// The LM head kernels' shared part: argument checks, then the kernel for m_rows
+// activation rows into y, through a scratch buffer when N is not a whole
+// number of tiles. `packed` and `scales` are the rows' buffers as the kernel
+// reads them.
+void run_head_rows(const char* fn, const KernelInfo* kern, DenseBuffer& packed, DenseBuffer& scales,
+                   int n, int n_pad, int k, const int8_t* q, const float* q_scale, int m_rows,
+                   float* y) {
+    require_pointer(q, fn, "q");
+    require_pointer(q_scale, fn, "q_scale");
+    require_pointer(y, fn, "y");
+    require(kern != nullptr, std::string(fn) + ": the rows are empty");
+    require(m_rows >= 1,
+            std::string(fn) + ": m_rows must be positive, got " + std::to_string(m_rows));
+    std::vector<float> y_padded;
+    float* y_out = y;
+    if (n_pad != n) {
+        y_padded.resize(static_cast<size_t>(n_pad) * m_rows);
+        y_out = y_padded.data();
+    }
+    DenseBuffer qb(q, kI8, {k, m_rows});
+    DenseBuffer qsb(q_scale, kF32, {m_rows});
+    DenseBuffer yb(y_out, kF32, {n_pad, m_rows});
+    void* args[] = {packed.get(), scales.get(), qb.get(), qsb.get(), yb.get()};
+    pool_install();
+    check_halide(kern->entry(args), kern->name);
+    if (y_out != y)
+        for (int m = 0; m < m_rows; ++m)
+            std::memcpy(y + static_cast<size_t>(m) * n, &y_padded[static_cast<size_t>(m) * n_pad],
+                        sizeof(float) * n);
 }
 
 }  // namespace
@@ -167,64 +200,19 @@ void rmsnorm_quantize(const float* x, const float* weight, int k, int m_rows, fl
 }
 
 void int8_gemm(const Int8Rows& w, const int8_t* q, const float* q_scale, int m_rows, float* y) {
-    static const char* fn = "int8_gemm";
-    require_pointer(q, fn, "q");
-    require_pointer(q_scale, fn, "q_scale");
-    require_pointer(y, fn, "y");
-    require(w.kernel_ != nullptr, std::string(fn) + ": the rows are empty");
-    require(m_rows >= 1,
-            std::string(fn) + ": m_rows must be positive, got " + std::to_string(m_rows));
-    const KernelInfo* kern = m_rows > 1 ? w.batch_kernel_ : w.kernel_;
     const int g = w.group_, L = w.lanes_;
-    // Outputs go through a scratch buffer when N is not a whole number of tiles.
-    std::vector<float> y_padded;
-    float* y_out = y;
-    if (w.n_pad_ != w.n_) {
-        y_padded.resize(static_cast<size_t>(w.n_pad_) * m_rows);
-        y_out = y_padded.data();
-    }
-    DenseBuffer pb(w.data_.data(), kU8, {g * L, w.k_ / g, w.n_pad_ / L});
-    DenseBuffer sb(w.scale_.data(), kF32, {w.n_pad_});
-    DenseBuffer qb(q, kI8, {w.k_, m_rows});
-    DenseBuffer qsb(q_scale, kF32, {m_rows});
-    DenseBuffer yb(y_out, kF32, {w.n_pad_, m_rows});
-    void* args[] = {pb.get(), sb.get(), qb.get(), qsb.get(), yb.get()};
-    pool_install();
-    check_halide(kern->entry(args), kern->name);
-    if (y_out != y)
-        for (int m = 0; m < m_rows; ++m)
-            std::memcpy(y + static_cast<size_t>(m) * w.n_,
-                        &y_padded[static_cast<size_t>(m) * w.n_pad_], sizeof(float) * w.n_);
+    DenseBuffer packed(w.data_.data(), kU8, {g * L, w.k_ / g, w.n_pad_ / L});
+    DenseBuffer scales(w.scale_.data(), kF32, {w.n_pad_});
+    run_head_rows("int8_gemm", m_rows > 1 ? w.batch_kernel_ : w.kernel_, packed, scales, w.n_,
+                  w.n_pad_, w.k_, q, q_scale, m_rows, y);
 }
 
 void int4_gemm(const Int4Rows& w, const int8_t* q, const float* q_scale, int m_rows, float* y) {
-    static const char* fn = "int4_gemm";
-    require_pointer(q, fn, "q");
-    require_pointer(q_scale, fn, "q_scale");
-    require_pointer(y, fn, "y");
-    require(w.kernel_ != nullptr, std::string(fn) + ": the rows are empty");
-    require(m_rows >= 1,
-            std::string(fn) + ": m_rows must be positive, got " + std::to_string(m_rows));
-    const KernelInfo* kern = m_rows > 1 ? w.batch_kernel_ : w.kernel_;
     const int L = w.lanes_, R = 2 * L;
-    std::vector<float> y_padded;
-    float* y_out = y;
-    if (w.n_pad_ != w.n_) {
-        y_padded.resize(static_cast<size_t>(w.n_pad_) * m_rows);
-        y_out = y_padded.data();
-    }
-    DenseBuffer pb(w.data_.data(), kU8, {4 * L, w.k_ / 4, w.n_pad_ / R});
-    DenseBuffer sb(w.scale_.data(), kU16, {R, w.k_ / ref::kInt4Group, w.n_pad_ / R});
-    DenseBuffer qb(q, kI8, {w.k_, m_rows});
-    DenseBuffer qsb(q_scale, kF32, {m_rows});
-    DenseBuffer yb(y_out, kF32, {w.n_pad_, m_rows});
-    void* args[] = {pb.get(), sb.get(), qb.get(), qsb.get(), yb.get()};
-    pool_install();
-    check_halide(kern->entry(args), kern->name);
-    if (y_out != y)
-        for (int m = 0; m < m_rows; ++m)
-            std::memcpy(y + static_cast<size_t>(m) * w.n_,
-                        &y_padded[static_cast<size_t>(m) * w.n_pad_], sizeof(float) * w.n_);
+    DenseBuffer packed(w.data_.data(), kU8, {4 * L, w.k_ / 4, w.n_pad_ / R});
+    DenseBuffer scales(w.scale_.data(), kU16, {R, w.k_ / ref::kInt4Group, w.n_pad_ / R});
+    run_head_rows("int4_gemm", m_rows > 1 ? w.batch_kernel_ : w.kernel_, packed, scales, w.n_,
+                  w.n_pad_, w.k_, q, q_scale, m_rows, y);
 }
 
 void int8_gemv(const Int8Rows& w, const int8_t* q, float q_scale, float* y) {
