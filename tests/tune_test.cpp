@@ -73,6 +73,7 @@ TEST(SearchSpace, HoldsOnlyLegalCandidates) {
             const auto pool = enumerate(f, op, target);
             ASSERT_FALSE(pool.empty()) << family_name(f);
             std::set<std::string> keys;
+            std::set<int> base3_seen;
             for (const Candidate& c : pool) {
                 EXPECT_TRUE(keys.insert(c.key()).second) << "duplicate " << c.key();
                 EXPECT_EQ(op == Op::gemv, c.knobs.at("m_tile") == 1) << c.key();
@@ -82,8 +83,18 @@ TEST(SearchSpace, HoldsOnlyLegalCandidates) {
                     EXPECT_EQ(c.knobs.at("dot"), 0) << "AVX2 has only pair16: " << c.key();
                     if (c.knobs.at("unpack") == 1) {
                         EXPECT_LE(c.knobs.at("kblock"), 16) << c.key();
+                        EXPECT_EQ(c.knobs.at("base3"), 0) << "in-place unpack is 2-bit only";
                     }
+                    // Decoding a tile once pays only when several rows read it.
+                    if (c.knobs.at("decode") == 1) {
+                        EXPECT_GT(c.knobs.at("m_tile"), 1) << c.key();
+                    }
+                    base3_seen.insert(c.knobs.at("base3"));
                 }
+            }
+            // Both weight forms are searched for every tmad op.
+            if (f == Family::tmad) {
+                EXPECT_EQ(base3_seen.size(), 2u);
             }
             for (const Candidate& n : neighbours(pool[pool.size() / 2], op, target))
                 EXPECT_TRUE(keys.count(n.key())) << "neighbour outside the space: " << n.key();
