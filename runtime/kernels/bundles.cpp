@@ -19,10 +19,6 @@ std::string join(const std::vector<std::string>& items) {
     return out;
 }
 
-// Kernels whose layouts differ only in K alignment can share one packing, padded
-// to a multiple of both alignments.
-bool compatible(const Layout& a, const Layout& b) { return same_packing(a, b); }
-
 std::atomic<const KernelSet*> g_active{nullptr};
 std::mutex g_choose;
 
@@ -109,7 +105,7 @@ LinearPlan KernelSet::plan_linear(int k, int n, int threads, WeightFormat format
         for (const KernelInfo& c : kernels_) {
             if (c.op != op || c.k != k || c.n != n || !readable(c)) continue;
             if (c.op == "gemm" && c.m <= LinearPlan::kBatchRows) continue;
-            if (layout && !compatible(c.layout(), *layout)) continue;
+            if (layout && !same_packing(c.layout(), *layout)) continue;
             if (!best || nearer(c, *best)) best = &c;
         }
         return best;
@@ -119,7 +115,7 @@ LinearPlan KernelSet::plan_linear(int k, int n, int threads, WeightFormat format
         const KernelInfo* best = nullptr;
         for (const KernelInfo& c : kernels_) {
             if (!c.is_ternary() || !c.op.empty() || c.m_tile() == 1) continue;
-            if (!compatible(c.layout(), layout)) continue;
+            if (!same_packing(c.layout(), layout)) continue;
             if (!best || c.m_tile() > best->m_tile()) best = &c;
         }
         return best;
@@ -134,17 +130,19 @@ LinearPlan KernelSet::plan_linear(int k, int n, int threads, WeightFormat format
         if (!tuned("gemm", &l) && !generic_gemm(l)) plan.gemv = nullptr;
     }
     if (!plan.gemv) {
-        plan.gemv = &kernel_for(Family::tmad, 1);
-        if (!readable(*plan.gemv)) {
-            plan.gemv = nullptr;
-            for (const KernelInfo& c : kernels_)
-                if (c.is_ternary() && c.op.empty() && c.m_tile() == 1 &&
-                    c.ternary_family() == Family::tmad && readable(c))
-                    plan.gemv = &c;
-            if (!plan.gemv)
-                throw Error("bundle " + target() + " has no tmad kernel for " +
-                            weight_format_name(format) + "-bit weights");
+        // The bundle's first generic tmad GEMV of the format (kernel_for's choice
+        // when any format will do).
+        const auto generic =
+            std::find_if(kernels_.begin(), kernels_.end(), [&](const KernelInfo& c) {
+                return c.family == "tmad" && c.op.empty() && c.m_tile() == 1 && readable(c);
+            });
+        if (generic == kernels_.end()) {
+            const std::string form = format == WeightFormat::tuned
+                                         ? "ternary"
+                                         : std::string(weight_format_name(format)) + "-bit";
+            throw Error("bundle " + target() + " has no tmad GEMV kernel for " + form + " weights");
         }
+        plan.gemv = &*generic;
     }
     plan.layout = plan.gemv->layout();
     plan.gemm = tuned("gemm", &plan.layout);
@@ -153,7 +151,7 @@ LinearPlan KernelSet::plan_linear(int k, int n, int threads, WeightFormat format
     // GEMMs tuned for serving batches, one per tuned m (the nearest thread count).
     for (const KernelInfo& c : kernels_) {
         if (c.op != "gemm" || c.k != k || c.n != n || c.m > LinearPlan::kBatchRows) continue;
-        if (!compatible(c.layout(), plan.layout)) continue;
+        if (!same_packing(c.layout(), plan.layout)) continue;
         auto same_m = std::find_if(plan.batch.begin(), plan.batch.end(),
                                    [&](const KernelInfo* b) { return b->m == c.m; });
         if (same_m == plan.batch.end())
@@ -211,5 +209,17 @@ void select_bundle(const std::string& target) {
 const std::vector<KernelInfo>& kernels() { return active_bundle().kernels(); }
 const KernelInfo& kernel(const std::string& name) { return active_bundle().kernel(name); }
 const KernelInfo& kernel_for(Family f, int m_rows) { return active_bundle().kernel_for(f, m_rows); }
+
+const KernelInfo& head_batch_kernel(const KernelInfo& kernel, const std::string& name) {
+    for (const KernelSet& b : bundles()) {
+        const auto& ks = b.kernels();
+        if (ks.empty() || &kernel < &ks.front() || &kernel > &ks.back()) continue;
+        for (const KernelInfo& c : ks)
+            if (c.name == name && c.family == kernel.family &&
+                c.knob("lanes") == kernel.knob("lanes") && c.knob("dot") == kernel.knob("dot"))
+                return c;
+    }
+    return kernel;
+}
 
 }  // namespace tern

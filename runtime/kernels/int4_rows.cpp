@@ -22,15 +22,7 @@ Int4Rows::Int4Rows(const KernelInfo& kernel, int n, int k) : kernel_(&kernel), n
     data_ = AlignedBytes(static_cast<size_t>(n_pad_) * k / 2);
     std::memset(data_.data(), 0x88, data_.size());  // zero weights (+8 in each nibble)
     scale_ = AlignedBytes(static_cast<size_t>(n_pad_) * (k / ref::kInt4Group) * 2);  // zero scales
-    batch_kernel_ = &kernel;
-    for (const KernelSet& b : bundles()) {
-        const auto& ks = b.kernels();
-        if (ks.empty() || &kernel < &ks.front() || &kernel > &ks.back()) continue;
-        for (const KernelInfo& c : ks)
-            if (c.name == "int4_gemm" && c.family == "int4_gemv" && c.knob("lanes") == lanes_ &&
-                c.knob("dot") == kernel.knob("dot"))
-                batch_kernel_ = &c;
-    }
+    batch_kernel_ = &head_batch_kernel(kernel, "int4_gemm");
 }
 
 size_t Int4Rows::offset(int row, int col) const {

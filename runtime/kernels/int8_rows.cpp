@@ -21,15 +21,7 @@ Int8Rows::Int8Rows(const KernelInfo& kernel, int n, int k) : kernel_(&kernel), n
     data_ = AlignedBytes(static_cast<size_t>(n_pad_) * k);
     if (bias_ != 0) std::memset(data_.data(), bias_, data_.size());  // padding rows are zero
     scale_.assign(n_pad_, 0.0f);
-    batch_kernel_ = &kernel;
-    for (const KernelSet& b : bundles()) {
-        const auto& ks = b.kernels();
-        if (ks.empty() || &kernel < &ks.front() || &kernel > &ks.back()) continue;
-        for (const KernelInfo& c : ks)
-            if (c.name == "int8_gemm" && c.family == "int8_gemv" && c.knob("lanes") == lanes_ &&
-                c.knob("dot") == dot)
-                batch_kernel_ = &c;
-    }
+    batch_kernel_ = &head_batch_kernel(kernel, "int8_gemm");
 }
 
 size_t Int8Rows::offset(int row, int col) const {

@@ -152,8 +152,9 @@ struct Model::Impl {
     std::vector<float> output_norm;
     std::vector<Layer> layers;
     // int8 LM head: n_vocab rows of n_embd, with per-row scales.
-    Int8Rows head;   // the int8 LM head, in its kernel's layout, on huge pages
-    Int4Rows head4;  // or the 4-bit one
+    Int8Rows head;                        // the int8 LM head, in its kernel's layout, on huge pages
+    Int4Rows head4;                       // or the 4-bit one
+    std::vector<LinearPlan> stack_plans;  // per stack of linear_stacks, while loading
     std::vector<AlignedBytes> matrix_storage;  // per layer and stack, slices of one buffer
 
     // KV cache per layer, one slot per sequence. Values: per slot n_ctx rows of
@@ -229,7 +230,7 @@ struct Model::Impl {
 
     // The named k-column ternary tensors of ns rows each, stacked (see Linear).
     Linear linear(const std::vector<std::string>& names, int k, const std::vector<int>& ns,
-                  AlignedBytes storage) {
+                  const LinearPlan& plan, AlignedBytes storage) {
         Linear l;
         std::vector<RowSource> sources;
         std::vector<const TensorInfo*> infos;
@@ -248,7 +249,7 @@ struct Model::Impl {
             for (; row >= l.parts[i].n; ++i) row -= l.parts[i].n;
             sources[i](row, out);
         };
-        l.plan = active_bundle().plan_linear(k, n_total, options.threads, options.weights);
+        l.plan = plan;
         l.w = pack(n_total, k, l.scaled_in_kernel ? l.parts.front().scale : 1.0f, rows,
                    l.plan.layout, std::move(storage));
         for (const TensorInfo* t : infos) file.release(*t);
@@ -278,34 +279,37 @@ struct Model::Impl {
         for (size_t i = 0; i < stacks.size(); ++i) {
             std::vector<std::string> names;
             for (const char* name : stacks[i].names) names.push_back(p + name + ".weight");
-            *targets[i] =
-                linear(names, stacks[i].k, stacks[i].parts, matrix_storage[l * stacks.size() + i]);
+            *targets[i] = linear(names, stacks[i].k, stacks[i].parts, stack_plans[i],
+                                 matrix_storage[l * stacks.size() + i]);
         }
     }
 
-    // One zeroed buffer for every layer's packed matrices, sliced per matrix in
-    // load order: the huge-page padding of AlignedBytes is paid once (as 120
-    // separate buffers, 2B4T's 2-bit matrices carried 163 MiB of it).
-    void allocate_matrices() {
-        const auto stacks = linear_stacks(cfg.n_embd, cfg.n_ff, cfg.n_head_kv * cfg.head_dim);
+    // The plan of each stack (the same in every layer), and one zeroed buffer for
+    // every layer's packed matrices, sliced per matrix in load order: the
+    // huge-page padding of AlignedBytes is paid once (as 120 separate buffers,
+    // 2B4T's 2-bit matrices carried 163 MiB of it).
+    void plan_matrices() {
         std::vector<size_t> sizes;
-        for (int l = 0; l < cfg.n_layer; ++l)
-            for (const auto& stack : stacks) {
-                int n = 0;
-                for (int part : stack.parts) n += part;
-                const LinearPlan plan =
-                    active_bundle().plan_linear(stack.k, n, options.threads, options.weights);
-                sizes.push_back(packed_shape(plan.layout, n, stack.k).bytes);
-            }
-        size_t total = 0;
-        for (size_t bytes : sizes) total += (bytes + 63) / 64 * 64;
-        const AlignedBytes arena(total);
+        stack_plans.clear();
+        for (const LinearStack& stack :
+             linear_stacks(cfg.n_embd, cfg.n_ff, cfg.n_head_kv * cfg.head_dim)) {
+            int n = 0;
+            for (int part : stack.parts) n += part;
+            stack_plans.push_back(
+                active_bundle().plan_linear(stack.k, n, options.threads, options.weights));
+            sizes.push_back(packed_shape(stack_plans.back().layout, n, stack.k).bytes);
+        }
+        auto padded = [](size_t bytes) { return (bytes + 63) / 64 * 64; };
+        size_t layer_bytes = 0;
+        for (size_t bytes : sizes) layer_bytes += padded(bytes);
+        const AlignedBytes arena(layer_bytes * cfg.n_layer);
         size_t offset = 0;
         matrix_storage.clear();
-        for (size_t bytes : sizes) {
-            matrix_storage.push_back(arena.slice(offset, bytes));
-            offset += (bytes + 63) / 64 * 64;
-        }
+        for (int l = 0; l < cfg.n_layer; ++l)
+            for (size_t bytes : sizes) {
+                matrix_storage.push_back(arena.slice(offset, bytes));
+                offset += padded(bytes);
+            }
     }
 
     // Layers are decoded and repacked on `threads` threads; the first error
@@ -314,7 +318,7 @@ struct Model::Impl {
         const int E = cfg.n_embd;
         output_norm = vector_tensor("output_norm.weight", E);
         layers.resize(cfg.n_layer);
-        allocate_matrices();
+        plan_matrices();
         std::atomic<int> next{0}, done{0};
         std::mutex mu;
         std::exception_ptr error;

@@ -110,6 +110,9 @@ void select_bundle(const std::string& target);
 const std::vector<KernelInfo>& kernels();
 const KernelInfo& kernel(const std::string& name);
 const KernelInfo& kernel_for(Family f, int m_rows);
+// For LM head rows packed for `kernel`: the kernel named `name` in the same bundle
+// that reads the same rows (same family, lanes and dot), else `kernel` itself.
+const KernelInfo& head_batch_kernel(const KernelInfo& kernel, const std::string& name);
 
 // True if `kernel` (a ternary kernel) reads weights packed as w is: the same
 // family, lanes and group, and w's K padding a multiple of the kernel's.
