@@ -50,13 +50,13 @@ public:
             (packed(4 * j + b, quad, t) >> cast<uint8_t>(4 * s)) & cast<uint8_t>(15);
         r = RDom(0, 4, 0, kQuads, "r");
         Expr kq = kQuads * g + r.y;
-        Expr w = cast<int32_t>(nibble(r.x, j, s, kq, t));
-        Expr x = cast<int32_t>(q(4 * kq + r.x, row));
+        const Expr code = nibble(r.x, j, s, kq, t), act = q(4 * kq + r.x, row);
+        Expr w = cast<int32_t>(code), x = cast<int32_t>(act);
         if (dot_kind == 0) {
-            w = cast<int32_t>(cast<int16_t>(nibble(r.x, j, s, kq, t)));
-            x = cast<int32_t>(cast<int16_t>(q(4 * kq + r.x, row)));
+            w = cast<int32_t>(cast<int16_t>(code));
+            x = cast<int32_t>(cast<int16_t>(act));
         } else if (dot_kind == 2) {
-            w = cast<int32_t>(cast<int8_t>(nibble(r.x, j, s, kq, t)) - cast<int8_t>(8));
+            w = cast<int32_t>(cast<int8_t>(code) - cast<int8_t>(8));
         }
         group_dot(j, s, mm, g, t) = 0;
         group_dot(j, s, mm, g, t) += w * x;
