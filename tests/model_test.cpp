@@ -439,6 +439,45 @@ TEST_P(ModelOnEachBundle, WeightFormatsGiveTheSameLogits) {
     }
 }
 
+// The tuner's hook: any ternary GEMV of the bundle, of any layout (the
+// weights are repacked when it reads another), gives the same logits, for
+// decoding and for prompts; a shape the model lacks is an error.
+TEST_P(ModelOnEachBundle, UseGemvSwapsKernelsWithoutChangingLogits) {
+    SyntheticModelOptions o;
+    o.seed = 8;
+    ModelOptions mo;
+    mo.n_ctx = 32;
+    auto model = Model::load(tiny_model("use_gemv", o), mo);
+    auto run = [&] {
+        model->reset();
+        std::vector<float> out = model->eval(kPrompt);
+        for (int t : {7, 8, 9}) {
+            const auto next = model->eval({t});
+            out.insert(out.end(), next.begin(), next.end());
+        }
+        return out;
+    };
+    const std::vector<float> want = run();
+    int swapped = 0;
+    const KernelInfo* any = nullptr;
+    for (const KernelInfo& k : active_bundle().kernels()) {
+        if (!k.is_ternary() || k.m_tile() != 1 || !k.op.empty()) continue;
+        any = &k;
+        for (const Model::LinearChoice& l : model->linear_choices()) model->use_gemv(l.k, l.n, k);
+        for (const Model::LinearChoice& l : model->linear_choices()) {
+            EXPECT_EQ(l.gemv, &k) << l.tensor;
+            EXPECT_TRUE(same_packing(l.gemm->layout(), l.layout)) << l.gemm->name;
+        }
+        EXPECT_EQ(run(), want) << k.name;
+        ++swapped;
+    }
+    ASSERT_GE(swapped, 2);
+    EXPECT_THROW(model->use_gemv(3, 5, *any), Error);
+    EXPECT_THROW(model->use_gemv(model->linear_choices()[0].k, model->linear_choices()[0].n,
+                                 active_bundle().kernel("int8_gemv")),
+                 Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(Bundles, ModelOnEachBundle, testing::ValuesIn(test::bundle_targets()),
                          [](const auto& info) { return test::param_name(info.param); });
 

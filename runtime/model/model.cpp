@@ -793,6 +793,35 @@ void Model::set_threads(int threads) {
     }
 }
 
+void Model::use_gemv(int k, int n, const KernelInfo& gemv) {
+    if (!gemv.is_ternary())
+        throw Error("use_gemv: kernel " + gemv.name + " (" + gemv.family +
+                    ") is not a ternary kernel");
+    const Layout layout = gemv.layout();
+    bool found = false;
+    for (Layer& layer : impl_->layers) {
+        for (Linear* l : {&layer.qkv, &layer.o, &layer.gate_up, &layer.down}) {
+            if (l->w.k != k || l->w.n != n) continue;
+            found = true;
+            if (!can_read(gemv, l->w)) {
+                // The file's tensors may already be released; the packed
+                // matrix holds every weight, so it is the source.
+                l->w = pack(unpack(l->w), layout);
+                l->plan.layout = layout;
+                l->plan.gemm = &gemv;
+                for (const KernelInfo& c : active_bundle().kernels())
+                    if (c.is_ternary() && c.m_tile() > l->plan.gemm->m_tile() && can_read(c, l->w))
+                        l->plan.gemm = &c;
+                l->plan.batch.clear();
+            }
+            l->plan.gemv = &gemv;
+        }
+    }
+    if (!found)
+        throw Error("use_gemv: the model has no " + std::to_string(k) + " x " + std::to_string(n) +
+                    " ternary weights");
+}
+
 uint64_t Model::bytes_per_token() const {
     const uint64_t file_head =
         impl_->options.lm_head == LmHead::file ? impl_->head_weights->bytes : 0;

@@ -130,6 +130,15 @@ public:
     // tuned nearest that count where they read the weights as packed at load.
     void set_threads(int threads);
 
+    // Runs the k x n ternary weights of every layer with `gemv` for single rows
+    // from now on (tern-tune --in-model times candidate kernels this way, inside
+    // real decode steps). Weights the kernel cannot read as packed are repacked
+    // into its layout first; rows of several tokens then run on `gemv` too
+    // unless the bundle has a GEMM kernel for that layout. Throws if no weights
+    // have that shape or `gemv` is not a ternary kernel. `gemv` must outlive
+    // its use.
+    void use_gemv(int k, int n, const KernelInfo& gemv);
+
     // The kernels chosen for each ternary weight shape (tern info).
     struct LinearChoice {
         std::string tensor;  // e.g. "blk.*.ffn_gate.weight + ffn_up.weight" (stacked)
