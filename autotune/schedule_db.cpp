@@ -92,6 +92,8 @@ ScheduleDb read_schedule_db(const std::string& yaml, const std::string& path) {
         e.gbs = r.get_or(k, "gbs", 0.0);
         e.gops = r.get_or(k, "gops", 0.0);
         e.tried = r.get_or(k, "tried", 0);
+        e.model_us = r.get_or(k, "model_us", 0.0);
+        e.model_spread_pct = r.get_or(k, "model_spread_pct", 0.0);
         db.kernels.push_back(std::move(e));
     }
     return db;
@@ -139,6 +141,10 @@ void save_schedule_db(const ScheduleDb& db, const std::string& path) {
             out << YAML::Key << "gbs" << YAML::Value << e.gbs;
             out << YAML::Key << "gops" << YAML::Value << e.gops;
             out << YAML::Key << "tried" << YAML::Value << e.tried;
+            if (e.model_us > 0) {
+                out << YAML::Key << "model_us" << YAML::Value << e.model_us;
+                out << YAML::Key << "model_spread_pct" << YAML::Value << e.model_spread_pct;
+            }
         }
         out << YAML::EndMap;
     }

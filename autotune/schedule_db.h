@@ -5,7 +5,7 @@
 //   kernels:
 //     - {name: tmad_gemv_2560x6912_t1, family: tmad, knobs: {...}, op: gemv, k: 2560,
 //        n: 6912, m: 1, threads: 1, median_us: ..., spread_pct: ..., gbs: ..., gops: ...,
-//        tried: ...}
+//        tried: ..., model_us: ..., model_spread_pct: ...}
 //
 // One kernel per line in flow style (the build reads these lines, see
 // cmake/TernBundles.cmake). Entries without op/k/n are the generic kernels of a
@@ -34,6 +34,8 @@ struct DbEntry {
     std::string op;  // "gemv" or "gemm"
     int k = 0, n = 0, m = 0, threads = 0;
     double median_us = 0, spread_pct = 0, gbs = 0, gops = 0;
+    // Per call inside decode steps of a model (tern-tune --in-model); 0: not measured.
+    double model_us = 0, model_spread_pct = 0;
     int tried = 0;
     bool tuned() const { return !op.empty(); }
 };

@@ -1,7 +1,8 @@
 // tern-tune: searches kernel schedules on this machine and writes the schedule
 // database the build turns into kernels.
 //
-//   tern-tune --preset 2b4t | --model FILE --threads 1,2 --budget 10m [--out schedules/host.yaml]
+//   tern-tune --preset 2b4t | --model FILE [--in-model] --threads 1,2 --budget 10m
+//             [--out schedules/host.yaml]
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "Halide.h"
+#include "in_model.h"
 #include "jit_kernel.h"
 #include "report.h"
 #include "schedule_db.h"
@@ -33,6 +35,12 @@ The winners go to a schedule database that the build compiles into kernels:
 options:
   --preset NAME      shapes of a model: 2b4t (BitNet b1.58 2B4T) or small (tests)
   --model FILE       shapes of a bitnet GGUF model file (its metadata only)
+  --in-model         with --model: choose each GEMV among the search's finalists
+                     and the bundle's current kernel by their time inside real
+                     decode steps of the model (the file's weights, the other
+                     calls of a token around them), not in isolation; prints
+                     both figures side by side
+  --in-model-tokens N  decode steps per candidate and round (default 16; 5 rounds)
   --shapes KxN,...   explicit shapes instead of a preset (K inputs, N outputs)
   --ops LIST         gemv, gemm or both (default: gemv,gemm)
   --m ROWS           activation rows of the GEMM problems (default 128)
@@ -56,6 +64,9 @@ options:
 
 struct Options {
     std::vector<std::pair<int, int>> shapes;  // (k, n)
+    std::string model;                        // --model
+    bool in_model = false;
+    int in_model_tokens = 16;
     std::vector<Op> ops{Op::gemv, Op::gemm};
     int m_rows = 128;
     std::vector<int> threads{1};
@@ -135,7 +146,12 @@ Options parse(int argc, char** argv) {
         } else if (a == "--preset") {
             o.shapes = preset_shapes(value());
         } else if (a == "--model") {
-            o.shapes = model_shapes(value());
+            o.model = value();
+            o.shapes = model_shapes(o.model);
+        } else if (a == "--in-model") {
+            o.in_model = true;
+        } else if (a == "--in-model-tokens") {
+            o.in_model_tokens = parse_int(a, value(), 1);
         } else if (a == "--shapes") {
             o.shapes.clear();
             for (const auto& s : split(value(), ',')) {
@@ -194,6 +210,8 @@ Options parse(int argc, char** argv) {
             throw Error("unknown option '" + a + "' (see --help)");
         }
     }
+    if (o.in_model && o.model.empty())
+        throw Error("--in-model times kernels inside a model: it needs --model FILE");
     if (o.shapes.empty()) o.shapes = preset_shapes("2b4t");
     if (o.ops.empty() || o.threads.empty())
         throw Error("--ops and --threads need at least one value");
@@ -286,6 +304,114 @@ std::string compare(const Problem& p, const DbEntry& tuned, const Candidate& win
     return note;
 }
 
+// --in-model: a GEMV problem's contenders, timed in isolation during the
+// search and inside decode steps of the model after all searches (the model's
+// loading and repacking churn memory, which would disturb the isolated timings
+// of later searches).
+struct Contender {
+    std::string family;
+    std::map<std::string, int> knobs;
+    std::string label;  // "isolated winner", "finalist", "the bundle's <kernel>"
+    double isolated_us = 0, isolated_spread_pct = 0;
+    InModelTiming in_model;
+};
+struct InModelProblem {
+    Problem problem;
+    size_t entry;  // its database entry
+    std::vector<Contender> contenders;
+};
+
+// The search's finalists (their isolated medians from the final rounds, the
+// winner first) and the kernel the bundle runs for the shape today, timed here
+// on the same workload.
+std::vector<Contender> contenders(const Problem& p, const SearchResult& r, Workload& workload) {
+    std::vector<Contender> out;
+    std::map<std::string, std::vector<double>> final_us;
+    std::map<std::string, double> final_spread;
+    std::vector<Candidate> finalists{*r.best};
+    for (const Trial& t : r.trials)
+        if (t.phase == "final" && t.status == "ok") {
+            if (!final_us.count(t.candidate.key()) && t.candidate.key() != r.best->key())
+                finalists.push_back(t.candidate);
+            final_us[t.candidate.key()].push_back(t.median_us);
+            final_spread[t.candidate.key()] =
+                std::max(final_spread[t.candidate.key()], t.spread_pct);
+        }
+    for (const Candidate& c : finalists) {
+        const bool winner = c.key() == r.best->key();
+        Contender e;
+        e.family = family_name(c.family);
+        e.knobs = c.knobs;
+        e.label = winner ? "isolated winner" : "finalist";
+        const std::vector<double>& us = final_us[c.key()];
+        for (double u : us) e.isolated_us += u / us.size();
+        e.isolated_spread_pct = final_spread[c.key()];
+        if (us.empty() || winner) {
+            e.isolated_us = r.timing.median_us;
+            e.isolated_spread_pct = r.timing.spread_pct;
+        }
+        out.push_back(e);
+    }
+    const KernelInfo& current = *active_bundle().plan_linear(p.k, p.n, p.threads).gemv;
+    for (Contender& e : out)
+        if (e.family == current.family && e.knobs == current.knobs) {
+            e.label += ", the bundle's " + current.name;
+            return out;
+        }
+    const std::string wrong = workload.verify(current);
+    if (!wrong.empty()) throw Error("bundle kernel " + current.name + ": " + wrong);
+    const Timing t = workload.time(current, 5, 0.05);
+    out.push_back({current.family,
+                   current.knobs,
+                   "the bundle's " + current.name,
+                   t.median_us,
+                   t.spread_pct,
+                   {}});
+    return out;
+}
+
+// Times the contenders inside decode steps and returns the index of the
+// fastest there, which stays in use in the model (later shapes are timed
+// among the winners). JIT kernels the model may still run go to `kept`.
+// Appends a markdown row per contender to `rows`.
+size_t time_in_model(InModelProblem& ip, const Halide::Target& target, InModelBench& bench,
+                     int tokens, std::vector<std::unique_ptr<JitKernel>>& kept,
+                     std::vector<std::string>& rows) {
+    const Problem& p = ip.problem;
+    std::vector<const KernelInfo*> kernels;
+    for (const Contender& c : ip.contenders) {
+        kept.push_back(std::make_unique<JitKernel>(
+            c.family, c.knobs, target, "in_model_" + std::to_string(kept.size()), "", p.threads));
+        kernels.push_back(&kept.back()->info());
+    }
+    std::printf("%s | in model: %zu kernels, 5 rounds of %d decode steps each\n", p.key().c_str(),
+                kernels.size(), tokens);
+    std::fflush(stdout);
+    const std::vector<InModelTiming> timed = bench.time(p.k, p.n, kernels, 5, tokens);
+    size_t best = 0;
+    for (size_t i = 0; i < timed.size(); ++i) {
+        ip.contenders[i].in_model = timed[i];
+        if (timed[i].call_us < timed[best].call_us) best = i;
+    }
+    bench.use(p.k, p.n, *kernels[best]);
+    for (size_t i = 0; i < ip.contenders.size(); ++i) {
+        const Contender& c = ip.contenders[i];
+        const double bytes =
+            static_cast<double>(packed_shape(kernels[i]->layout(), p.n, p.k).bytes);
+        char row[512];
+        std::snprintf(
+            row, sizeof row,
+            "| %s | %s | %s %s | %.1f (%.1f GB/s) | %.1f ± %.0f%% (%.1f GB/s) | %.2f | %s |",
+            p.key().c_str(), c.label.c_str(), c.family.c_str(), describe_knobs(c.knobs).c_str(),
+            c.isolated_us, bytes / (c.isolated_us * 1e-6) / 1e9, c.in_model.call_us,
+            c.in_model.spread_pct, bytes / (c.in_model.call_us * 1e-6) / 1e9, c.in_model.token_ms,
+            i == best ? "chosen" : "");
+        rows.push_back(row);
+        std::printf("in model %s\n", row);
+    }
+    return best;
+}
+
 int run(int argc, char** argv) {
     const Options o = parse(argc, argv);
     const std::vector<TargetInfo> targets = load_targets(o.targets_dir);
@@ -345,8 +471,12 @@ int run(int argc, char** argv) {
     const std::string report_path = o.report.empty() ? out + ".html" : o.report;
     const ScheduleDb defaults_db =
         load_schedule_db(std::string(TERN_SOURCE_DIR "/schedules/") + target->name + ".yaml");
-    std::vector<std::string> comparisons;
+    std::vector<std::string> comparisons, in_model_rows;
     std::vector<ProblemReport> reports;
+    // --in-model: the model loaded once per thread count, and the JIT kernels
+    // it may run (declared first: destroyed after the models).
+    std::vector<std::unique_ptr<JitKernel>> kept_kernels;
+    std::vector<InModelProblem> in_model_problems;
     const std::string heading = "target " + target->name + " on " + cpu.model + ", Halide " +
                                 here.halide + ", tern " + here.tern + ", " + here.date;
     const auto start = std::chrono::steady_clock::now();
@@ -414,6 +544,8 @@ int run(int argc, char** argv) {
         DbEntry e;
         e.family = family_name(r.best->family);
         e.knobs = r.best->knobs;
+        e.median_us = r.timing.median_us;
+        e.spread_pct = r.timing.spread_pct;
         e.op = op_name(p.op);
         e.k = p.k;
         e.n = p.n;
@@ -422,8 +554,8 @@ int run(int argc, char** argv) {
         e.name = e.family + "_" + e.op + "_" + std::to_string(p.k) + "x" + std::to_string(p.n) +
                  (p.op == Op::gemm ? "_m" + std::to_string(p.m_rows) : "") + "_t" +
                  std::to_string(p.threads);
-        e.median_us = r.timing.median_us;
-        e.spread_pct = r.timing.spread_pct;
+        if (o.in_model && p.op == Op::gemv)
+            in_model_problems.push_back({p, db.kernels.size(), contenders(p, r, workload)});
         KernelInfo probe_info;
         probe_info.family = e.family;
         probe_info.knobs = e.knobs;
@@ -444,12 +576,55 @@ int run(int argc, char** argv) {
             out.c_str());
     }
     save_schedule_db(db, out);
+    if (!in_model_problems.empty()) {
+        std::unique_ptr<InModelBench> bench;  // one thread count at a time
+        for (InModelProblem& ip : in_model_problems) {
+            const Problem& p = ip.problem;
+            if (!bench || bench->threads() != p.threads) {
+                bench.reset();
+                std::printf("loading %s at %d thread%s for in-model timing\n", o.model.c_str(),
+                            p.threads, p.threads == 1 ? "" : "s");
+                std::fflush(stdout);
+                bench = std::make_unique<InModelBench>(o.model, p.threads);
+            }
+            const size_t best = time_in_model(ip, halide_target, *bench, o.in_model_tokens,
+                                              kept_kernels, in_model_rows);
+            const Contender& c = ip.contenders[best];
+            DbEntry& e = db.kernels[ip.entry];
+            if (e.family != c.family)  // the name says the family
+                e.name = c.family + e.name.substr(e.family.size());
+            e.family = c.family;
+            e.knobs = c.knobs;
+            e.median_us = c.isolated_us;
+            e.spread_pct = c.isolated_spread_pct;
+            e.model_us = c.in_model.call_us;
+            e.model_spread_pct = c.in_model.spread_pct;
+            KernelInfo info;
+            info.family = e.family;
+            info.knobs = e.knobs;
+            const double bytes = static_cast<double>(packed_shape(info.layout(), p.n, p.k).bytes);
+            e.gbs = bytes / (e.median_us * 1e-6) / 1e9;
+            e.gops = 2.0 * p.k * p.n * p.m_rows / (e.median_us * 1e-6) / 1e9;
+            save_schedule_db(db, out);
+        }
+    }
     if (!comparisons.empty()) {
         std::printf(
             "\n| problem | tuned | default | Adams2019 | Li2018 | Mullapudi2016 | tuned vs best "
             "autoscheduler |\n");
         std::printf("| --- | --- | --- | --- | --- | --- | --- |\n");
         for (const std::string& row : comparisons) std::printf("%s\n", row.c_str());
+        std::printf("\n");
+    }
+    if (!in_model_rows.empty()) {
+        std::printf(
+            "\nGEMV kernels in isolation (weights streamed from memory) and inside decode steps "
+            "of %s (the fastest there chosen):\n\n",
+            o.model.c_str());
+        std::printf(
+            "| problem | kernel | knobs | isolated us | in model us | token ms | |\n"
+            "| --- | --- | --- | ---: | ---: | ---: | --- |\n");
+        for (const std::string& row : in_model_rows) std::printf("%s\n", row.c_str());
         std::printf("\n");
     }
     std::printf("wrote %s (%zu kernels) and %s in %s\n", out.c_str(), db.kernels.size(),

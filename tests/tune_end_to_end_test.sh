@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # tern-tune end to end: a small-budget run writes a database; killed mid-run the
 # database stays valid and --resume does not redo finished kernels; a foreign
-# database is reported; the build and the benchmark consume the result.
-#   tune_end_to_end_test.sh <tern-tune> <source dir> <work dir>
+# database is reported; --in-model chooses GEMVs inside a model's decode steps;
+# the build and the benchmark consume the result.
+#   tune_end_to_end_test.sh <tern-tune> <tern> <source dir> <work dir>
 set -euo pipefail
-tune=$1 src=$2 work=$3
+tune=$1 tern=$2 src=$3 work=$4
 rm -rf "$work" && mkdir -p "$work"
 db=$work/tuned.yaml
 common=(--shapes 256x128,512x96 --ops gemv,gemm --m 8 --threads 1 --stream-mib 16)
@@ -43,6 +44,26 @@ if "$tune" "${common[@]}" --budget 1s --out "$work/bad.yaml" --resume > "$work/b
     echo "FAIL: malformed database accepted"; exit 1
 fi
 grep -q "bad.yaml:4: missing key 'family'" "$work/bad.log" || { cat "$work/bad.log"; echo "FAIL: error does not name line and key"; exit 1; }
+
+# In-model choice: every GEMV shape of a tiny model is timed inside its decode
+# steps (finalists and the bundle's kernel side by side, one chosen per
+# shape), and the database records the in-model time of each.
+"$tern" gen-model --preset tiny --n-layer 2 -o "$work/tiny.gguf" > /dev/null
+"$tune" --model "$work/tiny.gguf" --in-model --in-model-tokens 2 --ops gemv --threads 1 \
+    --stream-mib 16 --budget 8s --out "$work/in_model.yaml" > "$work/in_model.log" 2>&1 ||
+    { cat "$work/in_model.log"; echo "FAIL: --in-model run failed"; exit 1; }
+grep -q "| problem | kernel | knobs | isolated us | in model us | token ms |" "$work/in_model.log" ||
+    { cat "$work/in_model.log"; echo "FAIL: no side-by-side table"; exit 1; }
+[[ $(grep -c "^| gemv .* | chosen |$" "$work/in_model.log") -eq 4 ]] ||
+    { cat "$work/in_model.log"; echo "FAIL: expected one chosen kernel per shape"; exit 1; }
+grep -q "^| gemv .* the bundle's " "$work/in_model.log" ||
+    { cat "$work/in_model.log"; echo "FAIL: the bundle's kernels are not compared"; exit 1; }
+[[ $(grep -c "model_us: " "$work/in_model.yaml") -eq 4 ]] ||
+    { cat "$work/in_model.yaml"; echo "FAIL: in-model times not recorded"; exit 1; }
+if "$tune" --shapes 256x128 --in-model --out "$work/x.yaml" > "$work/no_model.log" 2>&1; then
+    echo "FAIL: --in-model without --model accepted"; exit 1
+fi
+grep -q "needs --model FILE" "$work/no_model.log" || { cat "$work/no_model.log"; echo "FAIL: unclear error"; exit 1; }
 
 # The build and the benchmark consume the tuned database.
 cmake -S "$src" -B "$work/build" -DTERN_TARGETS=host -DTERN_SCHEDULES="$db" -DTERN_BUILD_TESTS=OFF > "$work/cmake.log"

@@ -212,14 +212,23 @@ TEST_F(Databases, RoundTrips) {
     e.median_us = 1.5;
     e.tried = 7;
     db.kernels.push_back(e);
+    e.name = "tmad_gemv_64x32_t2";  // chosen inside a model (--in-model)
+    e.threads = 2;
+    e.model_us = 2.25;
+    e.model_spread_pct = 4;
+    db.kernels.push_back(e);
     const std::string path = testing::TempDir() + "/roundtrip.yaml";
     save_schedule_db(db, path);
     const ScheduleDb back = load_schedule_db(path);
-    ASSERT_EQ(back.kernels.size(), 1u);
+    ASSERT_EQ(back.kernels.size(), 2u);
     EXPECT_EQ(back.kernels[0].knobs, e.knobs);
     EXPECT_EQ(back.kernels[0].median_us, 1.5);
+    EXPECT_EQ(back.kernels[0].model_us, 0.0);
+    EXPECT_EQ(back.kernels[1].model_us, 2.25);
+    EXPECT_EQ(back.kernels[1].model_spread_pct, 4.0);
     EXPECT_NE(back.find("gemv", 64, 32, 1, 1), nullptr);
-    EXPECT_EQ(back.find("gemv", 64, 32, 1, 2), nullptr);
+    EXPECT_NE(back.find("gemv", 64, 32, 1, 2), nullptr);
+    EXPECT_EQ(back.find("gemv", 64, 32, 1, 3), nullptr);
     std::ifstream in(path + ".tmp");
     EXPECT_FALSE(in.good()) << "the temporary file must be renamed away";
 }

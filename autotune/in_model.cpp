@@ -1,0 +1,77 @@
+#include "in_model.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "tern/error.h"
+#include "tern/model.h"
+
+namespace tern::tune {
+
+InModelBench::InModelBench(const std::string& model_path, int threads)
+    : path_(model_path), threads_(threads) {
+    ModelOptions o;
+    o.threads = threads;
+    o.n_ctx = 256;  // decode steps at short context: attention stays a small part
+    model_ = Model::load(model_path, o);
+}
+
+InModelBench::~InModelBench() = default;
+
+const KernelInfo& InModelBench::bundle_gemv(int k, int n) const {
+    for (const Model::LinearChoice& l : model_->linear_choices())
+        if (l.k == k && l.n == n) return *l.gemv;
+    throw Error(path_ + ": the model has no " + std::to_string(k) + " x " + std::to_string(n) +
+                " ternary weights");
+}
+
+void InModelBench::use(int k, int n, const KernelInfo& kernel) { model_->use_gemv(k, n, kernel); }
+
+std::vector<InModelTiming> InModelBench::time(int k, int n,
+                                              const std::vector<const KernelInfo*>& kernels,
+                                              int rounds, int tokens) {
+    int stacks = 0;  // calls of the shape per token
+    for (const Model::LinearChoice& l : model_->linear_choices()) stacks += l.k == k && l.n == n;
+    if (stacks == 0) bundle_gemv(k, n);  // throws, naming the shape
+    for (size_t i = 0; i < kernels.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+            if (kernels[i]->name == kernels[j]->name)
+                throw Error("in-model timing: two kernels named " + kernels[i]->name);
+    const int calls = stacks * model_->config().n_layer;
+    const int vocab = model_->config().n_vocab;
+    std::vector<std::vector<double>> call_us(kernels.size()), token_ms(kernels.size());
+    for (int round = 0; round < rounds; ++round) {
+        for (size_t j = 0; j < kernels.size(); ++j) {
+            // Alternating order: no kernel always follows the same one.
+            const size_t i = round % 2 == 0 ? j : kernels.size() - 1 - j;
+            const KernelInfo& kernel = *kernels[i];
+            model_->use_gemv(k, n, kernel);
+            model_->reset();
+            for (int t = 0; t < 3; ++t) model_->eval({(17 * t + 1) % vocab});  // warm-up
+            model_->clear_timings();
+            const auto start = std::chrono::steady_clock::now();
+            for (int t = 0; t < tokens; ++t) model_->eval({(31 * t + 5) % vocab});
+            const double seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            double in_kernel = 0;
+            for (const Model::Timing& part : model_->timings())
+                if (part.part == "ternary " + kernel.name) in_kernel += part.seconds;
+            call_us[i].push_back(in_kernel / (static_cast<double>(tokens) * calls) * 1e6);
+            token_ms[i].push_back(seconds / tokens * 1e3);
+        }
+    }
+    auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+    };
+    std::vector<InModelTiming> out(kernels.size());
+    for (size_t i = 0; i < kernels.size(); ++i) {
+        out[i].call_us = median(call_us[i]);
+        const auto [lo, hi] = std::minmax_element(call_us[i].begin(), call_us[i].end());
+        out[i].spread_pct = 100.0 * (*hi - *lo) / out[i].call_us;
+        out[i].token_ms = median(token_ms[i]);
+    }
+    return out;
+}
+
+}  // namespace tern::tune

@@ -1,0 +1,55 @@
+// Timing candidate GEMV kernels inside real decode steps of a model
+// (tern-tune --in-model): each candidate runs one weight shape of every layer
+// while the other calls of a token (the other shapes, norms, attention, the LM
+// head) run around it, so the time per call includes what an isolated
+// benchmark cannot see: caches and prefetch streams left by the neighbouring
+// calls, the threads' hand-over between calls, and memory the rest of the
+// token competes for.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tern/kernels.h"
+
+namespace tern {
+class Model;
+}
+
+namespace tern::tune {
+
+struct InModelTiming {
+    double call_us = 0;     // median over rounds of the mean time per call of the shape
+    double spread_pct = 0;  // (max - min) / median of those rounds, in percent
+    double token_ms = 0;    // median over rounds of the mean decode step
+};
+
+class InModelBench {
+public:
+    // Loads the model (its weights packed for the active bundle) for `threads`.
+    InModelBench(const std::string& model_path, int threads);
+    ~InModelBench();
+
+    // Times each kernel as the single-row kernel of the model's k x n weights
+    // (repacked when a kernel reads another layout): `rounds` rounds, each
+    // running the kernels in turn (in alternating order) for `tokens` decode
+    // steps after a warm-up. Kernel names must differ (the model times its
+    // calls by name). Afterwards the model runs whichever was timed last: call
+    // use() with the chosen one.
+    std::vector<InModelTiming> time(int k, int n, const std::vector<const KernelInfo*>& kernels,
+                                    int rounds, int tokens);
+    // Runs the model's k x n weights on `kernel` from now on.
+    void use(int k, int n, const KernelInfo& kernel);
+    // The kernel the model's bundle runs for k x n single rows (before any use()).
+    const KernelInfo& bundle_gemv(int k, int n) const;
+    const std::string& path() const { return path_; }
+    int threads() const { return threads_; }
+
+private:
+    std::string path_;
+    int threads_;
+    std::unique_ptr<Model> model_;
+};
+
+}  // namespace tern::tune
