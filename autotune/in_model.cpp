@@ -37,15 +37,34 @@ std::vector<InModelTiming> InModelBench::time(int k, int n,
         for (size_t j = 0; j < i; ++j)
             if (kernels[i]->name == kernels[j]->name)
                 throw Error("in-model timing: two kernels named " + kernels[i]->name);
-    const int calls = stacks * model_->config().n_layer;
+    return time_parts(
+        kernels.size(), [&](size_t i) { model_->use_gemv(k, n, *kernels[i]); },
+        [&](size_t i) { return "ternary " + kernels[i]->name; }, stacks * model_->config().n_layer,
+        rounds, tokens);
+}
+
+std::vector<InModelTiming> InModelBench::time_head(const std::vector<const KernelInfo*>& kernels,
+                                                   int rounds, int tokens) {
+    return time_parts(
+        kernels.size(), [&](size_t i) { model_->use_head_gemv(*kernels[i]); },
+        [](size_t) { return std::string("lm head"); }, 1, rounds, tokens);
+}
+
+const KernelInfo& InModelBench::head_gemv() const { return active_bundle().kernel("int8_gemv"); }
+
+void InModelBench::use_head(const KernelInfo& kernel) { model_->use_head_gemv(kernel); }
+
+std::vector<InModelTiming> InModelBench::time_parts(size_t count,
+                                                    const std::function<void(size_t)>& install,
+                                                    const std::function<std::string(size_t)>& part,
+                                                    int calls, int rounds, int tokens) {
     const int vocab = model_->config().n_vocab;
-    std::vector<std::vector<double>> call_us(kernels.size()), token_ms(kernels.size());
+    std::vector<std::vector<double>> call_us(count), token_ms(count);
     for (int round = 0; round < rounds; ++round) {
-        for (size_t j = 0; j < kernels.size(); ++j) {
+        for (size_t j = 0; j < count; ++j) {
             // Alternating order: no kernel always follows the same one.
-            const size_t i = round % 2 == 0 ? j : kernels.size() - 1 - j;
-            const KernelInfo& kernel = *kernels[i];
-            model_->use_gemv(k, n, kernel);
+            const size_t i = round % 2 == 0 ? j : count - 1 - j;
+            install(i);
             model_->reset();
             for (int t = 0; t < 3; ++t) model_->eval({(17 * t + 1) % vocab});  // warm-up
             model_->clear_timings();
@@ -53,10 +72,10 @@ std::vector<InModelTiming> InModelBench::time(int k, int n,
             for (int t = 0; t < tokens; ++t) model_->eval({(31 * t + 5) % vocab});
             const double seconds =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            double in_kernel = 0;
-            for (const Model::Timing& part : model_->timings())
-                if (part.part == "ternary " + kernel.name) in_kernel += part.seconds;
-            call_us[i].push_back(in_kernel / (static_cast<double>(tokens) * calls) * 1e6);
+            double in_part = 0;
+            for (const Model::Timing& p : model_->timings())
+                if (p.part == part(i)) in_part += p.seconds;
+            call_us[i].push_back(in_part / (static_cast<double>(tokens) * calls) * 1e6);
             token_ms[i].push_back(seconds / tokens * 1e3);
         }
     }
@@ -64,8 +83,8 @@ std::vector<InModelTiming> InModelBench::time(int k, int n,
         std::sort(v.begin(), v.end());
         return v[v.size() / 2];
     };
-    std::vector<InModelTiming> out(kernels.size());
-    for (size_t i = 0; i < kernels.size(); ++i) {
+    std::vector<InModelTiming> out(count);
+    for (size_t i = 0; i < count; ++i) {
         out[i].call_us = median(call_us[i]);
         const auto [lo, hi] = std::minmax_element(call_us[i].begin(), call_us[i].end());
         out[i].spread_pct = 100.0 * (*hi - *lo) / out[i].call_us;

@@ -412,6 +412,52 @@ size_t time_in_model(InModelProblem& ip, const Halide::Target& target, InModelBe
     return best;
 }
 
+// The int8 LM head's knobs that do not change its layout (tiles, tasks,
+// prefetch), timed inside decode steps at the bench's thread count; adds each
+// candidate's time per token to `total_us` (keyed by its knobs) and leaves
+// the fastest in use. Rows for the side-by-side table go to `rows`.
+void time_head_in_model(InModelBench& bench, const Halide::Target& target, int tokens,
+                        std::vector<std::unique_ptr<JitKernel>>& kept,
+                        std::map<std::map<std::string, int>, double>& total_us,
+                        std::vector<std::string>& rows) {
+    std::map<std::string, int> current = bench.head_gemv().knobs;
+    current.emplace("prefetch", 0);  // databases older than the knob lack it
+    std::vector<std::map<std::string, int>> grid{current};
+    for (int tiles : {1, 2, 4})
+        for (int tasks : {16, 64})
+            for (int prefetch : {0, 32}) {
+                std::map<std::string, int> k = current;
+                k["tiles"] = tiles, k["tasks"] = tasks, k["prefetch"] = prefetch;
+                if (std::find(grid.begin(), grid.end(), k) == grid.end()) grid.push_back(k);
+            }
+    std::vector<const KernelInfo*> kernels;
+    for (const auto& knobs : grid) {
+        kept.push_back(std::make_unique<JitKernel>("int8_gemv", knobs, target,
+                                                   "in_model_" + std::to_string(kept.size())));
+        kernels.push_back(&kept.back()->info());
+    }
+    std::printf("lm head t%d | in model: %zu kernels, 5 rounds of %d decode steps each\n",
+                bench.threads(), kernels.size(), tokens);
+    std::fflush(stdout);
+    const std::vector<InModelTiming> timed = bench.time_head(kernels, 5, tokens);
+    size_t best = 0;
+    for (size_t i = 0; i < timed.size(); ++i) {
+        total_us[grid[i]] += timed[i].call_us;
+        if (timed[i].call_us < timed[best].call_us) best = i;
+    }
+    bench.use_head(*kernels[best]);
+    for (size_t i = 0; i < grid.size(); ++i) {
+        char row[512];
+        std::snprintf(row, sizeof row,
+                      "| lm head t%d | %s | int8_gemv %s | | %.1f ± %.0f%% | %.2f | %s |",
+                      bench.threads(), i == 0 ? "the bundle's int8_gemv" : "candidate",
+                      describe_knobs(grid[i]).c_str(), timed[i].call_us, timed[i].spread_pct,
+                      timed[i].token_ms, i == best ? "fastest here" : "");
+        rows.push_back(row);
+        std::printf("in model %s\n", row);
+    }
+}
+
 int run(int argc, char** argv) {
     const Options o = parse(argc, argv);
     const std::vector<TargetInfo> targets = load_targets(o.targets_dir);
@@ -577,8 +623,19 @@ int run(int argc, char** argv) {
     }
     save_schedule_db(db, out);
     if (!in_model_problems.empty()) {
-        std::unique_ptr<InModelBench> bench;  // one thread count at a time
-        for (InModelProblem& ip : in_model_problems) {
+        // One thread count at a time: the model is loaded once for each.
+        std::stable_sort(in_model_problems.begin(), in_model_problems.end(),
+                         [](const InModelProblem& a, const InModelProblem& b) {
+                             return a.problem.threads < b.problem.threads;
+                         });
+        // The LM head too, when the model runs this target's bundle (the head
+        // kernel is one per bundle: chosen by its time summed over the thread
+        // counts).
+        const bool head = active_bundle().target() == target->name;
+        std::map<std::map<std::string, int>, double> head_us;
+        std::unique_ptr<InModelBench> bench;
+        for (size_t i = 0; i < in_model_problems.size(); ++i) {
+            InModelProblem& ip = in_model_problems[i];
             const Problem& p = ip.problem;
             if (!bench || bench->threads() != p.threads) {
                 bench.reset();
@@ -606,6 +663,26 @@ int run(int argc, char** argv) {
             e.gbs = bytes / (e.median_us * 1e-6) / 1e9;
             e.gops = 2.0 * p.k * p.n * p.m_rows / (e.median_us * 1e-6) / 1e9;
             save_schedule_db(db, out);
+            const bool last_of_count = i + 1 == in_model_problems.size() ||
+                                       in_model_problems[i + 1].problem.threads != p.threads;
+            if (head && last_of_count)
+                time_head_in_model(*bench, halide_target, o.in_model_tokens, kept_kernels, head_us,
+                                   in_model_rows);
+        }
+        if (!head) {
+            std::printf("the LM head is not timed in the model: it runs bundle %s, not %s\n",
+                        active_bundle().target().c_str(), target->name.c_str());
+        } else {
+            auto best = head_us.begin();
+            for (auto it = head_us.begin(); it != head_us.end(); ++it)
+                if (it->second < best->second) best = it;
+            for (DbEntry& e : db.kernels)
+                if (e.name == "int8_gemv") e.knobs = best->first;
+            save_schedule_db(db, out);
+            std::printf(
+                "lm head: int8_gemv %s, the fastest in the model summed over the thread "
+                "counts\n",
+                describe_knobs(best->first).c_str());
         }
     }
     if (!comparisons.empty()) {

@@ -24,11 +24,12 @@ namespace tern {
 
 class Int8GemvGenerator : public Halide::Generator<Int8GemvGenerator> {
 public:
-    GeneratorParam<int> lanes{"lanes", 8};    // rows per tile: int32 lanes of a vector
-    GeneratorParam<int> dot_kind{"dot", 0};   // see above
-    GeneratorParam<int> tiles{"tiles", 4};    // tiles per step: independent accumulators
-    GeneratorParam<int> tasks{"tasks", 16};   // parallel tasks per call
-    GeneratorParam<int> m_tile{"m_tile", 1};  // activation rows per pass over a tile
+    GeneratorParam<int> lanes{"lanes", 8};        // rows per tile: int32 lanes of a vector
+    GeneratorParam<int> dot_kind{"dot", 0};       // see above
+    GeneratorParam<int> tiles{"tiles", 4};        // tiles per step: independent accumulators
+    GeneratorParam<int> tasks{"tasks", 16};       // parallel tasks per call
+    GeneratorParam<int> m_tile{"m_tile", 1};      // activation rows per pass over a tile
+    GeneratorParam<int> prefetch{"prefetch", 0};  // k-groups ahead to prefetch (0: none)
 
     Input<Halide::Buffer<uint8_t>> packed{"packed", 3};
     Input<Halide::Buffer<float>> row_scale{"row_scale", 1};  // (N)
@@ -39,8 +40,9 @@ public:
     void generate() {
         using namespace Halide;
         if (dot_kind < 0 || dot_kind > 2) throw CompileError("int8_gemv: dot must be 0, 1 or 2");
-        if (lanes < 4 || tiles < 1 || tasks < 1 || m_tile < 1)
-            throw CompileError("int8_gemv: lanes >= 4, tiles, tasks and m_tile >= 1 expected");
+        if (lanes < 4 || tiles < 1 || tasks < 1 || m_tile < 1 || prefetch < 0)
+            throw CompileError(
+                "int8_gemv: lanes >= 4, tiles, tasks and m_tile >= 1, prefetch >= 0 expected");
         const int L = lanes, g = group();
         Expr groups = packed.dim(1).extent();
         r = RDom(0, g, 0, groups, "r");
@@ -102,6 +104,9 @@ public:
             .vectorize(j)
             .unroll(mm)
             .unroll(t);
+        // The tile's stream some k-groups ahead (past its end into the next
+        // tile: prefetches never fault).
+        if (prefetch > 0) acc.update().prefetch(packed, r.y, r.y, prefetch);
         if (dot_kind == 1) qsum.compute_root();
         get_pipeline().add_custom_lowering_pass(new SelectDotProducts);
     }

@@ -80,6 +80,8 @@ TEST_F(ApiErrors, MismatchedDimensions) {
     expect_error([&] { Int4Rows(kernel("int4_gemv"), 8, 96); }, {"multiple of 64"});
     expect_error([&] { Int8Rows(kernel("int8_gemv"), 8, 16).set_row(8, q.data(), 1.0f); },
                  {"row 8 outside [0, 8)"});
+    expect_error([&] { Int8Rows(kernel("int8_gemv"), 8, 16).set_kernel(gemv); },
+                 {"set_kernel", gemv.name.c_str(), "does not read the layout of int8_gemv"});
     expect_error([&] { rmsnorm_quantize(y.data(), s.data(), 0, 1, 1e-5f, q.data(), s.data()); },
                  {"k and m_rows must be positive"});
 }

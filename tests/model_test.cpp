@@ -478,6 +478,24 @@ TEST_P(ModelOnEachBundle, UseGemvSwapsKernelsWithoutChangingLogits) {
                  Error);
 }
 
+// The head's hook: another int8_gemv kernel of its layout, same logits; only
+// for the int8 head.
+TEST_P(ModelOnEachBundle, UseHeadGemvKeepsLogits) {
+    SyntheticModelOptions o;
+    o.seed = 9;
+    ModelOptions mo;
+    mo.n_ctx = 32;
+    const std::string path = tiny_model("use_head", o);
+    auto model = Model::load(path, mo);
+    const std::vector<float> want = model->eval(kPrompt);
+    model->use_head_gemv(active_bundle().kernel("int8_gemm"));
+    model->reset();
+    EXPECT_EQ(model->eval(kPrompt), want);
+    mo.lm_head = LmHead::int4;
+    auto int4 = Model::load(path, mo);
+    EXPECT_THROW(int4->use_head_gemv(active_bundle().kernel("int8_gemv")), Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(Bundles, ModelOnEachBundle, testing::ValuesIn(test::bundle_targets()),
                          [](const auto& info) { return test::param_name(info.param); });
 

@@ -89,6 +89,23 @@ TEST_P(Int8Gemv, MatchesReferenceExactly) {
     }
 }
 
+// Another int8_gemv kernel of the same layout (the batch kernel is one) reads
+// the rows as packed, with the same results (tern-tune --in-model swaps head
+// kernels this way).
+TEST_P(Int8Gemv, AnotherKernelOfTheLayoutReadsTheRows) {
+    const int n = 1001, k = 2560;
+    const auto w = test::random_int8(static_cast<size_t>(n) * k, 5);
+    const auto rs = test::random_float(n, 6, 0.001f, 0.02f);
+    const auto q = test::random_int8(k, 7);
+    Int8Rows rows = packed_rows(w, rs, n, k);
+    std::vector<float> y(n), y_ref(n);
+    ref::int8_gemv(w.data(), rs.data(), n, k, q.data(), 0.03f, y_ref.data());
+    rows.set_kernel(kernel("int8_gemm"));
+    EXPECT_EQ(&rows.kernel(), &kernel("int8_gemm"));
+    int8_gemv(rows, q.data(), 0.03f, y.data());
+    EXPECT_EQ(y, y_ref);
+}
+
 // The batched head: m activation rows at once, by the bundle's int8_gemm kernel
 // (m_tile rows per pass, a last partial tile included) and by the GEMV kernel
 // the rows were packed for, each row exactly as the reference computes it.

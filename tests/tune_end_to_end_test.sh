@@ -58,6 +58,11 @@ grep -q "| problem | kernel | knobs | isolated us | in model us | token ms |" "$
     { cat "$work/in_model.log"; echo "FAIL: expected one chosen kernel per shape"; exit 1; }
 grep -q "^| gemv .* the bundle's " "$work/in_model.log" ||
     { cat "$work/in_model.log"; echo "FAIL: the bundle's kernels are not compared"; exit 1; }
+# The LM head's knobs too: one fastest per thread count, written to the database.
+[[ $(grep -c "^| lm head t1 | .* | fastest here |$" "$work/in_model.log") -eq 1 ]] ||
+    { cat "$work/in_model.log"; echo "FAIL: the LM head is not timed in the model"; exit 1; }
+grep -q "name: int8_gemv, .*prefetch: " "$work/in_model.yaml" ||
+    { cat "$work/in_model.yaml"; echo "FAIL: the head's choice is not in the database"; exit 1; }
 [[ $(grep -c "model_us: " "$work/in_model.yaml") -eq 4 ]] ||
     { cat "$work/in_model.yaml"; echo "FAIL: in-model times not recorded"; exit 1; }
 if "$tune" --shapes 256x128 --in-model --out "$work/x.yaml" > "$work/no_model.log" 2>&1; then

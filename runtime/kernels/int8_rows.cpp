@@ -24,6 +24,14 @@ Int8Rows::Int8Rows(const KernelInfo& kernel, int n, int k) : kernel_(&kernel), n
     batch_kernel_ = &head_batch_kernel(kernel, "int8_gemm");
 }
 
+void Int8Rows::set_kernel(const KernelInfo& kernel) {
+    if (kernel.family != "int8_gemv" || kernel.knob("lanes") != lanes_ ||
+        (kernel.knob("dot") == 0 ? 2 : 4) != group_ || (kernel.knob("dot") == 1 ? 128 : 0) != bias_)
+        throw Error("Int8Rows::set_kernel: kernel " + kernel.name +
+                    " does not read the layout of " + kernel_->name);
+    kernel_ = &kernel;
+}
+
 size_t Int8Rows::offset(int row, int col) const {
     const size_t tile = static_cast<size_t>(row / lanes_) * lanes_ * k_;
     return tile + static_cast<size_t>(col / group_) * group_ * lanes_ +

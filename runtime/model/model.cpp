@@ -822,6 +822,13 @@ void Model::use_gemv(int k, int n, const KernelInfo& gemv) {
                     " ternary weights");
 }
 
+void Model::use_head_gemv(const KernelInfo& kernel) {
+    if (impl_->options.lm_head != LmHead::int8)
+        throw Error(std::string("use_head_gemv: the LM head is ") +
+                    lm_head_name(impl_->options.lm_head) + ", not int8");
+    impl_->head.set_kernel(kernel);
+}
+
 uint64_t Model::bytes_per_token() const {
     const uint64_t file_head =
         impl_->options.lm_head == LmHead::file ? impl_->head_weights->bytes : 0;

@@ -149,6 +149,10 @@ public:
     size_t bytes() const { return data_.size() + 4 * scale_.size(); }
     const AlignedBytes& packed() const { return data_; }  // what the kernel streams
     const KernelInfo& kernel() const { return *kernel_; }
+    // Reads the rows with another int8_gemv kernel of the same layout (lanes and
+    // dot); throws if its layout differs. For several rows the batch kernel
+    // stays. `kernel` must outlive its use here.
+    void set_kernel(const KernelInfo& kernel);
 
 private:
     friend void int8_gemm(const Int8Rows&, const int8_t*, const float*, int, float*);

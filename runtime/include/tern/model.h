@@ -139,6 +139,12 @@ public:
     // its use.
     void use_gemv(int k, int n, const KernelInfo& gemv);
 
+    // Reads the int8 LM head with `kernel` from now on: an int8_gemv kernel of
+    // the head's layout (same lanes and dot), e.g. one tern-tune --in-model
+    // is timing. Throws if the head is not int8 or the layout differs.
+    // `kernel` must outlive its use.
+    void use_head_gemv(const KernelInfo& kernel);
+
     // The kernels chosen for each ternary weight shape (tern info).
     struct LinearChoice {
         std::string tensor;  // e.g. "blk.*.ffn_gate.weight + ffn_up.weight" (stacked)
