@@ -4,6 +4,7 @@
 #include "tern/gguf.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -24,8 +25,11 @@ namespace fs = std::filesystem;
 class Gguf : public testing::Test {
 protected:
     void SetUp() override {
+        // The process id too: the cross-compiled suite runs the same tests
+        // under qemu at the same time, and a file one of them maps must not be
+        // rewritten by the other (that was a SIGBUS).
         dir_ = fs::temp_directory_path() /
-               ("tern_gguf_" +
+               ("tern_gguf_" + std::to_string(::getpid()) + "_" +
                 std::string(testing::UnitTest::GetInstance()->current_test_info()->name()));
         fs::create_directories(dir_);
     }

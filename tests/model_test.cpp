@@ -284,6 +284,39 @@ TEST_P(ModelOnEachBundle, BatchedSequencesEqualEachAlone) {
     }
 }
 
+// A batch longer than ubatch runs in chunks of that many rows (one sequence's
+// prompt split across chunks, several sequences sharing one): the logits are
+// those of the batch run at once, every position's where all are asked for.
+TEST_P(ModelOnEachBundle, ChunkedBatchesEqualWholeOnes) {
+    SyntheticModelOptions o;
+    o.seed = 14;
+    const std::string path = tiny_model("ubatch", o);
+    std::vector<std::vector<std::vector<float>>> runs;
+    for (int ubatch : {512, 4, 3, 1}) {
+        ModelOptions mo;
+        mo.n_ctx = 64;
+        mo.n_seq = 2;
+        mo.ubatch = ubatch;
+        auto model = Model::load(path, mo);
+        std::vector<std::vector<float>> out{model->eval(kPrompt, true)};
+        const auto batch = model->eval_batch({
+            {1, {5, 6, 7, 8, 9}, true},
+            {0, {3, 4}, false},
+        });
+        out.insert(out.end(), batch.begin(), batch.end());
+        EXPECT_EQ(model->position(0), static_cast<int>(kPrompt.size()) + 2);
+        EXPECT_EQ(model->position(1), 5);
+        runs.push_back(out);
+    }
+    ASSERT_EQ(runs[0][0].size(), kPrompt.size() * runs[0][2].size());
+    for (size_t r = 1; r < runs.size(); ++r)
+        for (size_t i = 0; i < runs[0].size(); ++i)
+            EXPECT_EQ(runs[r][i], runs[0][i]) << "run " << r << " output " << i;
+    ModelOptions bad;
+    bad.ubatch = 0;
+    EXPECT_THROW(Model::load(path, bad), Error);
+}
+
 TEST_P(ModelOnEachBundle, DecodingWithTheCacheEqualsPromptProcessing) {
     SyntheticModelOptions o;
     o.seed = 6;

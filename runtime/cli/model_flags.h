@@ -1,5 +1,5 @@
 // Flags every command that loads a model shares: -m, -t, -c, --activation,
-// --lm-head, --cache-type, --weights, --bundle.
+// --lm-head, --cache-type, --weights, --ubatch-size, --bundle.
 #pragma once
 
 #include <cstdio>
@@ -29,6 +29,9 @@ inline void add_model_flags(ArgParser& args, const std::string& threads_default,
     args.option("weights", "", "tuned|2|1.6", "tuned",
                 "stored ternary weights: as the bundle was tuned, 2-bit codes or 1.6-bit "
                 "base-3 bytes");
+    args.option("ubatch-size", "ub", "N", "128",
+                "tokens evaluated at once; longer prompts run in chunks of N (bounds their "
+                "activations' memory)");
     args.option("bundle", "", "TARGET", "",
                 "kernel bundle to use (default: the best this CPU runs)");
 }
@@ -44,6 +47,7 @@ inline ModelOptions model_options(const ArgParser& args, int threads) {
     o.lm_head = parse_lm_head(args.choice("lm-head", {"int8", "int4", "file"}));
     o.cache_type = parse_cache_type(args.choice("cache-type", {"f16", "f32"}));
     o.weights = parse_weight_format(args.choice("weights", {"tuned", "2", "1.6"}));
+    o.ubatch = static_cast<int>(args.integer("ubatch-size", 1, 1 << 20));
     return o;
 }
 

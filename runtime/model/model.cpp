@@ -564,37 +564,9 @@ struct Model::Impl {
         });
     }
 
-    std::vector<std::vector<float>> eval(const std::vector<Model::Batch>& batch) {
-        if (batch.empty()) throw Error("eval: no sequences");
-        row_slot.clear();
-        row_pos.clear();
-        std::vector<int> tokens;
-        for (size_t b = 0; b < batch.size(); ++b) {
-            const Model::Batch& e = batch[b];
-            if (e.seq < 0 || e.seq >= options.n_seq)
-                throw Error("eval: sequence " + std::to_string(e.seq) + " is not one of the " +
-                            std::to_string(options.n_seq) + " the model was loaded for");
-            if (e.tokens.empty())
-                throw Error("eval: no tokens for sequence " + std::to_string(e.seq));
-            for (size_t c = 0; c < b; ++c)
-                if (batch[c].seq == e.seq)
-                    throw Error("eval: sequence " + std::to_string(e.seq) +
-                                " is in the batch twice");
-            const int p = seq_pos[e.seq], m = static_cast<int>(e.tokens.size());
-            if (p + m > n_ctx)
-                throw Error("eval: " + std::to_string(m) + " tokens at position " +
-                            std::to_string(p) + " exceed the context of " + std::to_string(n_ctx) +
-                            " (use a larger -c)");
-            for (int t = 0; t < m; ++t) {
-                if (e.tokens[t] < 0 || e.tokens[t] >= cfg.n_vocab)
-                    throw Error("eval: token id " + std::to_string(e.tokens[t]) +
-                                " is outside the vocabulary of " + std::to_string(cfg.n_vocab));
-                row_slot.push_back(e.seq);
-                row_pos.push_back(p + t);
-                tokens.push_back(e.tokens[t]);
-            }
-        }
-        const int m = static_cast<int>(tokens.size());
+    // The layers of m rows (row_slot and row_pos set): embedding in, the final
+    // hidden state left in x; keys and values appended to the cache.
+    void forward(const int* tokens, int m) {
         const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim;
         start_timer();
         ensure_scratch(m);
@@ -638,6 +610,38 @@ struct Model::Impl {
             for (size_t i = 0; i < static_cast<size_t>(m) * E; ++i) x[i] += xb[i];
         }
         charge("other");
+    }
+
+    std::vector<std::vector<float>> eval(const std::vector<Model::Batch>& batch) {
+        if (batch.empty()) throw Error("eval: no sequences");
+        row_slot.clear();
+        row_pos.clear();
+        std::vector<int> tokens;
+        for (size_t b = 0; b < batch.size(); ++b) {
+            const Model::Batch& e = batch[b];
+            if (e.seq < 0 || e.seq >= options.n_seq)
+                throw Error("eval: sequence " + std::to_string(e.seq) + " is not one of the " +
+                            std::to_string(options.n_seq) + " the model was loaded for");
+            if (e.tokens.empty())
+                throw Error("eval: no tokens for sequence " + std::to_string(e.seq));
+            for (size_t c = 0; c < b; ++c)
+                if (batch[c].seq == e.seq)
+                    throw Error("eval: sequence " + std::to_string(e.seq) +
+                                " is in the batch twice");
+            const int p = seq_pos[e.seq], m = static_cast<int>(e.tokens.size());
+            if (p + m > n_ctx)
+                throw Error("eval: " + std::to_string(m) + " tokens at position " +
+                            std::to_string(p) + " exceed the context of " + std::to_string(n_ctx) +
+                            " (use a larger -c)");
+            for (int t = 0; t < m; ++t) {
+                if (e.tokens[t] < 0 || e.tokens[t] >= cfg.n_vocab)
+                    throw Error("eval: token id " + std::to_string(e.tokens[t]) +
+                                " is outside the vocabulary of " + std::to_string(cfg.n_vocab));
+                row_slot.push_back(e.seq);
+                row_pos.push_back(p + t);
+                tokens.push_back(e.tokens[t]);
+            }
+        }
         // The rows whose logits are wanted: each sequence's last, or all of its.
         std::vector<int> wanted;
         std::vector<size_t> first_wanted;
@@ -647,11 +651,29 @@ struct Model::Impl {
             for (int t = batch[b].all_logits ? 0 : n - 1; t < n; ++t)
                 wanted.push_back(static_cast<int>(row) + t);
             row += n;
-            seq_pos[batch[b].seq] += n;
         }
         std::vector<float> all(wanted.size() * static_cast<size_t>(cfg.n_vocab));
-        logits_of(wanted, all.data());
-        charge("lm head");
+        // At most options.ubatch rows at a time: activations grow with the rows
+        // evaluated together, and a chunk's rows see the earlier chunks' keys
+        // and values in the cache as if they had been evaluated at once.
+        const std::vector<int> slots = row_slot, positions = row_pos;
+        const int total = static_cast<int>(tokens.size());
+        size_t next_wanted = 0;
+        for (int r0 = 0; r0 < total; r0 += options.ubatch) {
+            const int m = std::min(options.ubatch, total - r0);
+            row_slot.assign(slots.begin() + r0, slots.begin() + r0 + m);
+            row_pos.assign(positions.begin() + r0, positions.begin() + r0 + m);
+            forward(&tokens[r0], m);
+            std::vector<int> rows;  // the chunk's wanted rows, as rows of the chunk
+            const size_t first = next_wanted;
+            for (; next_wanted < wanted.size() && wanted[next_wanted] < r0 + m; ++next_wanted)
+                rows.push_back(wanted[next_wanted] - r0);
+            if (!rows.empty()) {
+                logits_of(rows, &all[first * cfg.n_vocab]);
+                charge("lm head");
+            }
+        }
+        for (const Model::Batch& e : batch) seq_pos[e.seq] += static_cast<int>(e.tokens.size());
         std::vector<std::vector<float>> out(batch.size());
         for (size_t b = 0; b < batch.size(); ++b) {
             const size_t begin = first_wanted[b] * cfg.n_vocab;
@@ -740,6 +762,9 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     impl->n_ctx = std::min(options.n_ctx, impl->cfg.n_ctx_train);
     if (options.n_seq < 1)
         throw Error("sequence count " + std::to_string(options.n_seq) + " must be positive");
+    if (options.ubatch < 1)
+        throw Error("batch chunk size (ubatch) " + std::to_string(options.ubatch) +
+                    " must be positive");
     check_memory(*impl);
     impl->load_weights();
     const size_t kv_width = static_cast<size_t>(impl->cfg.n_head_kv) * impl->cfg.head_dim;
