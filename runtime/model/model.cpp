@@ -187,7 +187,7 @@ struct Model::Impl {
     }
 
     // Scratch, sized for the largest batch seen.
-    std::vector<float> x, xb, q, kbuf, vbuf, att, stacked, ffn, rope_cos, rope_sin;
+    std::vector<float> x, xb, q, kbuf, vbuf, att, stacked, rope_cos, rope_sin;
     std::vector<uint16_t> k_rounded, v_rounded;  // new keys and values as the F16 cache holds them
     std::vector<int8_t> qx;
     std::vector<float> sx;
@@ -392,7 +392,7 @@ struct Model::Impl {
         if (x.size() >= need * E) return;
         x.resize(need * E), xb.resize(need * E), q.resize(need * E), att.resize(need * E);
         kbuf.resize(need * KV), vbuf.resize(need * KV);
-        stacked.resize(need * std::max(E + 2 * KV, 2 * F)), ffn.resize(need * F);
+        stacked.resize(need * std::max(E + 2 * KV, 2 * F));
         qx.resize(need * std::max(E, F)), sx.resize(need);
     }
 
@@ -599,13 +599,15 @@ struct Model::Impl {
             charge("other");
             norm_quantize(x.data(), L.ffn_norm, E, m);
             run_linear(L.gate_up, m, stacked.data());
+            // In place, rows compacted to F wide: row t's output lands at or before
+            // its gate values, over rows already read (no buffer of m x F).
             for (int t = 0; t < m; ++t) {
                 const float* gate = &stacked[static_cast<size_t>(t) * 2 * F];
                 gated_activation(cfg.activation, gate, L.gate_up.part_scale(0), gate + F,
-                                 L.gate_up.part_scale(1), F, &ffn[static_cast<size_t>(t) * F]);
+                                 L.gate_up.part_scale(1), F, &stacked[static_cast<size_t>(t) * F]);
             }
             charge("other");
-            norm_quantize(ffn.data(), L.ffn_sub_norm, F, m);
+            norm_quantize(stacked.data(), L.ffn_sub_norm, F, m);
             run_linear(L.down, m, xb.data());
             for (size_t i = 0; i < static_cast<size_t>(m) * E; ++i) x[i] += xb[i];
         }
