@@ -8,8 +8,7 @@
 
 namespace tern::tune {
 
-InModelBench::InModelBench(const std::string& model_path, int threads)
-    : path_(model_path), threads_(threads) {
+InModelBench::InModelBench(const std::string& model_path, int threads) : threads_(threads) {
     ModelOptions o;
     o.threads = threads;
     o.n_ctx = 256;  // decode steps at short context: attention stays a small part
@@ -18,13 +17,6 @@ InModelBench::InModelBench(const std::string& model_path, int threads)
 
 InModelBench::~InModelBench() = default;
 
-const KernelInfo& InModelBench::bundle_gemv(int k, int n) const {
-    for (const Model::LinearChoice& l : model_->linear_choices())
-        if (l.k == k && l.n == n) return *l.gemv;
-    throw Error(path_ + ": the model has no " + std::to_string(k) + " x " + std::to_string(n) +
-                " ternary weights");
-}
-
 void InModelBench::use(int k, int n, const KernelInfo& kernel) { model_->use_gemv(k, n, kernel); }
 
 std::vector<InModelTiming> InModelBench::time(int k, int n,
@@ -32,7 +24,9 @@ std::vector<InModelTiming> InModelBench::time(int k, int n,
                                               int rounds, int tokens) {
     int stacks = 0;  // calls of the shape per token
     for (const Model::LinearChoice& l : model_->linear_choices()) stacks += l.k == k && l.n == n;
-    if (stacks == 0) bundle_gemv(k, n);  // throws, naming the shape
+    if (stacks == 0)
+        throw Error("in-model timing: the model has no " + std::to_string(k) + " x " +
+                    std::to_string(n) + " ternary weights");
     for (size_t i = 0; i < kernels.size(); ++i)
         for (size_t j = 0; j < i; ++j)
             if (kernels[i]->name == kernels[j]->name)

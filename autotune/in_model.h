@@ -42,25 +42,21 @@ public:
                                     int rounds, int tokens);
     // Times int8_gemv kernels of the head's layout as the model's LM head, as
     // time() does.
-    std::vector<InModelTiming> time_head(const std::vector<const KernelInfo*>& kernels,
-                                         int rounds, int tokens);
+    std::vector<InModelTiming> time_head(const std::vector<const KernelInfo*>& kernels, int rounds,
+                                         int tokens);
     // The int8_gemv kernel reading the model's LM head now.
     const KernelInfo& head_gemv() const;
     void use_head(const KernelInfo& kernel);
     // Runs the model's k x n weights on `kernel` from now on.
     void use(int k, int n, const KernelInfo& kernel);
-    // The kernel the model's bundle runs for k x n single rows (before any use()).
-    const KernelInfo& bundle_gemv(int k, int n) const;
-    const std::string& path() const { return path_; }
     int threads() const { return threads_; }
 
 private:
     // Times install(i) for each of `count` kernels by the model's time in
     // `part(i)`, per call (`calls` per token).
     std::vector<InModelTiming> time_parts(size_t count, const std::function<void(size_t)>& install,
-                                          const std::function<std::string(size_t)>& part,
-                                          int calls, int rounds, int tokens);
-    std::string path_;
+                                          const std::function<std::string(size_t)>& part, int calls,
+                                          int rounds, int tokens);
     int threads_;
     std::unique_ptr<Model> model_;
 };

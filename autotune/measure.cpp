@@ -64,10 +64,6 @@ const std::vector<PackedMatrix>& Workload::packed_for(const KernelInfo& kernel) 
     return packed_;
 }
 
-double Workload::weight_bytes(const KernelInfo& kernel) const {
-    return static_cast<double>(packed_shape(kernel.layout(), problem_.n, problem_.k).bytes);
-}
-
 std::string Workload::verify(const KernelInfo& kernel) {
     const PackedMatrix& w = packed_for(kernel)[0];
     set_num_threads(problem_.threads);

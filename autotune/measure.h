@@ -40,8 +40,6 @@ public:
     // Median and spread of `repetitions` timed batches of at least min_batch_s each.
     Timing time(const KernelInfo& kernel, int repetitions, double min_batch_s);
 
-    double weight_bytes(const KernelInfo& kernel) const;
-
 private:
     const std::vector<PackedMatrix>& packed_for(const KernelInfo& kernel);
 

@@ -304,6 +304,16 @@ std::string compare(const Problem& p, const DbEntry& tuned, const Candidate& win
     return note;
 }
 
+// An entry's GB/s of packed weights and GOPS, from its median_us on p.
+void set_rates(DbEntry& e, const Problem& p) {
+    KernelInfo info;
+    info.family = e.family;
+    info.knobs = e.knobs;
+    const double seconds = e.median_us * 1e-6;
+    e.gbs = static_cast<double>(packed_shape(info.layout(), p.n, p.k).bytes) / seconds / 1e9;
+    e.gops = 2.0 * p.k * p.n * p.m_rows / seconds / 1e9;
+}
+
 // --in-model: a GEMV problem's contenders, timed in isolation during the
 // search and inside decode steps of the model after all searches (the model's
 // loading and repacking churn memory, which would disturb the isolated timings
@@ -602,11 +612,7 @@ int run(int argc, char** argv) {
                  std::to_string(p.threads);
         if (o.in_model && p.op == Op::gemv)
             in_model_problems.push_back({p, db.kernels.size(), contenders(p, r, workload)});
-        KernelInfo probe_info;
-        probe_info.family = e.family;
-        probe_info.knobs = e.knobs;
-        e.gbs = workload.weight_bytes(probe_info) / (e.median_us * 1e-6) / 1e9;
-        e.gops = 2.0 * p.k * p.n * p.m_rows / (e.median_us * 1e-6) / 1e9;
+        set_rates(e, p);
         e.tried = r.tried;
         db.kernels.push_back(e);
         save_schedule_db(db, out);
@@ -656,12 +662,7 @@ int run(int argc, char** argv) {
             e.spread_pct = c.isolated_spread_pct;
             e.model_us = c.in_model.call_us;
             e.model_spread_pct = c.in_model.spread_pct;
-            KernelInfo info;
-            info.family = e.family;
-            info.knobs = e.knobs;
-            const double bytes = static_cast<double>(packed_shape(info.layout(), p.n, p.k).bytes);
-            e.gbs = bytes / (e.median_us * 1e-6) / 1e9;
-            e.gops = 2.0 * p.k * p.n * p.m_rows / (e.median_us * 1e-6) / 1e9;
+            set_rates(e, p);
             save_schedule_db(db, out);
             const bool last_of_count = i + 1 == in_model_problems.size() ||
                                        in_model_problems[i + 1].problem.threads != p.threads;

@@ -25,8 +25,9 @@ Int8Rows::Int8Rows(const KernelInfo& kernel, int n, int k) : kernel_(&kernel), n
 }
 
 void Int8Rows::set_kernel(const KernelInfo& kernel) {
-    if (kernel.family != "int8_gemv" || kernel.knob("lanes") != lanes_ ||
-        (kernel.knob("dot") == 0 ? 2 : 4) != group_ || (kernel.knob("dot") == 1 ? 128 : 0) != bias_)
+    // Lanes and dot fix the layout (as for the batch kernel, head_batch_kernel).
+    if (kernel.family != "int8_gemv" || kernel.knob("lanes") != kernel_->knob("lanes") ||
+        kernel.knob("dot") != kernel_->knob("dot"))
         throw Error("Int8Rows::set_kernel: kernel " + kernel.name +
                     " does not read the layout of " + kernel_->name);
     kernel_ = &kernel;

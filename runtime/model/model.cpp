@@ -165,7 +165,8 @@ struct Model::Impl {
     std::vector<std::vector<uint16_t>> k_half, v_half;
     size_t key_floats = 0;
     std::vector<int> seq_pos;  // tokens in each slot's cache
-    // The rows of the batch being evaluated: each row's slot and position.
+    // The rows being evaluated (a batch, or its chunk of ubatch rows): each
+    // row's slot and position.
     std::vector<int> row_slot, row_pos;
 
     // Time per part of eval (Model::timings); steady_clock reads are ~20 ns,
@@ -616,9 +617,7 @@ struct Model::Impl {
 
     std::vector<std::vector<float>> eval(const std::vector<Model::Batch>& batch) {
         if (batch.empty()) throw Error("eval: no sequences");
-        row_slot.clear();
-        row_pos.clear();
-        std::vector<int> tokens;
+        std::vector<int> tokens, slots, positions;  // per row of the batch
         for (size_t b = 0; b < batch.size(); ++b) {
             const Model::Batch& e = batch[b];
             if (e.seq < 0 || e.seq >= options.n_seq)
@@ -639,8 +638,8 @@ struct Model::Impl {
                 if (e.tokens[t] < 0 || e.tokens[t] >= cfg.n_vocab)
                     throw Error("eval: token id " + std::to_string(e.tokens[t]) +
                                 " is outside the vocabulary of " + std::to_string(cfg.n_vocab));
-                row_slot.push_back(e.seq);
-                row_pos.push_back(p + t);
+                slots.push_back(e.seq);
+                positions.push_back(p + t);
                 tokens.push_back(e.tokens[t]);
             }
         }
@@ -658,7 +657,6 @@ struct Model::Impl {
         // At most options.ubatch rows at a time: activations grow with the rows
         // evaluated together, and a chunk's rows see the earlier chunks' keys
         // and values in the cache as if they had been evaluated at once.
-        const std::vector<int> slots = row_slot, positions = row_pos;
         const int total = static_cast<int>(tokens.size());
         size_t next_wanted = 0;
         for (int r0 = 0; r0 < total; r0 += options.ubatch) {
