@@ -43,14 +43,18 @@ protected:
         std::vector<int> tokens;
         std::string text;
         FinishReason finish = FinishReason::none;
-        int events = 0, completion_tokens = 0;
+        int events = 0, completion_tokens = 0, cached_tokens = -1;
+        int last_token = -1;  // the token the finishing event names
     };
     static TokenCallback record(Result* r) {
         return [r](const TokenEvent& e) {
             ++r->events;
             if (e.token >= 0 && e.finish == FinishReason::none) r->tokens.push_back(e.token);
             r->text += e.text;
+            if (r->cached_tokens < 0) r->cached_tokens = e.cached_tokens;
+            EXPECT_EQ(r->cached_tokens, e.cached_tokens);  // the same in every event
             if (e.finish != FinishReason::none) {
+                r->last_token = e.token;
                 r->finish = e.finish;
                 r->completion_tokens = e.completion_tokens;
             }
@@ -119,6 +123,59 @@ TEST_F(EngineTest, StopStringsEndTheTextBeforeThem) {
     run(*e);
     EXPECT_EQ(cut.text, full.text.substr(0, at));
     EXPECT_EQ(cut.finish, FinishReason::stop);
+}
+
+// A conversation's next turn resends the earlier ones: it takes the slot that
+// holds them and evaluates only what is new, with the same output as a whole
+// evaluation; requests that share nothing take the slot used least recently.
+TEST_F(EngineTest, ANextTurnReusesTheSlotHoldingItsPrefix) {
+    const std::vector<int>& turn1 = kPrompts[0];
+    std::vector<int> turn2;
+    Result first, other, second, third, whole;
+    auto e = engine(2, 8);
+    e->submit(turn1, greedy(6), record(&first));  // slot 0
+    run(*e);
+    EXPECT_EQ(first.cached_tokens, 0);
+    e->submit(kPrompts[2], greedy(4), record(&other));  // slot 1, the one used least recently
+    run(*e);
+    EXPECT_EQ(other.cached_tokens, 0);
+
+    turn2 = turn1;
+    turn2.insert(turn2.end(), first.tokens.begin(), first.tokens.end());
+    turn2.push_back(first.last_token);
+    turn2.insert(turn2.end(), {70, 71, 72, 73, 74});
+    const uint64_t evaluated = e->tokens_evaluated();
+    e->submit(turn2, greedy(6), record(&second));
+    run(*e);
+    // Slot 0 holds turn 1 and all but the last generated token (sampled, never
+    // evaluated); the rest of turn 2 is evaluated, then 5 generated tokens.
+    const int held = static_cast<int>(turn1.size()) + first.completion_tokens - 1;
+    EXPECT_EQ(second.cached_tokens, held);
+    EXPECT_EQ(e->tokens_evaluated() - evaluated, turn2.size() - held + 5);
+    EXPECT_EQ(e->tokens_reused(), static_cast<uint64_t>(held));
+
+    // The same turn evaluated whole, in an engine of its own and with
+    // cache_prompt off in this one: the same tokens.
+    {
+        auto fresh = engine(1, 8);
+        fresh->submit(turn2, greedy(6), record(&whole));
+        run(*fresh);
+    }
+    EXPECT_EQ(second.tokens, whole.tokens);
+    EXPECT_EQ(second.text, whole.text);
+    GenerationParams off = greedy(6);
+    off.cache_prompt = false;
+    Result again;
+    e->submit(turn2, off, record(&again));  // slot 1 (least recently used), evaluated whole
+    run(*e);
+    EXPECT_EQ(again.cached_tokens, 0);
+    EXPECT_EQ(again.tokens, whole.tokens);
+
+    // A repeated prompt keeps all of it but the last token, whose logits it needs.
+    e->submit(turn2, greedy(6), record(&third));
+    run(*e);
+    EXPECT_EQ(third.cached_tokens, static_cast<int>(turn2.size()) - 1);
+    EXPECT_EQ(third.tokens, whole.tokens);
 }
 
 TEST_F(EngineTest, CancelAndBadRequests) {

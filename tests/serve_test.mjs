@@ -2,6 +2,7 @@
 // only, every server started here and stopped by the end:
 //   1. the API: models, chat completion streamed and not, completion; greedy
 //      output equals the model's own greedy decoding (tern eval), token for token;
+//      a conversation's next turn reuses the slot holding its earlier turns;
 //   2. load and faults: 200 requests, 16 at a time, some abandoned mid-stream,
 //      some malformed; every well-formed one gets its complete greedy answer,
 //      every bad one a 4xx, the server stays up and /metrics adds up;
@@ -120,6 +121,29 @@ check(completion.object === "text_completion" && JSON.stringify(completion.choic
       "greedy completion equals the model's greedy decoding, token for token",
       JSON.stringify({ got: completion.choices[0].tokens, want }));
 
+// A conversation's next turn resends the first: the slot holding it is reused,
+// only the new tokens are evaluated, and the answer is the one a whole
+// evaluation gives (cache_prompt: false, llama-server's switch).
+const metricsText = async () => (await fetch(base(server) + "/metrics")).text();
+const cachedTotal = (text) => Number((text.match(/^tern_prompt_tokens_cached_total (\S+)/m) ?? [0, 0])[1]);
+const turn1 = [{ role: "system", content: "Be brief." }, { role: "user", content: "Name a colour." }];
+const reply1 = await client.chat.completions.create({ model: "serve", messages: turn1, max_tokens: 8, temperature: 0 });
+const turn2 = [...turn1, reply1.choices[0].message, { role: "user", content: "And another one?" }];
+const cachedBefore = cachedTotal(await metricsText());
+const reused = await client.chat.completions.create({ model: "serve", messages: turn2, max_tokens: 8, temperature: 0 });
+const whole = await client.chat.completions.create({ model: "serve", messages: turn2, max_tokens: 8, temperature: 0,
+                                                     cache_prompt: false });
+const cachedAfter = cachedTotal(await metricsText());
+const nCached = reused.usage.prompt_tokens_details?.cached_tokens;
+check(nCached >= reply1.usage.prompt_tokens && nCached < reused.usage.prompt_tokens,
+      "the second turn reuses the first turn's tokens", JSON.stringify({ turn1: reply1.usage, turn2: reused.usage }));
+check(whole.usage.prompt_tokens_details?.cached_tokens === 0 &&
+      whole.choices[0].message.content === reused.choices[0].message.content,
+      "with reuse the answer equals a whole evaluation's",
+      JSON.stringify({ reused: reused.choices[0].message.content, whole: whole.choices[0].message.content }));
+check(cachedAfter - cachedBefore === nCached, "/metrics counts the reused prompt tokens",
+      `${cachedAfter} - ${cachedBefore} vs ${nCached}`);
+
 // --- 2. Load and faults ---------------------------------------------------------
 // Greedy answers of a few prompts, each alone first.
 const prompts = [[1014, 5, 9, 77], [1014, 300, 301], [1014, 42], [1014, 600, 2, 33, 8, 12, 13]];
@@ -152,11 +176,11 @@ async function one(i) {
         return;
     }
     const k = i % prompts.length;
-    if (i % 10 === 7) {  // abandoned mid-stream
+    if (i % 10 === 7) {  // abandoned mid-stream, long before its 480 tokens could be done
         const ac = new AbortController();
         try {
             const s = await client.completions.create(
-                { model: "serve", prompt: prompts[k], max_tokens: 200, temperature: 0, stream: true },
+                { model: "serve", prompt: prompts[k], max_tokens: 480, temperature: 0, stream: true },
                 { signal: ac.signal });
             let n = 0;
             for await (const _ of s) if (++n === 3) ac.abort();

@@ -33,6 +33,9 @@ int serve_command(int argc, char** argv) {
     args.option("parallel", "np", "N", "4", "slots: sequences generated at once");
     args.option("queue", "", "N", "64", "requests waiting for a slot before 503");
     args.option("prefill-chunk", "", "N", "64", "prompt tokens per sequence and step");
+    args.flag("no-prompt-cache", "",
+              "evaluate every prompt whole (default: start from the longest prefix a free "
+              "slot's KV cache holds, as a conversation's next turn shares its earlier ones)");
     args.option("api-key", "", "KEY", "", "require 'Authorization: Bearer KEY' (all but /health)");
     args.option("alias", "", "NAME", "", "model id in the API (default: the file's name)");
     args.option("chat-format", "", "llama3|bitnet|falcon3", "",
@@ -52,6 +55,7 @@ int serve_command(int argc, char** argv) {
     so.port = static_cast<int>(args.integer("port", 0, 65535));
     so.max_queue = static_cast<int>(args.integer("queue", 0, 1 << 20));
     so.api_key = args.str("api-key");
+    so.prompt_cache = !args.given("no-prompt-cache");
     so.chat_format = args.str("chat-format");
     if (!so.chat_format.empty()) chat_format(so.chat_format);  // unknown names: an error now
     args.require("model");

@@ -13,7 +13,8 @@ namespace tern {
 struct Engine::Request {
     int id = 0, slot = 0;
     std::vector<int> prompt;
-    size_t prompt_done = 0;  // prompt tokens evaluated
+    size_t prompt_done = 0;  // prompt tokens in the cache (reused or evaluated)
+    int cached = 0;          // of which reused from the slot's earlier requests
     GenerationParams params;
     TokenCallback on_token;
     Sampler sampler;
@@ -49,6 +50,8 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
     e->model_ = Model::load(path, e->options_.model);
     e->tokenizer_ = Tokenizer::from_gguf(e->model_->file());
     e->slots_.resize(options.slots);
+    e->cached_.resize(options.slots);
+    e->last_used_.assign(options.slots, 0);
     return e;
 }
 
@@ -74,18 +77,44 @@ int Engine::submit(std::vector<int> prompt, const GenerationParams& params,
         if (t < 0 || t >= tokenizer_.n_vocab())
             throw Error("token id " + std::to_string(t) + " is outside the vocabulary of " +
                         std::to_string(tokenizer_.n_vocab()));
-    const auto free = std::find(slots_.begin(), slots_.end(), nullptr);
-    if (free == slots_.end()) throw Error("no free slot");
+    size_t shared = 0;
+    const int slot = choose_slot(prompt, params.cache_prompt, &shared);
+    if (slot < 0) throw Error("no free slot");
+    // The last prompt token is always evaluated: its logits give the first token.
+    const size_t keep = std::min(shared, prompt.size() - 1);
+    model_->truncate(slot, static_cast<int>(keep));
+    cached_[slot].resize(keep);
+    last_used_[slot] = static_cast<uint64_t>(next_id_) + 1;
+    reused_ += keep;
     auto r = std::make_unique<Request>(params);
     r->id = next_id_++;
-    r->slot = static_cast<int>(free - slots_.begin());
+    r->slot = slot;
     r->prompt = std::move(prompt);
+    r->prompt_done = keep;
+    r->cached = static_cast<int>(keep);
     r->history = r->prompt;
     r->on_token = std::move(on_token);
-    model_->reset(r->slot);
     const int id = r->id;
-    *free = std::move(r);
+    slots_[slot] = std::move(r);
     return id;
+}
+
+int Engine::choose_slot(const std::vector<int>& prompt, bool cache_prompt, size_t* shared) const {
+    int best = -1;
+    size_t best_shared = 0;
+    for (int s = 0; s < static_cast<int>(slots_.size()); ++s) {
+        if (slots_[s]) continue;
+        const std::vector<int>& have = cached_[s];
+        size_t n = 0;
+        if (cache_prompt)
+            while (n < have.size() && n < prompt.size() && have[n] == prompt[n]) ++n;
+        if (best < 0 || n > best_shared || (n == best_shared && last_used_[s] < last_used_[best])) {
+            best = s;
+            best_shared = n;
+        }
+    }
+    *shared = best_shared;
+    return best;
 }
 
 void Engine::cancel(int id) {
@@ -128,6 +157,7 @@ void Engine::finish(Request& r, FinishReason why, int token) {
     e.finish = why;
     e.prompt_tokens = static_cast<int>(r.prompt.size());
     e.completion_tokens = r.generated;
+    e.cached_tokens = r.cached;
     TokenCallback callback = std::move(r.on_token);
     slots_[r.slot].reset();
     if (callback) callback(e);
@@ -156,7 +186,10 @@ bool Engine::step() {
     }
     if (batch.empty()) return false;
     std::vector<std::vector<float>> logits = model_->eval_batch(batch);
-    for (const Model::Batch& b : batch) evaluated_ += b.tokens.size();
+    for (const Model::Batch& b : batch) {
+        evaluated_ += b.tokens.size();
+        cached_[b.seq].insert(cached_[b.seq].end(), b.tokens.begin(), b.tokens.end());
+    }
     for (size_t i = 0; i < owners.size(); ++i) {
         Request& r = *owners[i];
         if (r.prompt_done < r.prompt.size()) continue;  // more prompt to come
@@ -189,6 +222,7 @@ bool Engine::step() {
         e.text = take_final_text(r, false);
         e.prompt_tokens = static_cast<int>(r.prompt.size());
         e.completion_tokens = r.generated;
+        e.cached_tokens = r.cached;
         if (r.on_token) r.on_token(e);
     }
     return true;

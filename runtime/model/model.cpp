@@ -791,6 +791,13 @@ const ModelOptions& Model::options() const { return impl_->options; }
 double Model::load_seconds() const { return impl_->load_seconds; }
 int Model::position(int seq) const { return impl_->seq_pos.at(seq); }
 void Model::reset(int seq) { impl_->seq_pos.at(seq) = 0; }
+void Model::truncate(int seq, int n) {
+    int& pos = impl_->seq_pos.at(seq);
+    if (n < 0 || n > pos)
+        throw Error("truncate: sequence " + std::to_string(seq) + " holds " + std::to_string(pos) +
+                    " positions; cannot keep " + std::to_string(n));
+    pos = n;
+}
 int Model::context() const { return impl_->n_ctx; }
 uint64_t Model::kv_cache_bytes() const {
     uint64_t total = 0;

@@ -175,6 +175,7 @@ GenerationParams generation_params(const Fields& f, int prompt_tokens, const Req
     p.sampling.seed = static_cast<uint64_t>(
         f.integer("seed", LONG_MIN, LONG_MAX, static_cast<long>(seed & LONG_MAX)));
     if (f.integer("n", 1, 1, 1) != 1) throw ApiError{400, "'n': only 1 is supported", "n"};
+    p.cache_prompt = f.boolean("cache_prompt", true);  // llama-server's extension
     if (const json* stop = f.get("stop")) {
         if (stop->is_string()) {
             p.stop = {stop->get<std::string>()};

@@ -35,6 +35,7 @@ struct Job {
     bool done = false;
     FinishReason finish = FinishReason::none;
     int completion_tokens = 0;
+    int cached_tokens = 0;    // prompt tokens reused from the slot's cache
     std::vector<int> tokens;  // generated (return_tokens)
     std::atomic<bool> cancel{false};
     Clock::time_point queued = Clock::now();
@@ -73,7 +74,7 @@ struct Server::Impl {
     // Metrics.
     std::mutex metrics_mu;
     std::map<int, uint64_t> responses;  // by HTTP status
-    std::atomic<uint64_t> prompt_tokens{0}, completion_tokens{0}, cancelled{0};
+    std::atomic<uint64_t> prompt_tokens{0}, completion_tokens{0}, cancelled{0}, cached_tokens{0};
     Clock::time_point started = Clock::now();
     std::deque<std::pair<Clock::time_point, uint64_t>> recent;  // (time, completion tokens)
 
@@ -187,6 +188,10 @@ struct Server::Impl {
             job.tokens.push_back(e.token);
         job.text += e.text;
         job.completion_tokens = e.completion_tokens;
+        if (job.cached_tokens == 0 && e.cached_tokens > 0) {
+            job.cached_tokens = e.cached_tokens;
+            cached_tokens += static_cast<uint64_t>(e.cached_tokens);
+        }
         if (e.finish != FinishReason::none) {
             job.done = true;
             job.finish = e.finish;
@@ -258,16 +263,19 @@ struct Server::Impl {
         const bool stream = request.stream, return_tokens = request.return_tokens,
                    include_usage = request.include_usage;
         std::vector<int> prompt = std::move(request.prompt);
-        const GenerationParams params = request.params;
+        GenerationParams params = request.params;
+        if (!options.prompt_cache) params.cache_prompt = false;
         const int n_prompt = static_cast<int>(prompt.size());
         std::shared_ptr<Job> job = enqueue(std::move(prompt), params);
         const std::string id = now_id(chat ? "chatcmpl-" : "cmpl-", next_id++);
         const long created = unix_time();
         const std::string object = chat ? "chat.completion" : "text_completion";
-        auto usage = [n_prompt](int completion) {
+        auto usage = [n_prompt, job]() {
+            std::lock_guard<std::mutex> lock(job->mu);
             return json{{"prompt_tokens", n_prompt},
-                        {"completion_tokens", completion},
-                        {"total_tokens", n_prompt + completion}};
+                        {"completion_tokens", job->completion_tokens},
+                        {"total_tokens", n_prompt + job->completion_tokens},
+                        {"prompt_tokens_details", {{"cached_tokens", job->cached_tokens}}}};
         };
         auto finish_name = [](FinishReason r) -> json {
             return r == FinishReason::none
@@ -297,7 +305,7 @@ struct Server::Impl {
                        {"created", created},
                        {"model", options.model_name},
                        {"choices", json::array({choice})},
-                       {"usage", usage(job->completion_tokens)}});
+                       {"usage", usage()}});
             return;
         }
         res.set_header("Cache-Control", "no-cache");
@@ -341,7 +349,7 @@ struct Server::Impl {
                                               {"created", created},
                                               {"model", options.model_name},
                                               {"choices", json::array()},
-                                              {"usage", usage(job->completion_tokens)}}
+                                              {"usage", usage()}}
                                              .dump() +
                                          "\n\n";
                 ok = sink.write(line.data(), line.size());
@@ -392,6 +400,9 @@ struct Server::Impl {
                std::to_string(prompt_tokens.load()));
         metric("tern_completion_tokens_total", "counter", "Tokens generated.",
                std::to_string(completion_tokens.load()));
+        metric("tern_prompt_tokens_cached_total", "counter",
+               "Prompt tokens taken from a slot's KV cache instead of evaluated.",
+               std::to_string(cached_tokens.load()));
         metric("tern_requests_cancelled_total", "counter",
                "Requests ended early (client gone, shutdown).", std::to_string(cancelled.load()));
         metric("tern_tokens_per_second", "gauge", "Tokens generated per second over the last 10 s.",

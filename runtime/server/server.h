@@ -24,6 +24,9 @@ struct ServerOptions {
     int max_queue = 64;         // requests waiting for a slot; beyond it: 503 with Retry-After
     size_t max_body = 1 << 20;  // request bodies over this many bytes: 413
     int http_threads = 0;       // 0: slots + max_queue + 8 (a stream holds a thread)
+    // Requests start from the longest prefix a free slot's KV cache holds (see
+    // Engine::submit); false evaluates every prompt whole, whatever the request says.
+    bool prompt_cache = true;
 };
 
 class Server {

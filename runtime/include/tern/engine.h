@@ -25,6 +25,10 @@ struct GenerationParams {
     SamplerOptions sampling;        // temperature 0: greedy
     std::vector<std::string> stop;  // stop strings: generation ends before the first one
     bool ignore_eos = false;        // keep going past end-of-generation tokens
+    // Start from the longest prefix of the prompt that a free slot's KV cache
+    // already holds (a conversation's earlier turns), evaluating only the rest.
+    // The output is the same either way; false evaluates the whole prompt.
+    bool cache_prompt = true;
 };
 
 enum class FinishReason { none, stop, length, cancelled };
@@ -39,6 +43,7 @@ struct TokenEvent {
     std::string text;
     FinishReason finish = FinishReason::none;
     int prompt_tokens = 0, completion_tokens = 0;
+    int cached_tokens = 0;  // prompt tokens taken from the slot's cache, not evaluated
 };
 using TokenCallback = std::function<void(const TokenEvent&)>;
 
@@ -61,6 +66,11 @@ public:
     // Starts a request in a free slot: its prompt is evaluated in the coming
     // steps, then one token per step is sampled until it finishes; every step
     // that makes text final calls on_token, the last call has finish set.
+    // A slot keeps its KV cache after its request ends. With
+    // params.cache_prompt the request takes the free slot whose cache shares
+    // the longest prefix with the prompt, keeps that prefix (all but the last
+    // prompt token at most) and evaluates the rest; other requests, and ties,
+    // take the free slot used least recently.
     // Returns the request's id (>= 0). Throws tern::Error when the prompt is
     // empty, the prompt and max_tokens do not fit a slot's context, a token id is
     // out of range, or no slot is free (check free_slots()).
@@ -74,6 +84,8 @@ public:
     int free_slots() const { return options_.slots - active(); }
     // Tokens evaluated by steps so far (prompt and generated).
     uint64_t tokens_evaluated() const { return evaluated_; }
+    // Prompt tokens taken from slots' caches instead of evaluated, so far.
+    uint64_t tokens_reused() const { return reused_; }
 
 private:
     struct Request;
@@ -84,9 +96,13 @@ private:
     EngineOptions options_;
     std::unique_ptr<Model> model_;
     Tokenizer tokenizer_;
+    int choose_slot(const std::vector<int>& prompt, bool cache_prompt, size_t* shared) const;
+
     std::vector<std::unique_ptr<Request>> slots_;  // null: free
+    std::vector<std::vector<int>> cached_;         // the tokens each slot's KV cache holds
+    std::vector<uint64_t> last_used_;              // submit count when each slot was last taken
     int next_id_ = 0;
-    uint64_t evaluated_ = 0;
+    uint64_t evaluated_ = 0, reused_ = 0;
 };
 
 }  // namespace tern

@@ -127,7 +127,11 @@ public:
     // does. A sequence may appear once per batch.
     std::vector<std::vector<float>> eval_batch(const std::vector<Batch>& batch);
     int position(int seq = 0) const;
-    void reset(int seq = 0);          // empties a sequence's KV cache
+    void reset(int seq = 0);  // empties a sequence's KV cache
+    // Keeps the first n positions of a sequence's KV cache and forgets the rest
+    // (0 <= n <= position(seq)): the next tokens are evaluated from position n,
+    // attending to the kept ones. Throws tern::Error outside that range.
+    void truncate(int seq, int n);
     int context() const;              // positions per sequence
     uint64_t kv_cache_bytes() const;  // reserved for all sequences
 
