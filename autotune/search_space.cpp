@@ -14,6 +14,9 @@ bool legal(const Candidate& c, Op op, const TargetInfo& target) {
     if ((op == Op::gemv) != (m_tile == 1)) return false;
     const int g = c.family == Family::tlut ? k.at("g") : 2;
     if (k.at("kblock") > max_kblock(c.family, g)) return false;
+    // tmad's lanes are int32, tadd's and tlut's int16.
+    const int lane_bits = c.family == Family::tmad ? 32 : 16;
+    if (target.vector_bits > 0 && k.at("lanes") * lane_bits > target.vector_bits) return false;
     if (c.family == Family::tmad) {
         const int dot = k.at("dot");
         if (std::find(target.tmad_dot.begin(), target.tmad_dot.end(), dot) == target.tmad_dot.end())

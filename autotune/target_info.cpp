@@ -55,6 +55,10 @@ TargetInfo parse_target(const std::string& yaml, const std::string& file) {
         t.families = string_list(file, root, "families");
         for (const std::string& d : string_list(file, root, "tmad_dot"))
             t.tmad_dot.push_back(dot_kind_value(file, d));
+        if (const YAML::Node cpu = root["llvm_cpu"]) t.llvm_cpu = cpu.as<std::string>();
+        if (const YAML::Node bits = root["vector_bits"]) t.vector_bits = bits.as<int>();
+        if (root["jit_cpu_features"])
+            t.jit_cpu_features = string_list(file, root, "jit_cpu_features");
         if (const YAML::Node lanes = root["tmad_lanes"]) {
             if (!lanes.IsSequence())
                 throw Error(where(file, lanes) + ": key 'tmad_lanes' must be a list");
@@ -90,7 +94,10 @@ std::vector<TargetInfo> load_targets(const std::string& dir) {
 }
 
 std::vector<std::string> missing_features(const TargetInfo& t, const HostCpu& cpu) {
-    return tern::missing_features(t.halide_target, t.cpu_features, cpu);
+    std::vector<std::string> features = t.cpu_features;
+    for (const std::string& f : t.jit_cpu_features)
+        if (std::find(features.begin(), features.end(), f) == features.end()) features.push_back(f);
+    return tern::missing_features(t.halide_target, features, cpu);
 }
 
 const TargetInfo& choose_host_target(const std::vector<TargetInfo>& targets, const HostCpu& cpu,

@@ -15,6 +15,13 @@ struct TargetInfo {
     std::vector<std::string> families;
     std::vector<int> tmad_dot;    // legal tmad dot kinds (knob_space.h DotKind)
     std::vector<int> tmad_lanes;  // legal tmad lanes; empty: every value of knob_space.h
+    int vector_bits = 0;          // widest vector a kernel may use (0: no limit)
+    // Where the bundle's objects are compiled by llc for another LLVM CPU than
+    // Halide's (see cmake/TernRelower.cmake): that CPU, and the features the
+    // tuner's JIT code (compiled by Halide for halide_target) needs beyond
+    // cpu_features. Empty otherwise.
+    std::string llvm_cpu;
+    std::vector<std::string> jit_cpu_features;
 };
 
 // Reads every targets/*.yaml under dir. Throws tern::Error naming the file,
@@ -27,7 +34,8 @@ TargetInfo parse_target(const std::string& yaml, const std::string& file);
 using HostCpu = tern::CpuInfo;
 inline const HostCpu& detect_host_cpu() { return tern::host_cpu(); }
 
-// Features of `t` the CPU lacks (empty: it can run t).
+// Features the CPU lacks to run t's kernels as the tuner JIT-compiles them
+// (cpu_features and jit_cpu_features; empty: it can tune t).
 std::vector<std::string> missing_features(const TargetInfo& t, const HostCpu& cpu);
 
 // The target with the most features the CPU has all of; `why` says what was

@@ -486,7 +486,12 @@ int run(int argc, char** argv) {
             std::string m;
             for (const auto& f : missing) m += (m.empty() ? "" : ", ") + f;
             throw Error("--target " + o.target + ": this CPU (" + cpu.model + ") lacks " + m +
-                        "; kernels for it cannot run here");
+                        "; kernels for it cannot run here" +
+                        (target->llvm_cpu.empty()
+                             ? std::string()
+                             : " (the tuner JIT-compiles them for Halide's target " +
+                                   target->halide_target + "; only the bundle is compiled for " +
+                                   target->llvm_cpu + ")"));
         }
         std::printf("target %s (chosen with --target)\n", target->name.c_str());
     }

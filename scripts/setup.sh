@@ -16,7 +16,7 @@ fi
 build_dir="${1:-build}"
 ((sanitize)) && build_dir="${1:-build-sanitize}"
 
-packages=(cmake g++ make libhalide14-0-dev llvm-14-dev libyaml-cpp-dev libgtest-dev libbenchmark-dev
+packages=(cmake g++ make libhalide14-0-dev llvm-14 llvm-14-dev libyaml-cpp-dev libgtest-dev libbenchmark-dev
           g++-aarch64-linux-gnu qemu-user libcpp-httplib-dev nlohmann-json3-dev
           clang-14 libclang-rt-14-dev libfuzzer-14-dev)
 missing=()

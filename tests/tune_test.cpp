@@ -120,6 +120,33 @@ TEST(SearchSpace, KeepsTheTargetsTmadLanes) {
     FAIL() << "no x86-64-avx512-vnni target";
 }
 
+TEST(SearchSpace, KeepsVectorsWithinTheTargetsWidth) {
+    // The AVX-VNNI target is compiled for an LLVM CPU without AVX-512: no family
+    // may use a vector wider than 256 bits there, and tuning it needs the
+    // features of the Halide target its candidates are JIT-compiled for.
+    for (const TargetInfo& t : load_targets(TERN_SOURCE_DIR "/targets")) {
+        if (t.name != "x86-64-avxvnni") continue;
+        ASSERT_EQ(t.vector_bits, 256);
+        EXPECT_EQ(t.llvm_cpu, "alderlake");
+        for (Family f : {Family::tmad, Family::tadd, Family::tlut})
+            for (Op op : {Op::gemv, Op::gemm}) {
+                const auto pool = enumerate(f, op, t);
+                ASSERT_FALSE(pool.empty()) << family_name(f);
+                const int lane_bits = f == Family::tmad ? 32 : 16;
+                for (const Candidate& c : pool)
+                    EXPECT_LE(c.knobs.at("lanes") * lane_bits, 256) << c.key();
+            }
+        HostCpu vnni_only;
+        vnni_only.arch = "x86-64";
+        vnni_only.os = "linux";
+        vnni_only.features = {"avx", "avx2", "fma", "f16c", "sse4_1", "avx_vnni"};
+        const auto missing = missing_features(t, vnni_only);
+        EXPECT_NE(std::find(missing.begin(), missing.end(), "avx512_vnni"), missing.end());
+        return;
+    }
+    FAIL() << "no x86-64-avxvnni target";
+}
+
 TEST(HostTarget, DetectsARunnableTarget) {
     const HostCpu cpu = detect_host_cpu();
     std::string why;

@@ -43,6 +43,9 @@ void add_x86_features(std::set<std::string>& f) {
         if (b & (1u << 31)) f.insert("avx512vl");
         if (c & (1u << 11)) f.insert("avx512_vnni");
     }
+    // AVX-VNNI (VEX vpdpbusd on xmm/ymm): leaf 7, sub-leaf 1, EAX bit 4.
+    if (a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && ymm_saved && (a & (1u << 4)))
+        f.insert("avx_vnni");
 }
 #endif
 
