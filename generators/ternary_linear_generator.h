@@ -13,6 +13,7 @@
 
 #include "Halide.h"
 #include "select_dot_products.h"
+#include "table_lookup.h"
 #include "tern/knob_space.h"
 
 namespace tern {
@@ -141,6 +142,10 @@ protected:
     // Called from a family's schedule(): the pipeline exists only after generate().
     void select_dot_products() {
         this->get_pipeline().add_custom_lowering_pass(new SelectDotProducts);
+    }
+    // Likewise, for families that look up lut16_ tables (see table_lookup.h).
+    void select_table_lookups() {
+        add_table_lookups(this->get_target(), *this->get_externs_map(), this->get_pipeline());
     }
 };
 

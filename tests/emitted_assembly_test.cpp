@@ -1,5 +1,6 @@
 // tmad must reach the targets' integer dot-product instructions in its inner
-// loop; a schedule change that falls back to scalar or widening code fails here.
+// loop, and tlut's lookups the targets' table lookups; a schedule or lowering
+// change that falls back to scalar, widening or gathering code fails here.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -51,6 +52,16 @@ TEST(EmittedAssembly, Base3ReachesTheSameDotProducts) {
     EXPECT_EQ(count(vnni, R"(\bvpmaddubsw\b)"), 0) << ASM_B3_VNNI;
     const std::string neon = read(ASM_B3_NEON);
     EXPECT_GE(count(neon, R"(\b[su]dot\s+v\d+\.4s)"), 5) << ASM_B3_NEON;
+}
+
+// Two lookups (low and high bytes of the entries) per group of rows: vpshufb on
+// ymm, tbl on ARM, and no gather.
+TEST(EmittedAssembly, TableLookupsUseShuffles) {
+    const std::string avx2 = read(ASM_LUT_AVX2);
+    EXPECT_GE(count(avx2, R"(\bvpshufb\s+%ymm\d+, %ymm\d+, %ymm)"), 2) << ASM_LUT_AVX2;
+    EXPECT_EQ(count(avx2, R"(\bvpgather)"), 0) << ASM_LUT_AVX2;
+    const std::string neon = read(ASM_LUT_NEON);
+    EXPECT_GE(count(neon, R"(\btbl\s+v\d+\.16b)"), 2) << ASM_LUT_NEON;
 }
 
 }  // namespace

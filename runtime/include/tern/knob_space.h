@@ -86,6 +86,11 @@ inline std::vector<Knob> knob_space(Family f) {
             return {{"lanes", {8, 16, 32}, "rows per tile (int16 lanes)", true},
                     {"g", {2, 3}, "activations per table group (3^g table entries)", true},
                     {"kblock", {8, 16, 32, 64}, "groups per int16 block", false},
+                    {"lookup",
+                     {0, 1},
+                     "0 select chain over the 3^g entries; 1 vector table lookup (pshufb, tbl; "
+                     "g=2), low and high bytes of the int16 entries looked up apart",
+                     false},
                     m_tile,
                     unroll,
                     prefetch,
