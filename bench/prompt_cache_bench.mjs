@@ -10,8 +10,8 @@
 //        [--tern build/runtime/tern]
 // Prints a markdown table of median time to first token per turn, with the
 // range over rounds, and the ratio per round.
-import { spawn } from "node:child_process";
 import path from "node:path";
+import { startServer } from "./tern_serve.mjs";
 
 const args = process.argv.slice(2);
 const model = args[0];
@@ -32,18 +32,8 @@ const median = (v) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2
 const range = (v, d = 0) => `${Math.min(...v).toFixed(d)}-${Math.max(...v).toFixed(d)}`;
 
 const context = documentTokens + turns * (questionTokens + answerTokens) + 64;
-const server = spawn(tern, ["serve", "-m", model, "--port", "0", "-t", String(threads), "-np", "2",
-    "-c", String(context), "--prefill-chunk", String(chunk)], { stdio: ["ignore", "ignore", "pipe"] });
-process.on("exit", () => server.kill("SIGTERM"));
-let log = "";
-const port = await new Promise((resolve, reject) => {
-    server.stderr.on("data", (d) => {
-        log += d;
-        const m = log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-        if (m) resolve(Number(m[1]));
-    });
-    server.on("exit", (c) => reject(new Error("tern serve exited " + c + "\n" + log)));
-});
+const { server, port } = await startServer(tern, ["-m", model, "-t", String(threads), "-np", "2",
+    "-c", String(context), "--prefill-chunk", String(chunk)]);
 
 // Token ids from a seeded generator, away from the special tokens at the top.
 function tokens(seed, n) {

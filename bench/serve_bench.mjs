@@ -5,9 +5,10 @@
 //   node bench/serve_bench.mjs MODEL [--threads 2] [--rounds 3] [--tokens 64]
 //        [--levels 1,2,4,8,16] [--tern build/runtime/tern] [--modules build/npm/node_modules]
 // Prints a markdown table; medians over rounds, with the range.
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { startServer } from "./tern_serve.mjs";
 
 const args = process.argv.slice(2);
 const model = args[0];
@@ -37,18 +38,8 @@ function ternBench() {
 }
 
 const maxLevel = Math.max(...levels);
-const server = spawn(tern, ["serve", "-m", model, "--port", "0", "-t", String(threads),
-    "-np", String(maxLevel), "-c", String(64 + tokens + 16)], { stdio: ["ignore", "ignore", "pipe"] });
-process.on("exit", () => server.kill("SIGTERM"));  // also when a request fails
-let log = "";
-const port = await new Promise((resolve, reject) => {
-    server.stderr.on("data", (d) => {
-        log += d;
-        const m = log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-        if (m) resolve(Number(m[1]));
-    });
-    server.on("exit", (c) => reject(new Error("tern serve exited " + c + "\n" + log)));
-});
+const { server, port, log } = await startServer(tern, ["-m", model, "-t", String(threads),
+    "-np", String(maxLevel), "-c", String(64 + tokens + 16)]);
 const reserved = (log.match(/KV cache [^;]*/) ?? [""])[0];
 const name = path.basename(model, ".gguf");
 const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "x", maxRetries: 0, timeout: 600000 });
