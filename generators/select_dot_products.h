@@ -12,7 +12,14 @@
 // Likewise a pairwise sum of int16 lanes into int32 has no pattern of its own and
 // becomes sign extensions, horizontal adds and permutes; written as a dot product
 // with ones it is one pmaddwd, exact for every input.
+//
+// Interval analysis cannot see through memory: where the u8 operand is loaded
+// from a buffer a family filled with small values (tmad's codes decoded once per
+// tile), the family names the buffer and its largest value.
 #pragma once
+
+#include <map>
+#include <string>
 
 #include "Halide.h"
 
@@ -20,7 +27,13 @@ namespace tern {
 
 class SelectDotProducts : public Halide::Internal::IRMutator {
     using IRMutator::visit;
+    std::map<std::string, uint64_t> load_bounds_;
 
+public:
+    explicit SelectDotProducts(std::map<std::string, uint64_t> load_bounds = {})
+        : load_bounds_(std::move(load_bounds)) {}
+
+private:
     Halide::Expr visit(const Halide::Internal::VectorReduce* op) override {
         using namespace Halide;
         using namespace Halide::Internal;
@@ -35,6 +48,11 @@ class SelectDotProducts : public Halide::Internal::IRMutator {
                 Interval range = bounds_of_expr_in_scope(a, Scope<Interval>());
                 const uint64_t* a_max =
                     range.has_upper_bound() ? as_const_uint(simplify(range.max)) : nullptr;
+                if (const Load* load = a.as<Load>()) {
+                    const auto named = load_bounds_.find(load->name);
+                    if (named != load_bounds_.end() && (!a_max || named->second < *a_max))
+                        a_max = &named->second;
+                }
                 // Two products of at most a_max * 128 each must fit in int16.
                 if (a_max && *a_max * 128 * 2 <= 32767) {
                     return VectorReduce::make(VectorReduce::SaturatingAdd, value, lanes);

@@ -140,8 +140,11 @@ protected:
     }
 
     // Called from a family's schedule(): the pipeline exists only after generate().
-    void select_dot_products() {
-        this->get_pipeline().add_custom_lowering_pass(new SelectDotProducts);
+    // load_bounds: buffers of small u8 values and their largest value (see
+    // select_dot_products.h).
+    void select_dot_products(std::map<std::string, uint64_t> load_bounds = {}) {
+        this->get_pipeline().add_custom_lowering_pass(
+            new SelectDotProducts(std::move(load_bounds)));
     }
     // Likewise, for families that look up lut16_ tables (see table_lookup.h).
     void select_table_lookups() {

@@ -199,7 +199,11 @@ public:
                                       Halide::PrefetchBoundStrategy::NonFaulting);
             }
         }
-        select_dot_products();
+        // Codes decoded once per tile are read back from memory: 2-bit codes and
+        // base-3 digits are at most 3, in-place codes at most 12 (never the
+        // carried multiples: those are not decoded).
+        select_dot_products(decode ? std::map<std::string, uint64_t>{{code.name(), 12}}
+                                   : std::map<std::string, uint64_t>{});
     }
 
 private:

@@ -54,6 +54,14 @@ TEST(EmittedAssembly, Base3ReachesTheSameDotProducts) {
     EXPECT_GE(count(neon, R"(\b[su]dot\s+v\d+\.4s)"), 5) << ASM_B3_NEON;
 }
 
+// Codes decoded once per row tile and read back from memory (decode=1) are
+// still multiplied in pairs: no widening multiply of the products.
+TEST(EmittedAssembly, DecodedCodesReachVpmaddubsw) {
+    const std::string s = read(ASM_DECODE_AVX2);
+    EXPECT_GE(count(s, R"(\bvpmaddubsw\s+%ymm)"), 8) << ASM_DECODE_AVX2;
+    EXPECT_EQ(count(s, R"(\bvpmullw\b)"), 0) << ASM_DECODE_AVX2;
+}
+
 // Two lookups (low and high bytes of the entries) per group of rows: vpshufb on
 // ymm, tbl on ARM, and no gather.
 TEST(EmittedAssembly, TableLookupsUseShuffles) {
