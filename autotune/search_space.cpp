@@ -29,6 +29,14 @@ bool legal(const Candidate& c, Op op, const TargetInfo& target) {
             (dot != static_cast<int>(DotKind::pair16) || k.at("kblock") > 16 || k.at("base3")))
             return false;
         if (k.at("decode") == 1 && m_tile == 1) return false;
+        if (target.vector_registers > 0 && dot != static_cast<int>(DotKind::pair16)) {
+            // A row tile's accumulators: one per row of a byte (and the carried
+            // multiple) per activation row, plus a code vector and broadcasts.
+            const bool carry =
+                k.at("base3") && dot == static_cast<int>(DotKind::quad32u) && !k.at("decode");
+            const int live = (codes_per_byte(k.at("base3")) + (carry ? 1 : 0)) * m_tile;
+            if (live > target.vector_registers - 4) return false;
+        }
     }
     return true;
 }

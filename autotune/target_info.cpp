@@ -57,6 +57,7 @@ TargetInfo parse_target(const std::string& yaml, const std::string& file) {
             t.tmad_dot.push_back(dot_kind_value(file, d));
         if (const YAML::Node cpu = root["llvm_cpu"]) t.llvm_cpu = cpu.as<std::string>();
         if (const YAML::Node bits = root["vector_bits"]) t.vector_bits = bits.as<int>();
+        if (const YAML::Node regs = root["vector_registers"]) t.vector_registers = regs.as<int>();
         if (root["jit_cpu_features"])
             t.jit_cpu_features = string_list(file, root, "jit_cpu_features");
         if (const YAML::Node lanes = root["tmad_lanes"]) {

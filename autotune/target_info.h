@@ -16,6 +16,9 @@ struct TargetInfo {
     std::vector<int> tmad_dot;    // legal tmad dot kinds (knob_space.h DotKind)
     std::vector<int> tmad_lanes;  // legal tmad lanes; empty: every value of knob_space.h
     int vector_bits = 0;          // widest vector a kernel may use (0: no limit)
+    // Vector registers the bundle's code has, where the tuner's JIT code has more
+    // (0: the JIT's own): tmad candidates whose accumulators would spill are left out.
+    int vector_registers = 0;
     // Where the bundle's objects are compiled by llc for another LLVM CPU than
     // Halide's (see cmake/TernRelower.cmake): that CPU, and the features the
     // tuner's JIT code (compiled by Halide for halide_target) needs beyond

@@ -127,14 +127,20 @@ TEST(SearchSpace, KeepsVectorsWithinTheTargetsWidth) {
     for (const TargetInfo& t : load_targets(TERN_SOURCE_DIR "/targets")) {
         if (t.name != "x86-64-avxvnni") continue;
         ASSERT_EQ(t.vector_bits, 256);
+        EXPECT_EQ(t.vector_registers, 16);
         EXPECT_EQ(t.llvm_cpu, "alderlake");
         for (Family f : {Family::tmad, Family::tadd, Family::tlut})
             for (Op op : {Op::gemv, Op::gemm}) {
                 const auto pool = enumerate(f, op, t);
                 ASSERT_FALSE(pool.empty()) << family_name(f);
                 const int lane_bits = f == Family::tmad ? 32 : 16;
-                for (const Candidate& c : pool)
+                for (const Candidate& c : pool) {
                     EXPECT_LE(c.knobs.at("lanes") * lane_bits, 256) << c.key();
+                    // 16 ymm registers: no base-3 tile of 3 or more activation rows.
+                    if (f == Family::tmad && c.knobs.at("base3") && c.knobs.at("dot") != 0) {
+                        EXPECT_LE(c.knobs.at("m_tile"), 2) << c.key();
+                    }
+                }
             }
         HostCpu vnni_only;
         vnni_only.arch = "x86-64";
