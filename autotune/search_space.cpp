@@ -33,7 +33,7 @@ bool legal(const Candidate& c, Op op, const TargetInfo& target) {
             // A row tile's accumulators: one per row of a byte (and the carried
             // multiple) per activation row, plus a code vector and broadcasts.
             const bool carry =
-                k.at("base3") && dot == static_cast<int>(DotKind::quad32u) && !k.at("decode");
+                tmad_carries(k.at("base3"), static_cast<DotKind>(dot), k.at("decode"));
             const int live = (codes_per_byte(k.at("base3")) + (carry ? 1 : 0)) * m_tile;
             if (live > target.vector_registers - 4) return false;
         }

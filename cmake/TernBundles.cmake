@@ -254,27 +254,26 @@ function(tern_add_bundle TARGET_NAME)
     set(rows "")
     foreach (name IN LISTS db_NAMES)
         set(fn "tern_${c}_${name}")
+        # Objects straight from Halide, or its LLVM IR compiled again for llvm_cpu
+        # (see cmake/TernRelower.cmake).
+        set(emit object)
+        set(relower "")
+        set(relower_script "")
+        set(note "")
         if (llvm_cpu)
-            # Halide's LLVM IR, compiled again for llvm_cpu (see cmake/TernRelower.cmake).
-            add_custom_command(OUTPUT "${dir}/${fn}.o"
-                               COMMAND tern_generators -g ${db_${name}_FAMILY} -f ${fn} -n ${fn}
-                                       -e llvm_assembly -o "${dir}" "target=${halide_target}-no_runtime"
-                                       ${db_${name}_PARAMS}
-                               COMMAND ${CMAKE_COMMAND} -DIR=${dir}/${fn}.ll -DOBJECT=${dir}/${fn}.o
-                                       -DCPU=${llvm_cpu} -DLLC=${TERN_LLC}
-                                       -P "${TERN_SOURCE_DIR}/cmake/TernRelower.cmake"
-                               DEPENDS tern_generators "${ARG_SCHEDULES}"
-                                       "${TERN_SOURCE_DIR}/cmake/TernRelower.cmake"
-                               COMMENT "Generating ${TARGET_NAME} kernel ${name} (LLVM CPU ${llvm_cpu})"
-                               VERBATIM)
-        else ()
-            add_custom_command(OUTPUT "${dir}/${fn}.o"
-                               COMMAND tern_generators -g ${db_${name}_FAMILY} -f ${fn} -n ${fn} -e object
-                                       -o "${dir}" "target=${halide_target}-no_runtime" ${db_${name}_PARAMS}
-                               DEPENDS tern_generators "${ARG_SCHEDULES}"
-                               COMMENT "Generating ${TARGET_NAME} kernel ${name}"
-                               VERBATIM)
+            set(emit llvm_assembly)
+            set(relower COMMAND ${CMAKE_COMMAND} -DIR=${dir}/${fn}.ll -DOBJECT=${dir}/${fn}.o
+                        -DCPU=${llvm_cpu} -DLLC=${TERN_LLC} -P "${TERN_SOURCE_DIR}/cmake/TernRelower.cmake")
+            set(relower_script "${TERN_SOURCE_DIR}/cmake/TernRelower.cmake")
+            set(note " (LLVM CPU ${llvm_cpu})")
         endif ()
+        add_custom_command(OUTPUT "${dir}/${fn}.o"
+                           COMMAND tern_generators -g ${db_${name}_FAMILY} -f ${fn} -n ${fn} -e ${emit}
+                                   -o "${dir}" "target=${halide_target}-no_runtime" ${db_${name}_PARAMS}
+                           ${relower}
+                           DEPENDS tern_generators "${ARG_SCHEDULES}" ${relower_script}
+                           COMMENT "Generating ${TARGET_NAME} kernel ${name}${note}"
+                           VERBATIM)
         list(APPEND objects "${dir}/${fn}.o")
         string(APPEND decls "int ${fn}_argv(void** args);\n")
         set(knobs "")

@@ -57,7 +57,7 @@ public:
         // Sums of digit multiples t_s rather than of digits (see the top), unless
         // digits are decoded once per tile: then extracting them costs less than a
         // sixth dot product per byte in every pass.
-        const bool carry = base3 && kind == DotKind::quad32u && !decode;
+        const bool carry = tmad_carries(base3, kind, decode);
 
         Var b{"b"}, j{"j"}, s{"s"}, kq{"kq"}, t{"t"}, p{"p"}, blk{"blk"};
         if (in_place) {

@@ -124,6 +124,13 @@ inline int k_alignment(Family f, int kblock, int g) {
 // tmad's weights per byte: four 2-bit codes, or five base-3 digits.
 inline int codes_per_byte(bool base3) { return base3 ? 5 : 4; }
 
+// Whether tmad sums the digit multiples t_s of base-3 bytes (one more
+// accumulator per activation row) instead of extracting digits: with vpdpbusd
+// quads, unless digits are decoded once per tile (see tmad_generator.cpp).
+inline bool tmad_carries(bool base3, DotKind dot, bool decode) {
+    return base3 && dot == DotKind::quad32u && !decode;
+}
+
 // Rows per tile: N is padded to a multiple of this.
 inline int row_tile(Family f, int lanes, bool base3 = false) {
     return f == Family::tmad ? codes_per_byte(base3) * lanes : lanes;
