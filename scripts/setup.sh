@@ -18,7 +18,7 @@ build_dir="${1:-build}"
 
 packages=(cmake g++ make libhalide14-0-dev llvm-14 llvm-14-dev libyaml-cpp-dev libgtest-dev libbenchmark-dev
           g++-aarch64-linux-gnu qemu-user libcpp-httplib-dev nlohmann-json3-dev
-          clang-14 libclang-rt-14-dev libfuzzer-14-dev)
+          clang-14 libclang-rt-14-dev libfuzzer-14-dev python3-numpy)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

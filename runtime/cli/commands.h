@@ -11,6 +11,8 @@ int chat_command(int argc, char** argv);
 int serve_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
 int eval_command(int argc, char** argv);
+int convert_command(int argc, char** argv);
+int perplexity_command(int argc, char** argv);
 int compare_heads_command(int argc, char** argv);
 
 }  // namespace tern::cli

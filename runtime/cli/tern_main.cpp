@@ -18,6 +18,9 @@ void usage() {
         "  bench      prompt processing and generation speed (llama-bench style table)\n"
         "  info       CPU, kernel bundles, and the kernels chosen for a model's weights\n"
         "  gen-model  write a random-weight BitNet model (tiny or 2b4t)\n"
+        "  convert    a Hugging Face checkpoint (BitNet b1.58, ternary Llama) to GGUF\n"
+        "  perplexity a text's perplexity (llama-perplexity's method), KL divergence from a "
+        "base run\n"
         "  eval       logits after a sequence of token ids, as JSON (for comparisons)\n"
         "  compare-heads  quantised LM heads against the file's over a text (correlation, "
         "top-1)\n");
@@ -38,6 +41,14 @@ int main(int argc, char** argv) {
         if (command == "bench") return tern::cli::bench_command(argc - 2, argv + 2);
         if (command == "info") return tern::cli::info_command(argc - 2, argv + 2);
         if (command == "gen-model") return tern::cli::gen_model_command(argc - 2, argv + 2);
+        if (command == "convert") {
+#ifdef TERN_WITH_CONVERT
+            return tern::cli::convert_command(argc - 2, argv + 2);
+#else
+            throw tern::Error("tern convert was left out of this build (it needs nlohmann-json)");
+#endif
+        }
+        if (command == "perplexity") return tern::cli::perplexity_command(argc - 2, argv + 2);
         if (command == "eval") return tern::cli::eval_command(argc - 2, argv + 2);
         if (command == "compare-heads") return tern::cli::compare_heads_command(argc - 2, argv + 2);
         std::fprintf(stderr, "tern: unknown command '%s'\n", command.c_str());

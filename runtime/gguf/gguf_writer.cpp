@@ -130,7 +130,13 @@ void Writer::write(const std::string& path,
     uint64_t done = 0;
     for (const Tensor& t : tensors_) {
         buf.assign(padded(t.bytes), 0);
-        t.fill(buf.data());
+        try {
+            t.fill(buf.data());
+        } catch (...) {  // a source that cannot be read leaves no partial file behind
+            std::fclose(f);
+            std::remove(tmp.c_str());
+            throw;
+        }
         if (std::fwrite(buf.data(), 1, buf.size(), f) != buf.size()) fail("write failed");
         done += t.bytes;
         if (progress) progress(done, total);

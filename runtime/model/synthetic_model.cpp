@@ -13,6 +13,7 @@
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/gguf_writer.h"
+#include "tern/model_file.h"
 #include "tern/tokenizer.h"
 
 namespace tern {
@@ -41,11 +42,7 @@ uint64_t tensor_seed(uint64_t seed, size_t index) {
     return SplitMix(seed * 0x100000001b3ull + index).next();
 }
 
-struct Vocab {
-    std::vector<std::string> tokens, merges;
-    std::vector<int32_t> types;
-    int bos = 0, eos = 0;
-};
+using Vocab = FileVocab;
 
 // Byte tokens, then tokens made by merging earlier tokens with single bytes,
 // then special tokens named and numbered as LLaMA-3's first ten (BOS, EOS, the
@@ -152,7 +149,7 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
     const TensorType head_type = o.head_type.value_or(TensorType::f16);
     ModelShape shape = preset;
     const bool real_vocab = !o.vocab_dir.empty();
-    const Vocab vocab = real_vocab ? file_vocab(o.vocab_dir) : placeholder_vocab(shape.n_vocab);
+    Vocab vocab = real_vocab ? file_vocab(o.vocab_dir) : placeholder_vocab(shape.n_vocab);
     shape.n_vocab = static_cast<int>(vocab.tokens.size());
     const int E = shape.n_embd, F = shape.n_ff;
     auto check = [&](bool ok, const std::string& what) {
@@ -178,27 +175,8 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
     const int HD = shape.head_dim(), KV = shape.n_head_kv * HD;
 
     gguf::Writer w;
-    w.set_string("general.architecture", arch);
-    w.set_string("general.name",
-                 "tern synthetic " + arch + " " + shape.preset + " (random weights)");
-    // llama.cpp's file types (LLAMA_FTYPE_MOSTLY_*); I2_S is bitnet.cpp's 40.
-    const uint32_t file_type = o.weight_type == TensorType::tq1_0   ? 36
-                               : o.weight_type == TensorType::tq2_0 ? 37
-                               : o.weight_type == TensorType::i2_s  ? 40
-                               : o.weight_type == TensorType::f16   ? 1
-                               : o.weight_type == TensorType::bf16  ? 32
-                                                                    : 0;
-    w.set_u32("general.file_type", file_type);
-    w.set_u32(arch + ".vocab_size", shape.n_vocab);
-    w.set_u32(arch + ".context_length", shape.n_ctx);
-    w.set_u32(arch + ".embedding_length", E);
-    w.set_u32(arch + ".block_count", shape.n_layer);
-    w.set_u32(arch + ".feed_forward_length", F);
-    w.set_u32(arch + ".attention.head_count", shape.n_head);
-    w.set_u32(arch + ".attention.head_count_kv", shape.n_head_kv);
-    w.set_f32(arch + ".attention.layer_norm_rms_epsilon", shape.rms_eps);
-    w.set_f32(arch + ".rope.freq_base", shape.rope_theta);
-    w.set_u32(arch + ".rope.dimension_count", HD);
+    write_model_keys(w, arch, "tern synthetic " + arch + " " + shape.preset + " (random weights)",
+                     shape, o.weight_type);
     if (!o.activation.empty()) w.set_string("tern.ffn_activation", o.activation);
     w.set_string("tern.vocabulary",
                  real_vocab ? "LLaMA-3 tokens and merges (from " + o.vocab_dir + ")"
@@ -206,29 +184,8 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
                               "gen-model, not LLaMA-3's (text tokenises validly but not as "
                               "LLaMA-3 would)");
     w.set_u32("tern.seed", static_cast<uint32_t>(o.seed));
-    w.set_string("tokenizer.ggml.model", "gpt2");
-    w.set_string("tokenizer.ggml.pre", "llama-bpe");
-    w.set_strings("tokenizer.ggml.tokens", vocab.tokens);
-    w.set_i32s("tokenizer.ggml.token_type", vocab.types);
-    w.set_strings("tokenizer.ggml.merges", vocab.merges);
-    w.set_u32("tokenizer.ggml.bos_token_id", vocab.bos);
-    w.set_u32("tokenizer.ggml.eos_token_id", vocab.eos);
-    w.set_bool("tokenizer.ggml.add_bos_token", true);
-    // The chat templates the published models carry: 2B4T's for bitnet-25, the
-    // LLaMA-3 Instruct one for llama (llama.cpp's converter writes none for bitnet).
-    if (arch == "bitnet-25")
-        w.set_string("tokenizer.chat_template",
-                     "{% for message in messages %}{% set content = message['role'] | capitalize "
-                     "+ ': ' + message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 "
-                     "%}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor "
-                     "%}{% if add_generation_prompt %}{{ 'Assistant: ' }}{% endif %}");
-    else if (arch == "llama")
-        w.set_string("tokenizer.chat_template",
-                     "{% for message in messages %}{% set content = '<|start_header_id|>' + "
-                     "message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim + "
-                     "'<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + "
-                     "content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt "
-                     "%}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}");
+    vocab.chat_template = published_chat_template(arch);
+    write_vocab(w, vocab);
 
     size_t index = 0;
     auto ternary = [&](const std::string& name, int k, int n) {

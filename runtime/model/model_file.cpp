@@ -1,0 +1,60 @@
+// See tern/model_file.h.
+#include "tern/model_file.h"
+
+namespace tern {
+
+uint32_t llama_file_type(gguf::TensorType t) {
+    using gguf::TensorType;
+    return t == TensorType::tq1_0   ? 36
+           : t == TensorType::tq2_0 ? 37
+           : t == TensorType::i2_s  ? 40
+           : t == TensorType::f16   ? 1
+           : t == TensorType::bf16  ? 32
+                                    : 0;
+}
+
+void write_model_keys(gguf::Writer& w, const std::string& arch, const std::string& name,
+                      const ModelShape& shape, gguf::TensorType weight_type) {
+    w.set_string("general.architecture", arch);
+    w.set_string("general.name", name);
+    w.set_u32("general.file_type", llama_file_type(weight_type));
+    w.set_u32(arch + ".vocab_size", shape.n_vocab);
+    w.set_u32(arch + ".context_length", shape.n_ctx);
+    w.set_u32(arch + ".embedding_length", shape.n_embd);
+    w.set_u32(arch + ".block_count", shape.n_layer);
+    w.set_u32(arch + ".feed_forward_length", shape.n_ff);
+    w.set_u32(arch + ".attention.head_count", shape.n_head);
+    w.set_u32(arch + ".attention.head_count_kv", shape.n_head_kv);
+    w.set_f32(arch + ".attention.layer_norm_rms_epsilon", shape.rms_eps);
+    w.set_f32(arch + ".rope.freq_base", shape.rope_theta);
+    w.set_u32(arch + ".rope.dimension_count", shape.head_dim());
+}
+
+void write_vocab(gguf::Writer& w, const FileVocab& v) {
+    w.set_string("tokenizer.ggml.model", "gpt2");
+    w.set_string("tokenizer.ggml.pre", v.pre);
+    w.set_strings("tokenizer.ggml.tokens", v.tokens);
+    w.set_i32s("tokenizer.ggml.token_type", v.types);
+    w.set_strings("tokenizer.ggml.merges", v.merges);
+    w.set_u32("tokenizer.ggml.bos_token_id", v.bos);
+    w.set_u32("tokenizer.ggml.eos_token_id", v.eos);
+    w.set_bool("tokenizer.ggml.add_bos_token", v.add_bos);
+    if (!v.chat_template.empty()) w.set_string("tokenizer.chat_template", v.chat_template);
+}
+
+std::string published_chat_template(const std::string& arch) {
+    if (arch == "bitnet-25")
+        return "{% for message in messages %}{% set content = message['role'] | capitalize + "
+               "': ' + message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% "
+               "set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if "
+               "add_generation_prompt %}{{ 'Assistant: ' }}{% endif %}";
+    if (arch == "llama")
+        return "{% for message in messages %}{% set content = '<|start_header_id|>' + "
+               "message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim + "
+               "'<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content "
+               "%}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ "
+               "'<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}";
+    return "";
+}
+
+}  // namespace tern
