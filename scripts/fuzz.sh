@@ -12,7 +12,7 @@
 #     --parallel N    targets run at once (default 1)
 #     --report        only print the table of the last runs in the work directory
 #
-# Targets: gguf_file gguf_model tokenizer schedule_db target_file server_request.
+# Targets: gguf_file gguf_model tokenizer schedule_db target_file server_request safetensors.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build="$src/build-sanitize" work="" parallel=1 seconds="" runs="" report_only=0 targets=()
@@ -30,7 +30,7 @@ while (($#)); do
     esac
 done
 [[ -n $seconds || -n $runs ]] || seconds=60
-all=(gguf_file gguf_model tokenizer schedule_db target_file server_request)
+all=(gguf_file gguf_model tokenizer schedule_db target_file server_request safetensors)
 ((${#targets[@]})) || targets=("${all[@]}")
 for t in "${targets[@]}"; do
     [[ " ${all[*]} " == *" $t "* ]] || { echo "fuzz.sh: unknown target '$t' (known: ${all[*]})" >&2; exit 2; }
@@ -57,7 +57,7 @@ build_targets() {
     mkdir -p "$work" "$crashes"
 }
 
-dict_of() { case $1 in gguf_*) echo gguf ;; tokenizer) echo "" ;; server_request) echo json ;; *) echo yaml ;; esac; }
+dict_of() { case $1 in gguf_*) echo gguf ;; tokenizer) echo "" ;; server_request | safetensors) echo json ;; *) echo yaml ;; esac; }
 
 # Tiny models of every layout and storage type: "small" ones (under 64 KiB,
 # whole loads: gguf_model) and "wide" ones (256 columns, for the TQ1_0/TQ2_0

@@ -81,3 +81,11 @@ fi
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build_dir" -j "$(nproc)"
 echo "setup: built in $build_dir"
+
+# The project's trained model (models/bitnet-tiny-sotu, a Hugging Face
+# directory made by scripts/train_tiny.py) as GGUF, by tern convert.
+tiny=models/bitnet-tiny-sotu
+if [[ -x $build_dir/runtime/tern && $tiny/model.safetensors -nt $build_dir/models/tiny-sotu.gguf ]]; then
+    mkdir -p "$build_dir/models"
+    "$build_dir/runtime/tern" convert "$tiny" -o "$build_dir/models/tiny-sotu.gguf" 2> /dev/null
+fi

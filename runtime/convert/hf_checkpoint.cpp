@@ -238,6 +238,14 @@ FileVocab HfCheckpoint::vocab(int n_vocab) const {
     for (int id : {v.bos, v.eos})
         if (id < 0 || id >= n_vocab)
             throw Error(dir_ + ": BOS/EOS id " + std::to_string(id) + " is outside the vocabulary");
+    // generation_config.json's further end tokens (LLaMA-3's <|eot_id|>) mark the
+    // end of a chat turn.
+    if (generation_config_.is_object() && generation_config_.contains("eos_token_id") &&
+        generation_config_["eos_token_id"].is_array())
+        for (const json& id : generation_config_["eos_token_id"])
+            if (id.is_number_integer() && id.get<int>() != v.eos && id.get<int>() >= 0 &&
+                id.get<int>() < n_vocab && v.eot < 0)
+                v.eot = id.get<int>();
     if (tokenizer_config_.is_object()) {
         if (tokenizer_config_.contains("add_bos_token") &&
             tokenizer_config_["add_bos_token"].is_boolean())

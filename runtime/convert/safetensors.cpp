@@ -1,11 +1,6 @@
 // See safetensors.h. Format: https://github.com/huggingface/safetensors (README).
 #include "convert/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -13,6 +8,7 @@
 
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
+#include "tern/mapped_file.h"
 
 namespace tern::convert {
 namespace {
@@ -52,44 +48,18 @@ std::string SafeTensor::shape_text() const {
     return s + "]";
 }
 
-struct SafetensorsFile::Mapping {
-    const uint8_t* base = nullptr;
-    uint64_t size = 0;
-    ~Mapping() {
-        if (base) munmap(const_cast<uint8_t*>(base), size);
-    }
-};
-
 SafetensorsFile SafetensorsFile::open(const std::string& path) {
     SafetensorsFile f;
     f.path_ = path;
-    const int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
-    struct stat st {};
-    if (fstat(fd, &st) != 0) {
-        ::close(fd);
-        throw Error(path + ": cannot stat: " + std::strerror(errno));
-    }
-    f.map_ = std::make_shared<Mapping>();
-    f.map_->size = static_cast<uint64_t>(st.st_size);
-    if (f.map_->size > 0) {
-        void* p = mmap(nullptr, f.map_->size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
-            ::close(fd);
-            throw Error(path + ": cannot map: " + std::strerror(errno));
-        }
-        f.map_->base = static_cast<const uint8_t*>(p);
-    }
-    ::close(fd);
-
-    const uint64_t size = f.map_->size;
+    f.map_ = MappedFile::open(path);
+    const uint64_t size = f.map_->size();
     if (size < 8) throw Error(path + ": not a safetensors file (shorter than its 8-byte header)");
     uint64_t header_len = 0;
-    for (int i = 7; i >= 0; --i) header_len = header_len << 8 | f.map_->base[i];
+    for (int i = 7; i >= 0; --i) header_len = header_len << 8 | f.map_->data()[i];
     if (header_len > size - 8)
         throw Error(path + ": header length " + std::to_string(header_len) + " exceeds the file (" +
                     std::to_string(size) + " bytes): not a safetensors file, or truncated");
-    const char* text = reinterpret_cast<const char*>(f.map_->base + 8);
+    const char* text = reinterpret_cast<const char*>(f.map_->data() + 8);
     nlohmann::json header;
     try {
         header = nlohmann::json::parse(text, text + header_len);
@@ -142,7 +112,7 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
         if (end - begin != expected)
             throw bad("holds " + std::to_string(end - begin) + " bytes, expected " +
                       std::to_string(expected) + " for " + dtype + " " + t.shape_text());
-        t.data = f.map_->base + data_start + begin;
+        t.data = f.map_->data() + data_start + begin;
         t.bytes = end - begin;
         ranges.push_back({begin, end});
         f.tensors_.emplace(name, std::move(t));
@@ -155,12 +125,7 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     return f;
 }
 
-void SafetensorsFile::release(const SafeTensor& t) const {
-    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-    const uintptr_t begin = (reinterpret_cast<uintptr_t>(t.data) + page - 1) / page * page;
-    const uintptr_t end = (reinterpret_cast<uintptr_t>(t.data) + t.bytes) / page * page;
-    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
-}
+void SafetensorsFile::release(const SafeTensor& t) const { map_->release(t.data, t.bytes); }
 
 void read_floats(const SafeTensor& t, uint64_t first, uint64_t n, float* out) {
     if (first + n > t.elements())

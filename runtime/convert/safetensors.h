@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "tern/mapped_file.h"
+
 namespace tern::convert {
 
 enum class Dtype { f32, f16, bf16, f64, u8, i8, i16, i32, i64, boolean };
@@ -38,8 +40,7 @@ public:
 
 private:
     std::string path_;
-    struct Mapping;
-    std::shared_ptr<Mapping> map_;
+    std::shared_ptr<const MappedFile> map_;
     std::map<std::string, SafeTensor> tensors_;
 };
 

@@ -1,8 +1,4 @@
 // GGUF parsing with bounds checks on every read (see tern/gguf.h).
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -11,16 +7,6 @@
 #include "tern/gguf.h"
 
 namespace tern::gguf {
-
-struct File::Mapping {
-    const uint8_t* base = nullptr;
-    uint64_t size = 0;
-    int fd = -1;
-    ~Mapping() {
-        if (base) munmap(const_cast<uint8_t*>(base), size);
-        if (fd >= 0) ::close(fd);
-    }
-};
 
 namespace {
 
@@ -334,26 +320,9 @@ uint64_t TensorInfo::elements() const {
 File File::open(const std::string& path) {
     File f;
     f.path_ = path;
-    const int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
-    struct stat st {};
-    if (fstat(fd, &st) != 0) {
-        ::close(fd);
-        throw Error(path + ": cannot stat: " + std::strerror(errno));
-    }
-    f.map_ = std::make_shared<Mapping>();
-    f.map_->size = static_cast<uint64_t>(st.st_size);
-    if (f.map_->size > 0) {
-        void* p = mmap(nullptr, f.map_->size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
-            ::close(fd);
-            throw Error(path + ": cannot map: " + std::strerror(errno));
-        }
-        f.map_->base = static_cast<const uint8_t*>(p);
-    }
-    f.map_->fd = fd;
+    f.map_ = MappedFile::open(path);
 
-    Cursor c(f.path_, f.map_->base, f.map_->size);
+    Cursor c(f.path_, f.map_->data(), f.map_->size());
     const uint32_t magic = c.read<uint32_t>("magic");
     if (magic != 0x46554747u) {  // "GGUF" read little-endian
         char m[5] = {};
@@ -440,7 +409,7 @@ File File::open(const std::string& path) {
                    std::to_string(t.bytes) + " bytes at data offset " + std::to_string(t.offset) +
                    ") ends past the end of the file (" + std::to_string(f.size()) +
                    " bytes): truncated or wrong offset");
-        t.data = f.map_->base + data_start + t.offset;
+        t.data = f.map_->data() + data_start + t.offset;
         by_offset.push_back(&t);
     }
     std::sort(by_offset.begin(), by_offset.end(),
@@ -452,34 +421,15 @@ File File::open(const std::string& path) {
     return f;
 }
 
-uint64_t File::size() const { return map_ ? map_->size : 0; }
+uint64_t File::size() const { return map_ ? map_->size() : 0; }
 
 void File::release(const TensorInfo& t) const { release(t.data, t.bytes); }
 
 void File::read(const uint8_t* begin, uint64_t bytes, uint8_t* dst) const {
-    const uint64_t at = static_cast<uint64_t>(begin - map_->base);
-    if (at > map_->size || bytes > map_->size - at)
-        throw Error(path_ + ": read of " + std::to_string(bytes) + " bytes at " +
-                    std::to_string(at) + " is outside the file");
-    for (uint64_t done = 0; done < bytes;) {
-        const ssize_t n = pread(map_->fd, dst + done, bytes - done, static_cast<off_t>(at + done));
-        if (n <= 0) throw Error(path_ + ": read failed: " + std::strerror(errno));
-        done += static_cast<uint64_t>(n);
-    }
+    map_->read(begin, bytes, dst);
 }
 
-void File::release(const uint8_t* data, uint64_t bytes) const {
-    const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-    const uint64_t begin = static_cast<uint64_t>(data - map_->base);
-    if (begin > map_->size || bytes > map_->size - begin) return;
-    const uint64_t first = (begin + page - 1) / page * page;
-    const uint64_t last = (begin + bytes) / page * page;
-    if (last > first) {
-        uint8_t* p = const_cast<uint8_t*>(map_->base) + first;
-        madvise(p, last - first, MADV_DONTNEED);
-        madvise(p, last - first, MADV_RANDOM);
-    }
-}
+void File::release(const uint8_t* data, uint64_t bytes) const { map_->release(data, bytes); }
 
 const Value& File::value(const std::string& key, const char* expected) const {
     auto it = kv_.find(key);

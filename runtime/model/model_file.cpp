@@ -38,6 +38,7 @@ void write_vocab(gguf::Writer& w, const FileVocab& v) {
     w.set_strings("tokenizer.ggml.merges", v.merges);
     w.set_u32("tokenizer.ggml.bos_token_id", v.bos);
     w.set_u32("tokenizer.ggml.eos_token_id", v.eos);
+    if (v.eot >= 0) w.set_u32("tokenizer.ggml.eot_token_id", v.eot);
     w.set_bool("tokenizer.ggml.add_bos_token", v.add_bos);
     if (!v.chat_template.empty()) w.set_string("tokenizer.chat_template", v.chat_template);
 }

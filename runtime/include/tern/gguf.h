@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tern/mapped_file.h"
+
 namespace tern::gguf {
 
 enum class ValueType : uint32_t {
@@ -126,8 +128,7 @@ public:
     void read(const uint8_t* begin, uint64_t bytes, uint8_t* dst) const;
 
 private:
-    struct Mapping;
-    std::shared_ptr<Mapping> map_;
+    std::shared_ptr<const MappedFile> map_;
     std::string path_;
     uint32_t version_ = 0;
     uint64_t alignment_ = 32;

@@ -17,6 +17,7 @@ struct FileVocab {
     std::vector<std::string> tokens, merges;  // merges as "left right"
     std::vector<int32_t> types;               // 1 normal, 3 control, 4 user-defined, ...
     int bos = 0, eos = 0;
+    int eot = -1;  // end of turn (tokenizer.ggml.eot_token_id), -1: none written
     bool add_bos = true;
     std::string pre = "llama-bpe";  // tokenizer.ggml.pre
     std::string chat_template;      // empty: none written
