@@ -17,6 +17,7 @@
 #include "kernels/vector_clones.h"
 #include "model/attention.h"
 #include "model/f16_gemv.h"
+#include "model/kv_cache.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/reference.h"
@@ -157,14 +158,8 @@ struct Model::Impl {
     std::vector<LinearPlan> stack_plans;  // per stack of linear_stacks, while loading
     std::vector<AlignedBytes> matrix_storage;  // per layer and stack, slices of one buffer
 
-    // KV cache per layer, one slot per sequence. Values: per slot n_ctx rows of
-    // n_head_kv * head_dim. Keys blocked and transposed (see attention.h),
-    // key_floats per KV head and slot.
-    // One pair of the two is used, by options.cache_type.
-    std::vector<std::vector<float>> k_cache, v_cache;
-    std::vector<std::vector<uint16_t>> k_half, v_half;
-    size_t key_floats = 0;
-    std::vector<int> seq_pos;  // tokens in each slot's cache
+    std::unique_ptr<KvCache> kv;  // every layer's, one slot per sequence
+    std::vector<int> seq_pos;     // tokens in each slot's cache
     // The rows being evaluated (a batch, or its chunk of ubatch rows): each
     // row's slot and position.
     std::vector<int> row_slot, row_pos;
@@ -189,11 +184,14 @@ struct Model::Impl {
 
     // Scratch, sized for the largest batch seen.
     std::vector<float> x, xb, q, kbuf, vbuf, att, stacked, rope_cos, rope_sin;
-    std::vector<uint16_t> k_rounded, v_rounded;  // new keys and values as the F16 cache holds them
     std::vector<int8_t> qx;
     std::vector<float> sx;
 
     explicit Impl(File f) : file(std::move(f)) {}
+
+    KvCache::Shape kv_shape(int n_seq) const {
+        return {cfg.n_layer, n_seq, n_ctx, cfg.n_head_kv, cfg.head_dim};
+    }
 
     [[noreturn]] void fail(const std::string& what) const {
         throw Error(file.path() + ": " + what);
@@ -463,55 +461,19 @@ struct Model::Impl {
     // sequence's cache of layer l.
     void attention(int l, int m) {
         const int hd = cfg.head_dim, KVH = cfg.n_head_kv, group = cfg.n_head / cfg.n_head_kv;
-        const size_t KV = static_cast<size_t>(KVH) * hd;
         parallel_for(m * KVH, [&](int job) {
             const int t = job / KVH, kvh = job % KVH, n = row_pos[t] + 1;
-            const size_t slot = static_cast<size_t>(row_slot[t]);
             thread_local std::vector<float> scratch;
             scratch.resize(static_cast<size_t>(group) * (n + kAttentionKeyBlock));
             const size_t first = static_cast<size_t>(t) * cfg.n_embd + kvh * group * hd;
-            const size_t keys = (slot * KVH + kvh) * key_floats;
-            const size_t values = slot * n_ctx * KV + static_cast<size_t>(kvh) * hd;
-            if (options.cache_type == CacheType::f16)
-                attend(&q[first], group, hd,
-                       KvHeadView<uint16_t>{&k_half[l][keys], &v_half[l][values], KV}, n,
-                       scratch.data(), &att[first]);
-            else
-                attend(&q[first], group, hd,
-                       KvHeadView<float>{&k_cache[l][keys], &v_cache[l][values], KV}, n,
-                       scratch.data(), &att[first]);
+            kv->attend(l, row_slot[t], kvh, &q[first], group, n, scratch.data(), &att[first]);
         });
     }
 
     // Appends the m new rows' keys (transposed) and values to layer l's cache,
     // each in its sequence's slot.
     void cache_kv(int l, int m) {
-        if (options.cache_type == CacheType::f16) {
-            const size_t count = static_cast<size_t>(m) * cfg.n_head_kv * cfg.head_dim;
-            k_rounded.resize(count);
-            v_rounded.resize(count);
-            kv_halves(kbuf.data(), count, k_rounded.data());
-            kv_halves(vbuf.data(), count, v_rounded.data());
-            store_kv(k_half[l], v_half[l], m, k_rounded.data(), v_rounded.data());
-        } else {
-            store_kv(k_cache[l], v_cache[l], m, kbuf.data(), vbuf.data());
-        }
-    }
-
-    template <typename T>
-    void store_kv(std::vector<T>& keys, std::vector<T>& values, int m, const T* k_new,
-                  const T* v_new) {
-        const int KV = cfg.n_head_kv * cfg.head_dim, KVH = cfg.n_head_kv;
-        const int hd = cfg.head_dim;
-        for (int t = 0; t < m; ++t) {
-            const size_t slot = static_cast<size_t>(row_slot[t]);
-            for (int h = 0; h < KVH; ++h)
-                for (int i = 0; i < hd; ++i)
-                    keys[(slot * KVH + h) * key_floats + key_offset(hd, row_pos[t], i)] =
-                        k_new[static_cast<size_t>(t) * KV + h * hd + i];
-            std::copy_n(v_new + static_cast<size_t>(t) * KV, KV,
-                        &values[(slot * n_ctx + row_pos[t]) * KV]);
-        }
+        kv->store(l, m, row_slot.data(), row_pos.data(), kbuf.data(), vbuf.data());
     }
 
     void rmsnorm(const float* in, const float* weight, int k, float* out) const {
@@ -698,9 +660,8 @@ struct MemoryEstimate {
 MemoryEstimate estimate_memory(const gguf::File& file, const ModelConfig& c, int n_ctx, int n_seq,
                                LmHead head, CacheType cache) {
     MemoryEstimate e;
-    const double kv_width = static_cast<double>(c.n_head_kv) * c.head_dim;
-    const double element = cache == CacheType::f16 ? 2.0 : 4.0;
-    e.kv = 2.0 * element * c.n_layer * kv_width * n_ctx * n_seq;  // keys and values
+    e.kv = static_cast<double>(
+        KvCache::bytes_for(cache, {c.n_layer, n_seq, n_ctx, c.n_head_kv, c.head_dim}));
     for (const gguf::TensorInfo& t : file.tensors())
         if (t.name.rfind("blk.", 0) == 0 && t.dims.size() == 2)
             e.weights += static_cast<double>(t.elements()) / 4.0;
@@ -767,18 +728,8 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
                     " must be positive");
     check_memory(*impl);
     impl->load_weights();
-    const size_t kv_width = static_cast<size_t>(impl->cfg.n_head_kv) * impl->cfg.head_dim;
     const size_t slots = static_cast<size_t>(options.n_seq);
-    impl->key_floats = key_cache_floats(impl->cfg.head_dim, impl->n_ctx);
-    const size_t key_elements = slots * impl->key_floats * impl->cfg.n_head_kv;
-    const size_t value_elements = slots * impl->n_ctx * kv_width;
-    if (options.cache_type == CacheType::f16) {
-        impl->k_half.assign(impl->cfg.n_layer, std::vector<uint16_t>(key_elements));
-        impl->v_half.assign(impl->cfg.n_layer, std::vector<uint16_t>(value_elements));
-    } else {
-        impl->k_cache.assign(impl->cfg.n_layer, std::vector<float>(key_elements));
-        impl->v_cache.assign(impl->cfg.n_layer, std::vector<float>(value_elements));
-    }
+    impl->kv = KvCache::make(options.cache_type, impl->kv_shape(options.n_seq));
     impl->seq_pos.assign(slots, 0);
     impl->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -799,14 +750,7 @@ void Model::truncate(int seq, int n) {
     pos = n;
 }
 int Model::context() const { return impl_->n_ctx; }
-uint64_t Model::kv_cache_bytes() const {
-    uint64_t total = 0;
-    for (size_t l = 0; l < impl_->k_cache.size(); ++l)
-        total += 4 * (impl_->k_cache[l].size() + impl_->v_cache[l].size());
-    for (size_t l = 0; l < impl_->k_half.size(); ++l)
-        total += 2 * (impl_->k_half[l].size() + impl_->v_half[l].size());
-    return total;
-}
+uint64_t Model::kv_cache_bytes() const { return impl_->kv->bytes(); }
 
 void Model::set_threads(int threads) {
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
