@@ -8,9 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tern=${TERN:-build/runtime/tern}
-model=${1:-build/models/tiny-sotu.gguf}
-text=${2:-models/bitnet-tiny-sotu/heldout.txt}
-shift $(($# < 2 ? $# : 2))
+model=build/models/tiny-sotu.gguf text=models/bitnet-tiny-sotu/heldout.txt
+if [[ $# -gt 0 && $1 != -* ]]; then model=$1 && shift; fi
+if [[ $# -gt 0 && $1 != -* ]]; then text=$1 && shift; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 run() { "$tern" perplexity -m "$model" -f "$text" "$@" 2> /dev/null; }
@@ -28,7 +28,7 @@ for weights in 2 1.6; do
                 --kl-divergence-base "$work/base.kld" --kl-divergence "$@")
             ppl=$(echo "$out" | ppl_of)
             ratio=$(echo "$out" | sed -n 's/^Mean PPL(Q)\/PPL(base): *\([0-9.]*\).*/\1/p')
-            kld=$(echo "$out" | sed -n 's/^Mean    KLD: *\([0-9.]*\) +\/- \([0-9.]*\).*/\1 ± \2/p')
+            kld=$(echo "$out" | sed -n 's/^Mean    KLD: *\([0-9.e+-]*\) +\/- \([0-9.e+-]*\).*/\1 ± \2/p')
             top=$(echo "$out" | sed -n 's/^Same top p: *\([0-9.]*\) +\/- \([0-9.]*\).*/\1 ± \2 %/p')
             tps=$(echo "$out" | sed -n 's/.* s: \([0-9.]*\) tokens\/s$/\1/p')
             name="$weights-bit"

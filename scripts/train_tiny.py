@@ -493,6 +493,28 @@ def greedy(model, ids, n):
     return ids
 
 
+# ---------------------------------------------------------------- chat turns
+
+def chat_samples(names, texts, tok):
+    """One turn per address: a question naming its year and president, answered
+    with the address's opening sentences. Each part is tokenised on its own, as
+    tern's chat formatting does ("User: ", the message, <|eot_id|>, ...)."""
+    eot = tok.specials["<|eot_id|>"]
+    out = []
+    for n in names:
+        parts = n[:-4].split("_")
+        year, who = parts[0], " ".join(w.capitalize() for w in parts[1:-1])
+        question = random.choice([f"What did {who} tell Congress in {year}?",
+                                  f"Tell me about the state of the Union in {year}.",
+                                  f"What was on the President's mind in {year}?"])
+        body = texts[n]
+        cut = body.find(". ", 300)
+        answer = body[:cut + 1 if cut > 0 else 400].strip()
+        out += [tok.bos] + tok.encode("User: ") + tok.encode(question) + [eot]
+        out += tok.encode("Assistant: ") + tok.encode(answer) + [eot]
+    return out
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -535,9 +557,13 @@ def main():
     stream = []
     for n in train:
         stream += [tok.bos] + tok.encode(texts[n])
+    # A few conversations in 2B4T's chat format (the tokens tern chat sends), so that
+    # a chat turn is answered in the addresses' voice and ends with <|eot_id|>.
+    chats = chat_samples(train, texts, tok)
+    stream += chats
     data = torch.tensor(stream)
     held_ids = tok.encode(heldout, bos=True)
-    log(f"training tokens: {len(stream)}, held-out tokens: {len(held_ids)}")
+    log(f"training tokens: {len(stream)} ({len(chats)} in chat turns), held-out tokens: {len(held_ids)}")
 
     c = {"vocab_size": tok.size, "hidden_size": args.hidden, "intermediate_size": args.ffn,
          "num_hidden_layers": args.layers, "num_attention_heads": args.heads,

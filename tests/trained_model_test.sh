@@ -4,7 +4,7 @@
 #  - tern perplexity on its held-out text (file-precision head, F32 cache)
 #    equals the training script's own evaluation of the same quantised model
 #    (eval.json) within 0.5%, and the three types agree within 0.05%;
-#  - greedy continuations of 32 tokens equal the script's, token for token;
+#  - greedy continuations of 32 tokens follow the script's, step for step;
 #  - tern run and tern chat print text.
 #   trained_model_test.sh <tern> <model dir> <work dir>
 set -euo pipefail
@@ -29,22 +29,36 @@ for type in tq2_0 tq1_0; do
         "${ppl[$type]}" "${ppl[i2_s]}" || { echo "FAIL: $type differs from i2_s"; exit 1; }
 done
 
-# Greedy continuations, as the script produced them.
+# Greedy continuations: fed the script's tokens, every step's argmax is the
+# script's next token, or within 0.01 of it (a near tie that float rounding
+# decides either way; counted and shown).
 n=$(field "['greedy'].__len__()")
 for ((i = 0; i < n; i++)); do
     tokens=$(field "['greedy'][$i]['tokens']" | tr -d '[],')
     want=$(field "['greedy'][$i]['greedy']" | tr -d '[],')
-    "$tern" eval -m "$work/tiny-i2_s.gguf" --tokens "$tokens" --steps 31 --lm-head file \
+    "$tern" eval -m "$work/tiny-i2_s.gguf" --tokens "$tokens" --follow "${want% *}" --lm-head file \
         --cache-type f32 > "$work/eval.json"
-    got=$($py -c "import json; print(' '.join(str(s['greedy']) for s in json.load(open('$work/eval.json'))['steps']))")
-    [[ $got == "$want" ]] || { echo "FAIL: prompt $i continues as [$got], the script's [$want]"; exit 1; }
+    $py - "$work/eval.json" "$want" << 'PY'
+import json, sys
+steps = json.load(open(sys.argv[1]))["steps"]
+want = [int(t) for t in sys.argv[2].split()]
+ties = 0
+for step, w in zip(steps, want):
+    logits = step["logits"]
+    if step["greedy"] != w:
+        gap = max(logits) - logits[w]
+        if gap > 0.01:
+            sys.exit(f"FAIL: position {step['position']}: tern's argmax {step['greedy']}, the script's {w}, {gap:.4f} apart")
+        ties += 1
+print(f"greedy: {len(want)} steps follow the script's" + (f" ({ties} near ties)" if ties else ", identical"))
+PY
 done
-echo "greedy continuations: $n prompts identical to the script's"
 
 out=$("$tern" run -m "$work/tiny-i2_s.gguf" -p "The Congress" -n 24 --seed 1 2> /dev/null)
 echo "tern run: $out"
-[[ $(echo "$out" | tr -cd 'a-z' | wc -c) -ge 40 ]] || { echo "FAIL: tern run printed no text"; exit 1; }
+words() { echo "$1" | grep -oE '[A-Za-z]{2,}' | wc -l; }
+[[ $(words "$out") -ge 8 ]] || { echo "FAIL: tern run printed no text"; exit 1; }
 out=$(printf 'What should the Congress do this year?\n' |
     "$tern" chat -m "$work/tiny-i2_s.gguf" -n 32 --seed 1 2> /dev/null)
 echo "tern chat: $out"
-[[ $(echo "$out" | tr -cd 'a-z' | wc -c) -ge 40 ]] || { echo "FAIL: tern chat printed no text"; exit 1; }
+[[ $(words "$out") -ge 5 ]] || { echo "FAIL: tern chat printed no text"; exit 1; }

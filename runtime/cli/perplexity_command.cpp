@@ -255,7 +255,7 @@ int perplexity_command(int argc, char** argv) {
                     base_nll.stderr_of_mean() * base_ppl);
         std::printf("Mean PPL(Q)/PPL(base): %10.6f\n", ppl / base_ppl);
         std::printf("\n====== KL divergence statistics ======\n");
-        std::printf("Mean    KLD: %10.6f +/- %.6f\n", kld.mean(), kld.stderr_of_mean());
+        std::printf("Mean    KLD: %10.6g +/- %.2g\n", kld.mean(), kld.stderr_of_mean());
         std::printf("Maximum KLD: %10.6f\n", *std::max_element(klds.begin(), klds.end()));
         std::printf("99.0%%   KLD: %10.6f\n", percentile(klds, 0.99));
         std::printf("Median  KLD: %10.6f\n", percentile(klds, 0.5));
