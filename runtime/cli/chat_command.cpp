@@ -70,7 +70,7 @@ int chat_command(int argc, char** argv) {
                      "%s, chat format %s (%s); context %d tokens.\n"
                      "Ctrl-C stops an answer; /reset starts over; /exit or Ctrl-D quits.\n",
                      model->config().family.c_str(), format.name.c_str(), source.c_str(),
-                     options.n_ctx);
+                     model->context());
     catch_sigint();
 
     Sampler sampler(so);
@@ -122,7 +122,7 @@ int chat_command(int argc, char** argv) {
             for (int id : tokens) std::fprintf(stderr, " %d", id);
             std::fprintf(stderr, "\n");
         }
-        const int n_ctx = std::min(options.n_ctx, model->config().n_ctx_train);
+        const int n_ctx = model->context();
         if (model->position() + static_cast<int>(tokens.size()) + 1 > n_ctx) {
             std::fprintf(stderr,
                          "the context of %d tokens is full (%d used, %zu more needed): /reset "
