@@ -69,7 +69,9 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     if (!header.is_object()) throw Error(path + ": the JSON header is not an object");
     const uint64_t data_start = 8 + header_len, data_size = size - data_start;
     std::vector<std::pair<uint64_t, uint64_t>> ranges;
-    for (const auto& [name, entry] : header.items()) {
+    for (const auto& item : header.items()) {
+        const std::string& name = item.key();
+        const nlohmann::json& entry = item.value();
         if (name == "__metadata__") continue;
         auto bad = [&](const std::string& what) {
             return Error(path + ": tensor '" + name + "': " + what);

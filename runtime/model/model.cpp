@@ -16,8 +16,9 @@
 #include "kernels/thread_pool.h"
 #include "kernels/vector_clones.h"
 #include "model/attention.h"
-#include "model/f16_gemv.h"
 #include "model/kv_cache.h"
+#include "model/output_head.h"
+#include "model/parallel_for.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/reference.h"
@@ -54,22 +55,6 @@ struct Layer {
     Linear qkv, o, gate_up, down;
 };
 
-// Dot product in eight independent partial sums, so that the compiler can keep
-// it in vector registers (a single running sum is a serial chain it may not
-// reorder).
-inline float dot(const float* a, const float* b, int n) {
-    float acc[8] = {};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int l = 0; l < 8; ++l) acc[l] += a[i + l] * b[i + l];
-    float d = 0;
-    for (; i < n; ++i) d += a[i] * b[i];
-    for (float v : acc) d += v;
-    return d;
-}
-
-TERN_VECTOR_CLONES float dot_product(const float* a, const float* b, int n) { return dot(a, b, n); }
-
 // out = act(gate * gate_scale) * up * up_scale over n values. relu2 is written
 // without a branch: the sign of a gate value is a coin flip the branch
 // predictor loses (this loop cost ~1.4 ms per 2B4T token as a branch).
@@ -86,19 +71,6 @@ TERN_VECTOR_CLONES void gated_activation(Activation a, const float* gate, float 
             out[i] = g / (1.0f + std::exp(-g)) * (up[i] * up_scale);
         }
     }
-}
-
-// Runs body(i) for i in [0, n) on the kernels' thread pool.
-template <typename Body>
-void parallel_for(int n, const Body& body) {
-    struct Closure {
-        const Body* body;
-    } c{&body};
-    auto task = [](void*, int i, uint8_t* closure) -> int {
-        (*reinterpret_cast<Closure*>(closure)->body)(i);
-        return 0;
-    };
-    pool_do_par_for(nullptr, task, 0, n, reinterpret_cast<uint8_t*>(&c));
 }
 
 }  // namespace
@@ -152,10 +124,8 @@ struct Model::Impl {
     const TensorInfo* head_weights = nullptr;  // output.weight, or the embedding when tied
     std::vector<float> output_norm;
     std::vector<Layer> layers;
-    // int8 LM head: n_vocab rows of n_embd, with per-row scales.
-    Int8Rows head;                        // the int8 LM head, in its kernel's layout, on huge pages
-    Int4Rows head4;                       // or the 4-bit one
-    std::vector<LinearPlan> stack_plans;  // per stack of linear_stacks, while loading
+    std::unique_ptr<OutputHead> head;          // the LM head, as --lm-head chose
+    std::vector<LinearPlan> stack_plans;       // per stack of linear_stacks, while loading
     std::vector<AlignedBytes> matrix_storage;  // per layer and stack, slices of one buffer
 
     std::unique_ptr<KvCache> kv;  // every layer's, one slot per sequence
@@ -340,49 +310,7 @@ struct Model::Impl {
         for (auto& t : pool) t.join();
         matrix_storage.clear();  // the matrices hold their slices
         if (error) std::rethrow_exception(error);
-        if (options.lm_head != LmHead::file) {
-            const bool int4 = options.lm_head == LmHead::int4;
-            if (int4 && E % ref::kInt4Group != 0)
-                throw Error(file.path() +
-                            ": --lm-head int4 needs an embedding width that is a "
-                            "multiple of " +
-                            std::to_string(ref::kInt4Group) + ", got " + std::to_string(E));
-            if (int4)
-                head4 = Int4Rows(kernel("int4_gemv"), cfg.n_vocab, E);
-            else
-                head = Int8Rows(kernel("int8_gemv"), cfg.n_vocab, E);
-            // In chunks of rows, releasing each chunk of the file's head once
-            // it is converted, so the two copies never sit in memory together.
-            const int chunk = 1024;
-            const uint64_t row_bytes = head_weights->bytes / cfg.n_vocab;
-            std::atomic<int> bad_row{-1};  // a row with a non-finite value (reported below)
-            parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
-                std::vector<float> row(E);
-                std::vector<int8_t> row_q(E);
-                std::vector<uint16_t> group_scales(E / ref::kInt4Group + 1);
-                const int end = std::min(cfg.n_vocab, (c + 1) * chunk);
-                for (int v = c * chunk; v < end; ++v) {
-                    gguf::decode_row(file, *head_weights, v, row.data());
-                    for (int i = 0; i < E; ++i)
-                        if (!std::isfinite(row[i])) bad_row = v;
-                    if (int4) {
-                        ref::quantize_row_int4(row.data(), E, row_q.data(), group_scales.data());
-                        head4.set_row(v, row_q.data(), group_scales.data());
-                        continue;
-                    }
-                    float scale;
-                    ref::quantize_row(row.data(), E, row_q.data(), &scale);
-                    head.set_row(v, row_q.data(), scale);
-                }
-                file.release(head_weights->data + row_bytes * c * chunk,
-                             row_bytes * (end - c * chunk));
-            });
-            if (bad_row >= 0) {
-                std::vector<float> row(E);
-                gguf::decode_row(file, *head_weights, bad_row, row.data());
-                check_finite(row.data(), E, head_weights->name, bad_row);
-            }
-        }
+        head = OutputHead::make(options.lm_head, file, *head_weights, cfg.n_vocab, E);
     }
 
     void ensure_scratch(int m) {
@@ -492,39 +420,7 @@ struct Model::Impl {
         for (int r = 0; r < R; ++r)
             rmsnorm(&x[static_cast<size_t>(rows[r]) * E], output_norm.data(), E,
                     &xn[static_cast<size_t>(r) * E]);
-        if (options.lm_head != LmHead::file) {
-            std::vector<int8_t> qn(static_cast<size_t>(R) * E);
-            std::vector<float> s(R);
-            for (int r = 0; r < R; ++r)
-                ref::quantize_row(&xn[static_cast<size_t>(r) * E], E,
-                                  &qn[static_cast<size_t>(r) * E], &s[r]);
-            if (options.lm_head == LmHead::int4)
-                int4_gemm(head4, qn.data(), s.data(), R, out);
-            else
-                int8_gemm(head, qn.data(), s.data(), R, out);
-            return;
-        }
-        const int chunk = 256;
-        const size_t V = static_cast<size_t>(cfg.n_vocab);
-        if (head_weights->type == TensorType::f16) {
-            const auto* weights = reinterpret_cast<const uint16_t*>(head_weights->data);
-            parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
-                const int end = std::min(cfg.n_vocab, (c + 1) * chunk);
-                for (int r = 0; r < R; ++r)
-                    f16_gemv(weights + static_cast<size_t>(c) * chunk * E, end - c * chunk, E,
-                             &xn[static_cast<size_t>(r) * E],
-                             out + r * V + static_cast<size_t>(c) * chunk);
-            });
-            return;
-        }
-        parallel_for((cfg.n_vocab + chunk - 1) / chunk, [&](int c) {
-            std::vector<float> row(E);
-            for (int v = c * chunk; v < std::min(cfg.n_vocab, (c + 1) * chunk); ++v) {
-                gguf::decode_row(file, *head_weights, v, row.data());
-                for (int r = 0; r < R; ++r)
-                    out[r * V + v] = dot_product(row.data(), &xn[static_cast<size_t>(r) * E], E);
-            }
-        });
+        head->logits(xn.data(), R, out);
     }
 
     // The layers of m rows (row_slot and row_pos set): embedding in, the final
@@ -665,8 +561,7 @@ MemoryEstimate estimate_memory(const gguf::File& file, const ModelConfig& c, int
     for (const gguf::TensorInfo& t : file.tensors())
         if (t.name.rfind("blk.", 0) == 0 && t.dims.size() == 2)
             e.weights += static_cast<double>(t.elements()) / 4.0;
-    if (head == LmHead::int8) e.head = static_cast<double>(c.n_vocab) * (c.n_embd + 4);
-    if (head == LmHead::int4) e.head = static_cast<double>(c.n_vocab) * c.n_embd * 4.25 / 8;
+    e.head = static_cast<double>(OutputHead::bytes_made_at_load(head, c.n_vocab, c.n_embd));
     return e;
 }
 
@@ -798,37 +693,21 @@ void Model::use_gemv(int k, int n, const KernelInfo& gemv) {
                     " ternary weights");
 }
 
-void Model::use_head_gemv(const KernelInfo& kernel) {
-    if (impl_->options.lm_head != LmHead::int8)
-        throw Error(std::string("use_head_gemv: the LM head is ") +
-                    lm_head_name(impl_->options.lm_head) + ", not int8");
-    impl_->head.set_kernel(kernel);
-}
+void Model::use_head_gemv(const KernelInfo& kernel) { impl_->head->use_kernel(kernel); }
 
-uint64_t Model::bytes_per_token() const {
-    const uint64_t file_head =
-        impl_->options.lm_head == LmHead::file ? impl_->head_weights->bytes : 0;
-    return packed_bytes() + file_head;
-}
+uint64_t Model::bytes_per_token() const { return packed_bytes() + impl_->head->bytes_per_token(); }
 
 std::vector<Region> Model::weight_regions() const {
     std::vector<Region> out;
     for (const Layer& L : impl_->layers)
         for (const Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down})
             out.push_back({l->w.data.data(), l->w.data.size()});
-    if (impl_->options.lm_head == LmHead::file) {
-        out.push_back({impl_->head_weights->data, impl_->head_weights->bytes});
-    } else if (impl_->options.lm_head == LmHead::int4) {
-        out.push_back({impl_->head4.packed().data(), impl_->head4.packed().size()});
-        out.push_back({impl_->head4.scales().data(), impl_->head4.scales().size()});
-    } else {
-        out.push_back({impl_->head.packed().data(), impl_->head.packed().size()});
-    }
+    for (const Region& r : impl_->head->regions()) out.push_back(r);
     return out;
 }
 
 uint64_t Model::packed_bytes() const {
-    uint64_t total = impl_->head.bytes() + impl_->head4.bytes();
+    uint64_t total = impl_->head ? impl_->head->packed_bytes() : 0;
     for (const Layer& L : impl_->layers)
         for (const Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down}) total += l->w.data.size();
     return total;
