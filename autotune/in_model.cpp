@@ -33,25 +33,26 @@ std::vector<InModelTiming> InModelBench::time(int k, int n,
                 throw Error("in-model timing: two kernels named " + kernels[i]->name);
     return time_parts(
         kernels.size(), [&](size_t i) { model_->use_gemv(k, n, *kernels[i]); },
-        [&](size_t i) { return "ternary " + kernels[i]->name; }, stacks * model_->config().n_layer,
-        rounds, tokens);
+        [&](size_t i) {
+            return Model::Timing{Model::Part::ternary, kernels[i]};
+        },
+        stacks * model_->config().n_layer, rounds, tokens);
 }
 
 std::vector<InModelTiming> InModelBench::time_head(const std::vector<const KernelInfo*>& kernels,
                                                    int rounds, int tokens) {
     return time_parts(
         kernels.size(), [&](size_t i) { model_->use_head_gemv(*kernels[i]); },
-        [](size_t) { return std::string("lm head"); }, 1, rounds, tokens);
+        [](size_t) { return Model::Timing{Model::Part::lm_head}; }, 1, rounds, tokens);
 }
 
 const KernelInfo& InModelBench::head_gemv() const { return active_bundle().kernel("int8_gemv"); }
 
 void InModelBench::use_head(const KernelInfo& kernel) { model_->use_head_gemv(kernel); }
 
-std::vector<InModelTiming> InModelBench::time_parts(size_t count,
-                                                    const std::function<void(size_t)>& install,
-                                                    const std::function<std::string(size_t)>& part,
-                                                    int calls, int rounds, int tokens) {
+std::vector<InModelTiming> InModelBench::time_parts(
+    size_t count, const std::function<void(size_t)>& install,
+    const std::function<Model::Timing(size_t)>& part, int calls, int rounds, int tokens) {
     const int vocab = model_->config().n_vocab;
     std::vector<std::vector<double>> call_us(count), token_ms(count);
     for (int round = 0; round < rounds; ++round) {
@@ -68,7 +69,7 @@ std::vector<InModelTiming> InModelBench::time_parts(size_t count,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             double in_part = 0;
             for (const Model::Timing& p : model_->timings())
-                if (p.part == part(i)) in_part += p.seconds;
+                if (p.part == part(i).part && p.kernel == part(i).kernel) in_part += p.seconds;
             call_us[i].push_back(in_part / (static_cast<double>(tokens) * calls) * 1e6);
             token_ms[i].push_back(seconds / tokens * 1e3);
         }

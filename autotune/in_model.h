@@ -13,10 +13,7 @@
 #include <vector>
 
 #include "tern/kernels.h"
-
-namespace tern {
-class Model;
-}
+#include "tern/model.h"
 
 namespace tern::tune {
 
@@ -53,10 +50,10 @@ public:
 
 private:
     // Times install(i) for each of `count` kernels by the model's time in
-    // `part(i)`, per call (`calls` per token).
+    // `part(i)` (its part and kernel), per call (`calls` per token).
     std::vector<InModelTiming> time_parts(size_t count, const std::function<void(size_t)>& install,
-                                          const std::function<std::string(size_t)>& part, int calls,
-                                          int rounds, int tokens);
+                                          const std::function<Model::Timing(size_t)>& part,
+                                          int calls, int rounds, int tokens);
     int threads_;
     std::unique_ptr<Model> model_;
 };

@@ -198,7 +198,7 @@ int bench_command(int argc, char** argv) {
                             r.threads == 1 ? "" : "s", total * 1e3);
                 std::printf("| part | ms/token | share |\n| --- | ---: | ---: |\n");
                 for (const Model::Timing& p : r.per_token)
-                    std::printf("| %s | %.3f | %.1f%% |\n", p.part.c_str(), p.seconds * 1e3,
+                    std::printf("| %s | %.3f | %.1f%% |\n", p.name().c_str(), p.seconds * 1e3,
                                 100 * p.seconds / total);
             }
     } else if (format == "csv") {
@@ -248,7 +248,7 @@ int bench_command(int argc, char** argv) {
                             r.bound_share);
             std::printf(", \"ms_per_token\": {");
             for (size_t j = 0; j < r.per_token.size(); ++j)
-                std::printf("%s\"%s\": %.4f", j ? ", " : "", r.per_token[j].part.c_str(),
+                std::printf("%s\"%s\": %.4f", j ? ", " : "", r.per_token[j].name().c_str(),
                             r.per_token[j].seconds * 1e3);
             std::printf("}}%s\n", i + 1 < rows.size() ? "," : "");
         }

@@ -140,16 +140,16 @@ struct Model::Impl {
     using Clock = std::chrono::steady_clock;
     Clock::time_point mark;
     void start_timer() { mark = Clock::now(); }
-    void charge(const std::string& part) {
+    void charge(Model::Part part, const KernelInfo* kernel = nullptr) {
         const Clock::time_point now = Clock::now();
         const double s = std::chrono::duration<double>(now - mark).count();
         mark = now;
         for (Model::Timing& t : timing)
-            if (t.part == part) {
+            if (t.part == part && t.kernel == kernel) {
                 t.seconds += s;
                 return;
             }
-        timing.push_back({part, s});
+        timing.push_back({part, kernel, s});
     }
 
     // Scratch, sized for the largest batch seen.
@@ -341,12 +341,12 @@ struct Model::Impl {
     void run_linear(const Linear& l, int m, float* y) {
         const KernelInfo& kernel = l.plan.for_rows(m);
         ternary_linear(kernel, l.w, qx.data(), sx.data(), m, y);
-        charge("ternary " + kernel.name);
+        charge(Model::Part::ternary, &kernel);
     }
 
     void norm_quantize(const float* in, const std::vector<float>& weight, int k, int m) {
         rmsnorm_quantize(in, weight.data(), k, m, cfg.rms_eps, qx.data(), sx.data());
-        charge("norm+quantise");
+        charge(Model::Part::norm_quantize);
     }
 
     // The rotation angles of the m rows being evaluated, the same in every
@@ -441,21 +441,21 @@ struct Model::Impl {
         for (int l = 0; l < cfg.n_layer; ++l) {
             Layer& L = layers[l];
             // Attention block.
-            charge("other");
+            charge(Model::Part::other);
             norm_quantize(x.data(), L.attn_norm, E, m);
             run_linear(L.qkv, m, stacked.data());
             split(L.qkv, m, {q.data(), kbuf.data(), vbuf.data()});
             rope(q.data(), m, cfg.n_head, E);
             rope(kbuf.data(), m, cfg.n_head_kv, KV);
             cache_kv(l, m);
-            charge("other");
+            charge(Model::Part::other);
             attention(l, m);
-            charge("attention");
+            charge(Model::Part::attention);
             norm_quantize(att.data(), L.attn_sub_norm, E, m);
             run_linear(L.o, m, xb.data());
             for (size_t i = 0; i < static_cast<size_t>(m) * E; ++i) x[i] += xb[i];
             // Feed-forward block.
-            charge("other");
+            charge(Model::Part::other);
             norm_quantize(x.data(), L.ffn_norm, E, m);
             run_linear(L.gate_up, m, stacked.data());
             // In place, rows compacted to F wide: row t's output lands at or before
@@ -465,12 +465,12 @@ struct Model::Impl {
                 gated_activation(cfg.activation, gate, L.gate_up.part_scale(0), gate + F,
                                  L.gate_up.part_scale(1), F, &stacked[static_cast<size_t>(t) * F]);
             }
-            charge("other");
+            charge(Model::Part::other);
             norm_quantize(stacked.data(), L.ffn_sub_norm, F, m);
             run_linear(L.down, m, xb.data());
             for (size_t i = 0; i < static_cast<size_t>(m) * E; ++i) x[i] += xb[i];
         }
-        charge("other");
+        charge(Model::Part::other);
     }
 
     std::vector<std::vector<float>> eval(const std::vector<Model::Batch>& batch) {
@@ -528,7 +528,7 @@ struct Model::Impl {
                 rows.push_back(wanted[next_wanted] - r0);
             if (!rows.empty()) {
                 logits_of(rows, &all[first * cfg.n_vocab]);
-                charge("lm head");
+                charge(Model::Part::lm_head);
             }
         }
         for (const Model::Batch& e : batch) seq_pos[e.seq] += static_cast<int>(e.tokens.size());
@@ -711,6 +711,22 @@ uint64_t Model::packed_bytes() const {
     for (const Layer& L : impl_->layers)
         for (const Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down}) total += l->w.data.size();
     return total;
+}
+
+std::string Model::Timing::name() const {
+    switch (part) {
+        case Part::ternary:
+            return "ternary " + (kernel ? kernel->name : std::string("?"));
+        case Part::norm_quantize:
+            return "norm+quantise";
+        case Part::attention:
+            return "attention";
+        case Part::lm_head:
+            return "lm head";
+        case Part::other:
+            break;
+    }
+    return "other";
 }
 
 std::vector<Model::Timing> Model::timings() const { return impl_->timing; }

@@ -166,13 +166,19 @@ public:
     };
     std::vector<LinearChoice> linear_choices() const;
 
+    // The parts of eval that timings() reports: the ternary matmuls (one entry
+    // per kernel used), RMSNorm with the int8 quantisation of activations,
+    // attention, the LM head, and the rest (embedding, RoPE, residuals,
+    // activation).
+    enum class Part { ternary, norm_quantize, attention, lm_head, other };
     // Wall time spent in each part of eval since the last clear_timings(), in
-    // the order first seen: "ternary <kernel>" per kernel used (e.g. "ternary
-    // tmad_gemv"), "attention", "norm+quantise", "lm head", "other" (embedding,
-    // RoPE, residuals, activation).
+    // the order first seen.
     struct Timing {
-        std::string part;
+        Part part = Part::other;
+        const KernelInfo* kernel = nullptr;  // Part::ternary: the kernel
         double seconds = 0;
+        // "ternary tmad_gemv", "norm+quantise", "attention", "lm head", "other".
+        std::string name() const;
     };
     std::vector<Timing> timings() const;
     void clear_timings();
