@@ -130,9 +130,14 @@ struct Model::Impl {
 
     std::unique_ptr<KvCache> kv;  // every layer's, one slot per sequence
     std::vector<int> seq_pos;     // tokens in each slot's cache
-    // The rows being evaluated (a batch, or its chunk of ubatch rows): each
-    // row's slot and position.
-    std::vector<int> row_slot, row_pos;
+    // The rows one forward() evaluates (a batch, or its chunk of ubatch rows):
+    // each row's token, sequence slot and position in that sequence.
+    struct Rows {
+        const int* token;
+        const int* slot;
+        const int* pos;
+        int m;
+    };
 
     // Time per part of eval (Model::timings); steady_clock reads are ~20 ns,
     // against milliseconds per token, so they are always on.
@@ -351,12 +356,12 @@ struct Model::Impl {
 
     // The rotation angles of the m rows being evaluated, the same in every
     // layer and for queries and keys: computed once per eval.
-    void rope_angles(int m) {
-        const int half = cfg.n_rot / 2;
+    void rope_angles(const Rows& rows) {
+        const int half = cfg.n_rot / 2, m = rows.m;
         rope_cos.resize(static_cast<size_t>(m) * half);
         rope_sin.resize(rope_cos.size());
         for (int t = 0; t < m; ++t) {
-            const float p = static_cast<float>(row_pos[t]);
+            const float p = static_cast<float>(rows.pos[t]);
             for (int i = 0; i < half; ++i) {
                 const float theta = p * std::pow(cfg.rope_theta, -2.0f * i / cfg.n_rot);
                 rope_cos[static_cast<size_t>(t) * half + i] = std::cos(theta);
@@ -387,21 +392,21 @@ struct Model::Impl {
 
     // Causal grouped-query attention of m new rows, each over its own
     // sequence's cache of layer l.
-    void attention(int l, int m) {
+    void attention(int l, const Rows& rows) {
         const int hd = cfg.head_dim, KVH = cfg.n_head_kv, group = cfg.n_head / cfg.n_head_kv;
-        parallel_for(m * KVH, [&](int job) {
-            const int t = job / KVH, kvh = job % KVH, n = row_pos[t] + 1;
+        parallel_for(rows.m * KVH, [&](int job) {
+            const int t = job / KVH, kvh = job % KVH, n = rows.pos[t] + 1;
             thread_local std::vector<float> scratch;
             scratch.resize(static_cast<size_t>(group) * (n + kAttentionKeyBlock));
             const size_t first = static_cast<size_t>(t) * cfg.n_embd + kvh * group * hd;
-            kv->attend(l, row_slot[t], kvh, &q[first], group, n, scratch.data(), &att[first]);
+            kv->attend(l, rows.slot[t], kvh, &q[first], group, n, scratch.data(), &att[first]);
         });
     }
 
     // Appends the m new rows' keys (transposed) and values to layer l's cache,
     // each in its sequence's slot.
-    void cache_kv(int l, int m) {
-        kv->store(l, m, row_slot.data(), row_pos.data(), kbuf.data(), vbuf.data());
+    void cache_kv(int l, const Rows& rows) {
+        kv->store(l, rows.m, rows.slot, rows.pos, kbuf.data(), vbuf.data());
     }
 
     void rmsnorm(const float* in, const float* weight, int k, float* out) const {
@@ -423,10 +428,11 @@ struct Model::Impl {
         head->logits(xn.data(), R, out);
     }
 
-    // The layers of m rows (row_slot and row_pos set): embedding in, the final
-    // hidden state left in x; keys and values appended to the cache.
-    void forward(const int* tokens, int m) {
-        const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim;
+    // The layers of the rows: embedding in, the final hidden state left in x;
+    // keys and values appended to each row's sequence in the cache.
+    void forward(const Rows& rows) {
+        const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim, m = rows.m;
+        const int* tokens = rows.token;
         start_timer();
         ensure_scratch(m);
         const uint64_t row_bytes = embedding->bytes / cfg.n_vocab;
@@ -437,7 +443,7 @@ struct Model::Impl {
             gguf::decode_values(embedding->type, raw.data(), E, &x[static_cast<size_t>(t) * E]);
             check_finite(&x[static_cast<size_t>(t) * E], E, embedding->name, tokens[t]);
         }
-        rope_angles(m);
+        rope_angles(rows);
         for (int l = 0; l < cfg.n_layer; ++l) {
             Layer& L = layers[l];
             // Attention block.
@@ -447,9 +453,9 @@ struct Model::Impl {
             split(L.qkv, m, {q.data(), kbuf.data(), vbuf.data()});
             rope(q.data(), m, cfg.n_head, E);
             rope(kbuf.data(), m, cfg.n_head_kv, KV);
-            cache_kv(l, m);
+            cache_kv(l, rows);
             charge(Model::Part::other);
-            attention(l, m);
+            attention(l, rows);
             charge(Model::Part::attention);
             norm_quantize(att.data(), L.attn_sub_norm, E, m);
             run_linear(L.o, m, xb.data());
@@ -519,9 +525,7 @@ struct Model::Impl {
         size_t next_wanted = 0;
         for (int r0 = 0; r0 < total; r0 += options.ubatch) {
             const int m = std::min(options.ubatch, total - r0);
-            row_slot.assign(slots.begin() + r0, slots.begin() + r0 + m);
-            row_pos.assign(positions.begin() + r0, positions.begin() + r0 + m);
-            forward(&tokens[r0], m);
+            forward({&tokens[r0], &slots[r0], &positions[r0], m});
             std::vector<int> rows;  // the chunk's wanted rows, as rows of the chunk
             const size_t first = next_wanted;
             for (; next_wanted < wanted.size() && wanted[next_wanted] < r0 + m; ++next_wanted)
