@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "model/kernel_overrides.h"
 #include "tern/error.h"
 #include "tern/model.h"
 
@@ -17,7 +18,9 @@ InModelBench::InModelBench(const std::string& model_path, int threads) : threads
 
 InModelBench::~InModelBench() = default;
 
-void InModelBench::use(int k, int n, const KernelInfo& kernel) { model_->use_gemv(k, n, kernel); }
+void InModelBench::use(int k, int n, const KernelInfo& kernel) {
+    KernelOverrides::use_gemv(*model_, k, n, kernel);
+}
 
 std::vector<InModelTiming> InModelBench::time(int k, int n,
                                               const std::vector<const KernelInfo*>& kernels,
@@ -32,7 +35,7 @@ std::vector<InModelTiming> InModelBench::time(int k, int n,
             if (kernels[i]->name == kernels[j]->name)
                 throw Error("in-model timing: two kernels named " + kernels[i]->name);
     return time_parts(
-        kernels.size(), [&](size_t i) { model_->use_gemv(k, n, *kernels[i]); },
+        kernels.size(), [&](size_t i) { KernelOverrides::use_gemv(*model_, k, n, *kernels[i]); },
         [&](size_t i) {
             return Model::Timing{Model::Part::ternary, kernels[i]};
         },
@@ -42,13 +45,15 @@ std::vector<InModelTiming> InModelBench::time(int k, int n,
 std::vector<InModelTiming> InModelBench::time_head(const std::vector<const KernelInfo*>& kernels,
                                                    int rounds, int tokens) {
     return time_parts(
-        kernels.size(), [&](size_t i) { model_->use_head_gemv(*kernels[i]); },
+        kernels.size(), [&](size_t i) { KernelOverrides::use_head_gemv(*model_, *kernels[i]); },
         [](size_t) { return Model::Timing{Model::Part::lm_head}; }, 1, rounds, tokens);
 }
 
 const KernelInfo& InModelBench::head_gemv() const { return active_bundle().kernel("int8_gemv"); }
 
-void InModelBench::use_head(const KernelInfo& kernel) { model_->use_head_gemv(kernel); }
+void InModelBench::use_head(const KernelInfo& kernel) {
+    KernelOverrides::use_head_gemv(*model_, kernel);
+}
 
 std::vector<InModelTiming> InModelBench::time_parts(
     size_t count, const std::function<void(size_t)>& install,

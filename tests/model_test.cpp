@@ -12,6 +12,7 @@
 #include <functional>
 
 #include "bundle_test_util.h"
+#include "model/kernel_overrides.h"
 #include "tern/error.h"
 #include "tern/gguf_writer.h"
 #include "tern/reference_model.h"
@@ -496,7 +497,8 @@ TEST_P(ModelOnEachBundle, UseGemvSwapsKernelsWithoutChangingLogits) {
     for (const KernelInfo& k : active_bundle().kernels()) {
         if (!k.is_ternary() || k.m_tile() != 1 || !k.op.empty()) continue;
         any = &k;
-        for (const Model::LinearChoice& l : model->linear_choices()) model->use_gemv(l.k, l.n, k);
+        for (const Model::LinearChoice& l : model->linear_choices())
+            KernelOverrides::use_gemv(*model, l.k, l.n, k);
         for (const Model::LinearChoice& l : model->linear_choices()) {
             EXPECT_EQ(l.gemv, &k) << l.tensor;
             EXPECT_TRUE(same_packing(l.gemm->layout(), l.layout)) << l.gemm->name;
@@ -505,9 +507,10 @@ TEST_P(ModelOnEachBundle, UseGemvSwapsKernelsWithoutChangingLogits) {
         ++swapped;
     }
     ASSERT_GE(swapped, 2);
-    EXPECT_THROW(model->use_gemv(3, 5, *any), Error);
-    EXPECT_THROW(model->use_gemv(model->linear_choices()[0].k, model->linear_choices()[0].n,
-                                 active_bundle().kernel("int8_gemv")),
+    EXPECT_THROW(KernelOverrides::use_gemv(*model, 3, 5, *any), Error);
+    EXPECT_THROW(KernelOverrides::use_gemv(*model, model->linear_choices()[0].k,
+                                           model->linear_choices()[0].n,
+                                           active_bundle().kernel("int8_gemv")),
                  Error);
 }
 
@@ -521,12 +524,12 @@ TEST_P(ModelOnEachBundle, UseHeadGemvKeepsLogits) {
     const std::string path = tiny_model("use_head", o);
     auto model = Model::load(path, mo);
     const std::vector<float> want = model->eval(kPrompt);
-    model->use_head_gemv(active_bundle().kernel("int8_gemm"));
+    KernelOverrides::use_head_gemv(*model, active_bundle().kernel("int8_gemm"));
     model->reset();
     EXPECT_EQ(model->eval(kPrompt), want);
     mo.lm_head = LmHead::int4;
     auto int4 = Model::load(path, mo);
-    EXPECT_THROW(int4->use_head_gemv(active_bundle().kernel("int8_gemv")), Error);
+    EXPECT_THROW(KernelOverrides::use_head_gemv(*int4, active_bundle().kernel("int8_gemv")), Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Bundles, ModelOnEachBundle, testing::ValuesIn(test::bundle_targets()),

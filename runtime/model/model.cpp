@@ -16,6 +16,7 @@
 #include "kernels/thread_pool.h"
 #include "kernels/vector_clones.h"
 #include "model/attention.h"
+#include "model/kernel_overrides.h"
 #include "model/kv_cache.h"
 #include "model/output_head.h"
 #include "model/parallel_for.h"
@@ -668,13 +669,14 @@ void Model::set_threads(int threads) {
     }
 }
 
-void Model::use_gemv(int k, int n, const KernelInfo& gemv) {
+void KernelOverrides::use_gemv(Model& model, int k, int n, const KernelInfo& gemv) {
+    Model::Impl& impl = *model.impl_;
     if (!gemv.is_ternary())
         throw Error("use_gemv: kernel " + gemv.name + " (" + gemv.family +
                     ") is not a ternary kernel");
     const Layout layout = gemv.layout();
     bool found = false;
-    for (Layer& layer : impl_->layers) {
+    for (Layer& layer : impl.layers) {
         for (Linear* l : {&layer.qkv, &layer.o, &layer.gate_up, &layer.down}) {
             if (l->w.k != k || l->w.n != n) continue;
             found = true;
@@ -697,7 +699,9 @@ void Model::use_gemv(int k, int n, const KernelInfo& gemv) {
                     " ternary weights");
 }
 
-void Model::use_head_gemv(const KernelInfo& kernel) { impl_->head->use_kernel(kernel); }
+void KernelOverrides::use_head_gemv(Model& model, const KernelInfo& kernel) {
+    model.impl_->head->use_kernel(kernel);
+}
 
 uint64_t Model::bytes_per_token() const { return packed_bytes() + impl_->head->bytes_per_token(); }
 

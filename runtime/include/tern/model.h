@@ -139,21 +139,6 @@ public:
     // tuned nearest that count where they read the weights as packed at load.
     void set_threads(int threads);
 
-    // Runs the k x n ternary weights of every layer with `gemv` for single rows
-    // from now on (tern-tune --in-model times candidate kernels this way, inside
-    // real decode steps). Weights the kernel cannot read as packed are repacked
-    // into its layout first; rows of several tokens then run on `gemv` too
-    // unless the bundle has a GEMM kernel for that layout. Throws if no weights
-    // have that shape or `gemv` is not a ternary kernel. `gemv` must outlive
-    // its use.
-    void use_gemv(int k, int n, const KernelInfo& gemv);
-
-    // Reads the int8 LM head with `kernel` from now on: an int8_gemv kernel of
-    // the head's layout (same lanes and dot), e.g. one tern-tune --in-model
-    // is timing. Throws if the head is not int8 or the layout differs.
-    // `kernel` must outlive its use.
-    void use_head_gemv(const KernelInfo& kernel);
-
     // The kernels chosen for each ternary weight shape (tern info).
     struct LinearChoice {
         std::string tensor;  // e.g. "blk.*.ffn_gate.weight + ffn_up.weight" (stacked)
@@ -184,6 +169,7 @@ public:
     void clear_timings();
 
 private:
+    friend struct KernelOverrides;  // tern-tune's in-model hooks (model/kernel_overrides.h)
     struct Impl;
     explicit Model(std::unique_ptr<Impl> impl);
     static void check_memory(const Impl& impl);
