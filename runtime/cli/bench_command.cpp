@@ -21,6 +21,24 @@
 namespace tern::cli {
 namespace {
 
+// A JSON string literal of s: quotes, backslashes and control characters escaped.
+std::string json_quoted(const std::string& s) {
+    std::string out = "\"";
+    for (const char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char u[8];
+            std::snprintf(u, sizeof u, "\\u%04x", static_cast<unsigned>(c));
+            out += u;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
 struct Row {
     int threads;
     std::string test;
@@ -226,17 +244,18 @@ int bench_command(int argc, char** argv) {
         for (size_t i = 0; i < rows.size(); ++i) {
             const Row& r = rows[i];
             std::printf(
-                "  {\"model\": \"%s\", \"size_bytes\": %llu, \"params\": %llu, \"bundle\": \"%s\", "
-                "\"bits_per_weight\": %s, \"lm_head\": \"%s\", \"cache_type\": \"%s\", "
-                "\"threads\": %d, \"test\": \"%s\", "
+                "  {\"model\": %s, \"size_bytes\": %llu, \"params\": %llu, \"bundle\": %s, "
+                "\"bits_per_weight\": %s, \"lm_head\": %s, \"cache_type\": %s, "
+                "\"threads\": %d, \"test\": %s, "
                 "\"tps_mean\": %.3f, "
                 "\"tps_sd\": %.3f, \"tps_median\": %.3f, \"bytes_per_token\": %llu, "
                 "\"peak_rss_mib\": %.1f, \"joules_per_token\": ",
-                model_name, static_cast<unsigned long long>(f.size()),
-                static_cast<unsigned long long>(params), bundle.c_str(), bits, head,
-                cache_type_name(model->options().cache_type), r.threads, r.test.c_str(), r.mean,
-                r.sd, r.median, static_cast<unsigned long long>(model->bytes_per_token()),
-                peak_rss_mib());
+                json_quoted(model_name).c_str(), static_cast<unsigned long long>(f.size()),
+                static_cast<unsigned long long>(params), json_quoted(bundle).c_str(), bits,
+                json_quoted(head).c_str(),
+                json_quoted(cache_type_name(model->options().cache_type)).c_str(), r.threads,
+                json_quoted(r.test).c_str(), r.mean, r.sd, r.median,
+                static_cast<unsigned long long>(model->bytes_per_token()), peak_rss_mib());
             if (std::isnan(r.joules_per_token))
                 std::printf("null");
             else
@@ -248,7 +267,7 @@ int bench_command(int argc, char** argv) {
                             r.bound_share);
             std::printf(", \"ms_per_token\": {");
             for (size_t j = 0; j < r.per_token.size(); ++j)
-                std::printf("%s\"%s\": %.4f", j ? ", " : "", r.per_token[j].name().c_str(),
+                std::printf("%s%s: %.4f", j ? ", " : "", json_quoted(r.per_token[j].name()).c_str(),
                             r.per_token[j].seconds * 1e3);
             std::printf("}}%s\n", i + 1 < rows.size() ? "," : "");
         }
