@@ -166,7 +166,7 @@ int bench_command(int argc, char** argv) {
     for (const auto& t : f.tensors()) params += t.elements();
     char model_name[128], size[32], param_text[32];
     std::snprintf(model_name, sizeof model_name, "%s %dL/%d %s", c.arch->name, c.n_layer, c.n_embd,
-                  gguf::tensor_type_name(f.tensor("blk.0.attn_q.weight").type));
+                  gguf::tensor_type_name(f.tensor(tensor_name(0, LayerTensor::attn_q)).type));
     std::snprintf(size, sizeof size, "%.2f MiB", f.size() / 1048576.0);
     std::snprintf(param_text, sizeof param_text, "%.2f M", params / 1e6);
     const std::string bundle = active_bundle().target();

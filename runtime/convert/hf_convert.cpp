@@ -36,26 +36,26 @@ const SourceClass kClasses[] = {
 // (after "blk.N."), and what it is.
 enum class Kind { norm, sub_norm, ternary };
 enum class Rows { embd, kv, ff };  // a ternary matrix's output rows
-struct LayerTensor {
+struct LayerRow {
     const char* hf;
-    const char* gguf;
+    LayerTensor gguf;
     Kind kind;
     Rows rows = Rows::embd;  // ternary: output rows
     Rows cols = Rows::embd;  // ternary: input columns; norms: length
     int permute_heads = 0;   // 1: query heads, 2: KV heads (when the class permutes)
 };
-const LayerTensor kLayer[] = {
-    {"input_layernorm.weight", "attn_norm.weight", Kind::norm},
-    {"self_attn.q_proj", "attn_q.weight", Kind::ternary, Rows::embd, Rows::embd, 1},
-    {"self_attn.k_proj", "attn_k.weight", Kind::ternary, Rows::kv, Rows::embd, 2},
-    {"self_attn.v_proj", "attn_v.weight", Kind::ternary, Rows::kv, Rows::embd},
-    {"self_attn.attn_sub_norm.weight", "attn_sub_norm.weight", Kind::sub_norm},
-    {"self_attn.o_proj", "attn_output.weight", Kind::ternary, Rows::embd, Rows::embd},
-    {"post_attention_layernorm.weight", "ffn_norm.weight", Kind::norm},
-    {"mlp.gate_proj", "ffn_gate.weight", Kind::ternary, Rows::ff, Rows::embd},
-    {"mlp.up_proj", "ffn_up.weight", Kind::ternary, Rows::ff, Rows::embd},
-    {"mlp.ffn_sub_norm.weight", "ffn_sub_norm.weight", Kind::sub_norm, Rows::embd, Rows::ff},
-    {"mlp.down_proj", "ffn_down.weight", Kind::ternary, Rows::embd, Rows::ff},
+const LayerRow kLayer[] = {
+    {"input_layernorm.weight", LayerTensor::attn_norm, Kind::norm},
+    {"self_attn.q_proj", LayerTensor::attn_q, Kind::ternary, Rows::embd, Rows::embd, 1},
+    {"self_attn.k_proj", LayerTensor::attn_k, Kind::ternary, Rows::kv, Rows::embd, 2},
+    {"self_attn.v_proj", LayerTensor::attn_v, Kind::ternary, Rows::kv, Rows::embd},
+    {"self_attn.attn_sub_norm.weight", LayerTensor::attn_sub_norm, Kind::sub_norm},
+    {"self_attn.o_proj", LayerTensor::attn_output, Kind::ternary, Rows::embd, Rows::embd},
+    {"post_attention_layernorm.weight", LayerTensor::ffn_norm, Kind::norm},
+    {"mlp.gate_proj", LayerTensor::ffn_gate, Kind::ternary, Rows::ff, Rows::embd},
+    {"mlp.up_proj", LayerTensor::ffn_up, Kind::ternary, Rows::ff, Rows::embd},
+    {"mlp.ffn_sub_norm.weight", LayerTensor::ffn_sub_norm, Kind::sub_norm, Rows::embd, Rows::ff},
+    {"mlp.down_proj", LayerTensor::ffn_down, Kind::ternary, Rows::embd, Rows::ff},
 };
 
 const SourceClass& find_class(const HfCheckpoint& c) {
@@ -330,20 +330,19 @@ ConvertSummary convert_checkpoint(const std::string& dir, const std::string& out
     };
 
     const SafeTensor& embd = c.tensor("model.embed_tokens.weight");
-    vocab_matrix("token_embd.weight", embd, o.embedding_type);
-    norm("output_norm.weight", "model.norm.weight", E);
+    vocab_matrix(kTokenEmbdTensor, embd, o.embedding_type);
+    norm(kOutputNormTensor, "model.norm.weight", E);
     for (int l = 0; l < shape.n_layer; ++l) {
         const std::string hf = "model.layers." + std::to_string(l) + ".";
-        const std::string gg = "blk." + std::to_string(l) + ".";
-        for (const LayerTensor& t : kLayer) {
+        for (const LayerRow& t : kLayer) {
             if (t.kind == Kind::sub_norm && !arch.sub_norms) continue;
             if (t.kind == Kind::ternary)
-                ternary(gg + t.gguf, hf + t.hf, size_of(t.rows), size_of(t.cols),
+                ternary(tensor_name(l, t.gguf), hf + t.hf, size_of(t.rows), size_of(t.cols),
                         t.permute_heads == 1   ? shape.n_head
                         : t.permute_heads == 2 ? shape.n_head_kv
                                                : 0);
             else
-                norm(gg + t.gguf, hf + t.hf, size_of(t.cols));
+                norm(tensor_name(l, t.gguf), hf + t.hf, size_of(t.cols));
         }
     }
     // bitnet.cpp's files carry the head as its own tensor, tied or not.
@@ -351,7 +350,7 @@ ConvertSummary convert_checkpoint(const std::string& dir, const std::string& out
     const bool tied = c.config().value("tie_word_embeddings", head == nullptr);
     if (!head && !tied)
         throw Error(dir + ": tie_word_embeddings is false but the weights have no lm_head.weight");
-    vocab_matrix("output.weight", head && !tied ? *head : embd, o.head_type);
+    vocab_matrix(kOutputTensor, head && !tied ? *head : embd, o.head_type);
     if (head && tied) used.insert("lm_head.weight");
 
     for (const auto& file : c.files())

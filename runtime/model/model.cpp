@@ -100,16 +100,17 @@ namespace {
 // down: each stacks its tensors' rows (parts) over k inputs. The one place that
 // says how the model stacks them (load and linear_shapes read it).
 struct LinearStack {
-    std::vector<const char*> names;  // tensor names within the layer, without ".weight"
+    std::vector<LayerTensor> tensors;
     int k;
     std::vector<int> parts;  // rows of each tensor
 };
 
 std::vector<LinearStack> linear_stacks(int E, int F, int KV) {
-    return {{{"attn_q", "attn_k", "attn_v"}, E, {E, KV, KV}},
-            {{"attn_output"}, E, {E}},
-            {{"ffn_gate", "ffn_up"}, E, {F, F}},
-            {{"ffn_down"}, F, {E}}};
+    using T = LayerTensor;
+    return {{{T::attn_q, T::attn_k, T::attn_v}, E, {E, KV, KV}},
+            {{T::attn_output}, E, {E}},
+            {{T::ffn_gate, T::ffn_up}, E, {F, F}},
+            {{T::ffn_down}, F, {E}}};
 }
 
 }  // namespace
@@ -233,27 +234,28 @@ struct Model::Impl {
 
     void read_config() {
         cfg = model_config(file, options.activation);
-        embedding = &file.tensor("token_embd.weight");
+        embedding = &file.tensor(kTokenEmbdTensor);
         head_weights = &file.tensor(cfg.head_tensor);
     }
 
     void load_layer(int l) {
         const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim;
-        const std::string p = "blk." + std::to_string(l) + ".";
         Layer& L = layers[l];
-        L.attn_norm = vector_tensor(p + "attn_norm.weight", E);
-        L.ffn_norm = vector_tensor(p + "ffn_norm.weight", E);
+        L.attn_norm = vector_tensor(tensor_name(l, LayerTensor::attn_norm), E);
+        L.ffn_norm = vector_tensor(tensor_name(l, LayerTensor::ffn_norm), E);
         // Without sub-norms (Llama), the normalisation before quantising stays
         // and its weight is one.
-        L.attn_sub_norm = cfg.arch->sub_norms ? vector_tensor(p + "attn_sub_norm.weight", E)
-                                              : std::vector<float>(E, 1.0f);
-        L.ffn_sub_norm = cfg.arch->sub_norms ? vector_tensor(p + "ffn_sub_norm.weight", F)
-                                             : std::vector<float>(F, 1.0f);
+        L.attn_sub_norm = cfg.arch->sub_norms
+                              ? vector_tensor(tensor_name(l, LayerTensor::attn_sub_norm), E)
+                              : std::vector<float>(E, 1.0f);
+        L.ffn_sub_norm = cfg.arch->sub_norms
+                             ? vector_tensor(tensor_name(l, LayerTensor::ffn_sub_norm), F)
+                             : std::vector<float>(F, 1.0f);
         Linear* targets[] = {&L.qkv, &L.o, &L.gate_up, &L.down};
         const auto stacks = linear_stacks(E, F, KV);
         for (size_t i = 0; i < stacks.size(); ++i) {
             std::vector<std::string> names;
-            for (const char* name : stacks[i].names) names.push_back(p + name + ".weight");
+            for (LayerTensor t : stacks[i].tensors) names.push_back(tensor_name(l, t));
             *targets[i] = linear(names, stacks[i].k, stacks[i].parts, stack_plans[i],
                                  matrix_storage[l * stacks.size() + i]);
         }
@@ -291,7 +293,7 @@ struct Model::Impl {
     // (in layer order of discovery) is rethrown.
     void load_weights() {
         const int E = cfg.n_embd;
-        output_norm = vector_tensor("output_norm.weight", E);
+        output_norm = vector_tensor(kOutputNormTensor, E);
         layers.resize(cfg.n_layer);
         plan_matrices();
         std::atomic<int> next{0}, done{0};

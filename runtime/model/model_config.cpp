@@ -115,28 +115,28 @@ ModelConfig model_config(const gguf::File& file, std::optional<Activation> activ
             fail("tensor '" + t.name + "' is " + gguf::tensor_type_name(t.type) +
                  ", expected F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K (" + role + ")");
     };
-    const TensorInfo& embd = file.tensor("token_embd.weight");
+    const TensorInfo& embd = file.tensor(kTokenEmbdTensor);
     float_matrix(embd, "the token embedding");
     cfg.n_vocab = static_cast<int>(embd.dims[1]);
     if (file.has(cfg.key("vocab_size")) &&
         file.get_uint(cfg.key("vocab_size")) != uint64_t(cfg.n_vocab))
         fail(cfg.key("vocab_size") + " is " + std::to_string(file.get_uint(cfg.key("vocab_size"))) +
              " but token_embd.weight has " + std::to_string(cfg.n_vocab) + " rows");
-    if (const TensorInfo* out = file.find_tensor("output.weight")) {
+    if (const TensorInfo* out = file.find_tensor(kOutputTensor)) {
         float_matrix(*out, "the LM head");
         if (out->dims[1] != embd.dims[1])
             fail("tensor 'output.weight' has " + std::to_string(out->dims[1]) +
                  " rows but token_embd.weight has " + std::to_string(embd.dims[1]) +
                  " (one per token of the vocabulary)");
-        cfg.head_tensor = "output.weight";
+        cfg.head_tensor = kOutputTensor;
     }
 
     // Sizes that allocations follow must agree with the tensors before anything
     // is allocated from them (a 50 KB file must not make tern reserve
     // gigabytes): the last layer exists, and the FFN width is the down
     // projection's.
-    file.tensor("blk." + std::to_string(cfg.n_layer - 1) + ".attn_norm.weight");
-    const TensorInfo& down = file.tensor("blk.0.ffn_down.weight");
+    file.tensor(tensor_name(cfg.n_layer - 1, LayerTensor::attn_norm));
+    const TensorInfo& down = file.tensor(tensor_name(0, LayerTensor::ffn_down));
     if (down.dims.size() != 2 || down.dims[0] != uint64_t(cfg.n_ff))
         fail("tensor 'blk.0.ffn_down.weight' has shape " + gguf::dims_text(down.dims) +
              ", expected [" + std::to_string(cfg.n_ff) + ", " + std::to_string(cfg.n_embd) + "] (" +

@@ -95,7 +95,7 @@ std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, 
     const float eps = c.rms_eps;
     const double theta = c.rope_theta;
     const bool neox = c.arch->rope == RopeStyle::neox;
-    const gguf::TensorInfo& embd = f.tensor("token_embd.weight");
+    const gguf::TensorInfo& embd = f.tensor(kTokenEmbdTensor);
     const gguf::TensorInfo& head = f.tensor(c.head_tensor);
     const int T = static_cast<int>(tokens.size());
 
@@ -103,19 +103,20 @@ std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, 
     for (int t = 0; t < T; ++t) gguf::decode_row(f, embd, tokens[t], x[t].data());
 
     for (int l = 0; l < L; ++l) {
-        const std::string p = "blk." + std::to_string(l) + ".";
-        const Ternary wq = ternary(f, p + "attn_q.weight"), wk = ternary(f, p + "attn_k.weight"),
-                      wv = ternary(f, p + "attn_v.weight"),
-                      wo = ternary(f, p + "attn_output.weight"),
-                      wg = ternary(f, p + "ffn_gate.weight"), wu = ternary(f, p + "ffn_up.weight"),
-                      wd = ternary(f, p + "ffn_down.weight");
-        const auto attn_norm = vec(f, p + "attn_norm.weight"),
-                   ffn_norm = vec(f, p + "ffn_norm.weight");
+        const Ternary wq = ternary(f, tensor_name(l, LayerTensor::attn_q)),
+                      wk = ternary(f, tensor_name(l, LayerTensor::attn_k)),
+                      wv = ternary(f, tensor_name(l, LayerTensor::attn_v)),
+                      wo = ternary(f, tensor_name(l, LayerTensor::attn_output)),
+                      wg = ternary(f, tensor_name(l, LayerTensor::ffn_gate)),
+                      wu = ternary(f, tensor_name(l, LayerTensor::ffn_up)),
+                      wd = ternary(f, tensor_name(l, LayerTensor::ffn_down));
+        const auto attn_norm = vec(f, tensor_name(l, LayerTensor::attn_norm)),
+                   ffn_norm = vec(f, tensor_name(l, LayerTensor::ffn_norm));
         // Without sub-norms (Llama) the input of attn_output and ffn_down is still
         // RMS-normalised before BitNet's quantisation, with unit weights.
-        const auto attn_sub =
-            c.arch->sub_norms ? vec(f, p + "attn_sub_norm.weight") : std::vector<float>(E, 1.0f);
-        const auto ffn_sub = c.arch->sub_norms ? vec(f, p + "ffn_sub_norm.weight")
+        const auto attn_sub = c.arch->sub_norms ? vec(f, tensor_name(l, LayerTensor::attn_sub_norm))
+                                                : std::vector<float>(E, 1.0f);
+        const auto ffn_sub = c.arch->sub_norms ? vec(f, tensor_name(l, LayerTensor::ffn_sub_norm))
                                                : std::vector<float>(c.n_ff, 1.0f);
         Matrix Q(T), K(T), Vv(T);
         for (int t = 0; t < T; ++t) {
@@ -177,7 +178,7 @@ std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, 
             for (int i = 0; i < E; ++i) x[t][i] += d[i];
         }
     }
-    const auto out_norm = vec(f, "output_norm.weight");
+    const auto out_norm = vec(f, kOutputNormTensor);
     std::vector<float> logits(static_cast<size_t>(T) * V);
     std::vector<float> row(E);
     for (int t = 0; t < T; ++t) {

@@ -239,8 +239,8 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
             }
         });
     };
-    vocab_matrix("token_embd.weight", o.embedding_type, tensor_seed(o.seed, index++));
-    norm("output_norm.weight", E);
+    vocab_matrix(kTokenEmbdTensor, o.embedding_type, tensor_seed(o.seed, index++));
+    norm(kOutputNormTensor, E);
     // Without sub-norms their seeds are still drawn, so that files of every
     // architecture with one seed hold the same ternary weights.
     auto sub_norm = [&](const std::string& name, int n) {
@@ -250,20 +250,21 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
             ++index;
     };
     for (int l = 0; l < shape.n_layer; ++l) {
-        const std::string p = "blk." + std::to_string(l) + ".";
-        norm(p + "attn_norm.weight", E);
-        ternary(p + "attn_q.weight", E, E);
-        ternary(p + "attn_k.weight", E, KV);
-        ternary(p + "attn_v.weight", E, KV);
-        sub_norm(p + "attn_sub_norm.weight", E);
-        ternary(p + "attn_output.weight", E, E);
-        norm(p + "ffn_norm.weight", E);
-        ternary(p + "ffn_gate.weight", E, F);
-        ternary(p + "ffn_up.weight", E, F);
-        sub_norm(p + "ffn_sub_norm.weight", F);
-        ternary(p + "ffn_down.weight", F, E);
+        using T = LayerTensor;
+        auto name = [&](T t) { return tensor_name(l, t); };
+        norm(name(T::attn_norm), E);
+        ternary(name(T::attn_q), E, E);
+        ternary(name(T::attn_k), E, KV);
+        ternary(name(T::attn_v), E, KV);
+        sub_norm(name(T::attn_sub_norm), E);
+        ternary(name(T::attn_output), E, E);
+        norm(name(T::ffn_norm), E);
+        ternary(name(T::ffn_gate), E, F);
+        ternary(name(T::ffn_up), E, F);
+        sub_norm(name(T::ffn_sub_norm), F);
+        ternary(name(T::ffn_down), F, E);
     }
-    if (has_head) vocab_matrix("output.weight", head_type, tensor_seed(o.seed, index++));
+    if (has_head) vocab_matrix(kOutputTensor, head_type, tensor_seed(o.seed, index++));
     w.write(path, progress);
 }
 

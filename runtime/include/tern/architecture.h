@@ -31,6 +31,27 @@ struct Architecture {
     RopeStyle rope;
 };
 
+// GGUF tensor names (llama.cpp's, the same in every architecture here), spelled
+// once: the model, its reference, gen-model, convert and the tools read them here.
+enum class LayerTensor {
+    attn_norm,
+    attn_q,
+    attn_k,
+    attn_v,
+    attn_sub_norm,
+    attn_output,
+    ffn_norm,
+    ffn_gate,
+    ffn_up,
+    ffn_sub_norm,
+    ffn_down,
+};
+const char* layer_tensor_key(LayerTensor t);        // "attn_q"
+std::string tensor_name(int layer, LayerTensor t);  // "blk.<layer>.attn_q.weight"
+inline constexpr const char* kTokenEmbdTensor = "token_embd.weight";
+inline constexpr const char* kOutputNormTensor = "output_norm.weight";
+inline constexpr const char* kOutputTensor = "output.weight";
+
 // Every architecture tern runs, in the order `tern info` lists them.
 const std::vector<Architecture>& architectures();
 // The architecture named `name`; throws naming the file, the name and the
