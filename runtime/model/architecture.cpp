@@ -18,31 +18,11 @@ Activation parse_activation(const std::string& name) {
 const char* rope_style_name(RopeStyle r) { return r == RopeStyle::neox ? "neox" : "interleaved"; }
 
 const char* layer_tensor_key(LayerTensor t) {
-    switch (t) {
-        case LayerTensor::attn_norm:
-            return "attn_norm";
-        case LayerTensor::attn_q:
-            return "attn_q";
-        case LayerTensor::attn_k:
-            return "attn_k";
-        case LayerTensor::attn_v:
-            return "attn_v";
-        case LayerTensor::attn_sub_norm:
-            return "attn_sub_norm";
-        case LayerTensor::attn_output:
-            return "attn_output";
-        case LayerTensor::ffn_norm:
-            return "ffn_norm";
-        case LayerTensor::ffn_gate:
-            return "ffn_gate";
-        case LayerTensor::ffn_up:
-            return "ffn_up";
-        case LayerTensor::ffn_sub_norm:
-            return "ffn_sub_norm";
-        case LayerTensor::ffn_down:
-            break;
-    }
-    return "ffn_down";
+    // In LayerTensor's order.
+    static const char* const keys[] = {"attn_norm",     "attn_q",       "attn_k",   "attn_v",
+                                       "attn_sub_norm", "attn_output",  "ffn_norm", "ffn_gate",
+                                       "ffn_up",        "ffn_sub_norm", "ffn_down"};
+    return keys[static_cast<int>(t)];
 }
 
 std::string tensor_name(int layer, LayerTensor t) {
