@@ -110,7 +110,6 @@ int perplexity_command(int argc, char** argv) {
     ModelOptions options = model_options(args, static_cast<int>(args.integer("threads", 0, 1024)));
     const int n_ctx = options.n_ctx;
     if (n_ctx < 4) throw Error("tern perplexity: -c " + std::to_string(n_ctx) + " is too short");
-    options.n_ctx = n_ctx;
     auto model = load_model(args, options, false);
     const Tokenizer tok = Tokenizer::from_gguf(model->file());
     const int V = model->config().n_vocab;

@@ -130,7 +130,8 @@ public:
     Int8Head(const gguf::File& file, const TensorInfo& rows, int V, int E)
         : head_(kernel("int8_gemv"), V, E) {
         convert_rows(file, rows, V, E, [&](int v, const float* x) {
-            std::vector<int8_t> q(E);
+            thread_local std::vector<int8_t> q;  // one per converting thread, not per row
+            q.resize(E);
             float scale;
             ref::quantize_row(x, E, q.data(), &scale);
             head_.set_row(v, q.data(), scale);
@@ -157,8 +158,10 @@ public:
     Int4Head(const gguf::File& file, const TensorInfo& rows, int V, int E)
         : head_(kernel("int4_gemv"), V, check_width(file, E)) {
         convert_rows(file, rows, V, E, [&](int v, const float* x) {
-            std::vector<int8_t> q(E);
-            std::vector<uint16_t> group_scales(E / ref::kInt4Group + 1);
+            thread_local std::vector<int8_t> q;  // one per converting thread, not per row
+            thread_local std::vector<uint16_t> group_scales;
+            q.resize(E);
+            group_scales.resize(E / ref::kInt4Group + 1);
             ref::quantize_row_int4(x, E, q.data(), group_scales.data());
             head_.set_row(v, q.data(), group_scales.data());
         });
