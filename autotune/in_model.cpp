@@ -49,7 +49,9 @@ std::vector<InModelTiming> InModelBench::time_head(const std::vector<const Kerne
         [](size_t) { return Model::Timing{Model::Part::lm_head}; }, 1, rounds, tokens);
 }
 
-const KernelInfo& InModelBench::head_gemv() const { return active_bundle().kernel("int8_gemv"); }
+const KernelInfo& InModelBench::head_gemv() const {
+    return model_->backend().bundle().kernel("int8_gemv");
+}
 
 void InModelBench::use_head(const KernelInfo& kernel) {
     KernelOverrides::use_head_gemv(*model_, kernel);

@@ -362,7 +362,7 @@ std::vector<Contender> contenders(const Problem& p, const SearchResult& r, Workl
         }
         out.push_back(e);
     }
-    const KernelInfo& current = *active_bundle().plan_linear(p.k, p.n, p.threads).gemv;
+    const KernelInfo& current = *default_bundle().plan_linear(p.k, p.n, p.threads).gemv;
     for (Contender& e : out)
         if (e.family == current.family && e.knobs == current.knobs) {
             e.label += ", the bundle's " + current.name;
@@ -642,7 +642,7 @@ int run(int argc, char** argv) {
         // The LM head too, when the model runs this target's bundle (the head
         // kernel is one per bundle: chosen by its time summed over the thread
         // counts).
-        const bool head = active_bundle().target() == target->name;
+        const bool head = default_bundle().target() == target->name;
         std::map<std::map<std::string, int>, double> head_us;
         std::unique_ptr<InModelBench> bench;
         for (size_t i = 0; i < in_model_problems.size(); ++i) {
@@ -677,7 +677,7 @@ int run(int argc, char** argv) {
         }
         if (!head) {
             std::printf("the LM head is not timed in the model: it runs bundle %s, not %s\n",
-                        active_bundle().target().c_str(), target->name.c_str());
+                        default_bundle().target().c_str(), target->name.c_str());
         } else {
             auto best = head_us.begin();
             for (auto it = head_us.begin(); it != head_us.end(); ++it)

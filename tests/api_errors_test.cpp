@@ -24,7 +24,9 @@ void expect_error(Fn fn, std::initializer_list<const char*> fragments) {
 
 class ApiErrors : public testing::Test {
 protected:
-    const KernelInfo& gemv = kernel_for(Family::tmad, 1);
+    const KernelSet& bundle = default_bundle();
+    const KernelInfo& gemv = bundle.kernel_for(Family::tmad, 1);
+    const KernelInfo& norm = bundle.kernel("rmsnorm_quant");
     TernaryMatrix w = test::random_ternary(64, 128, 1);
     PackedMatrix packed = pack(w, gemv.layout());
     std::vector<int8_t> q = test::random_int8(128 * 8, 2);
@@ -42,16 +44,17 @@ TEST_F(ApiErrors, NullBuffers) {
     PackedMatrix empty;
     expect_error([&] { ternary_linear(gemv, empty, q.data(), s.data(), 1, y.data()); },
                  {"packed weights is null"});
-    expect_error([&] { rmsnorm_quantize(nullptr, s.data(), 8, 1, 1e-5f, q.data(), s.data()); },
-                 {"rmsnorm_quantize", "x is null"});
-    const Int8Rows rows(kernel("int8_gemv"), 8, 16);
+    expect_error(
+        [&] { rmsnorm_quantize(norm, nullptr, s.data(), 8, 1, 1e-5f, q.data(), s.data()); },
+        {"rmsnorm_quantize", "x is null"});
+    const Int8Rows rows(bundle.kernel("int8_gemv"), 8, 16);
     expect_error([&] { int8_gemv(rows, nullptr, 1.0f, y.data()); }, {"int8_gemv", "q is null"});
     expect_error([&] { int8_gemv(Int8Rows(), q.data(), 1.0f, y.data()); },
                  {"int8_gemv", "rows are empty"});
 }
 
 TEST_F(ApiErrors, WrongLayout) {
-    for (const KernelInfo& other : kernels()) {
+    for (const KernelInfo& other : bundle.kernels()) {
         if (!other.is_ternary() || can_read(other, packed)) continue;
         const PackedMatrix p = pack(w, other.layout());
         const std::string reads = "kernel " + gemv.name + " reads [tmad";
@@ -65,31 +68,36 @@ TEST_F(ApiErrors, MismatchedDimensions) {
                  {"m_rows is 0"});
     // The GEMM that reads the GEMV's packing (the generic pair share one).
     const WeightFormat format = gemv.layout().base3 ? WeightFormat::bits1_6 : WeightFormat::bits2;
-    const KernelInfo& gemm = *active_bundle().plan_linear(w.k, w.n, 1, format).gemm;
+    const KernelInfo& gemm = *bundle.plan_linear(w.k, w.n, 1, format).gemm;
     ASSERT_GT(gemm.m_tile(), 1);
     ASSERT_TRUE(can_read(gemm, packed));
     expect_error(
         [&] { ternary_linear(gemm, packed, q.data(), s.data(), gemm.m_tile() - 1, y.data()); },
         {"computes tiles of"});
-    expect_error([&] { Int8Rows(kernel("int8_gemv"), 8, 18); }, {"8 x 18 rows", "multiple of 4"});
-    expect_error([&] { Int8Rows(kernel("int8_gemv"), 0, 16); }, {"0 x 16 rows"});
+    expect_error([&] { Int8Rows(bundle.kernel("int8_gemv"), 8, 18); },
+                 {"8 x 18 rows", "multiple of 4"});
+    expect_error([&] { Int8Rows(bundle.kernel("int8_gemv"), 0, 16); }, {"0 x 16 rows"});
     const std::string not_int8 = gemv.name + " is not an int8_gemv kernel";
     expect_error([&] { Int8Rows(gemv, 8, 16); }, {not_int8.c_str()});
     const std::string not_int4 = gemv.name + " is not an int4_gemv kernel";
     expect_error([&] { Int4Rows(gemv, 8, 64); }, {not_int4.c_str()});
-    expect_error([&] { Int4Rows(kernel("int4_gemv"), 8, 96); }, {"multiple of 64"});
-    expect_error([&] { Int8Rows(kernel("int8_gemv"), 8, 16).set_row(8, q.data(), 1.0f); },
+    expect_error([&] { Int4Rows(bundle.kernel("int4_gemv"), 8, 96); }, {"multiple of 64"});
+    expect_error([&] { Int8Rows(bundle.kernel("int8_gemv"), 8, 16).set_row(8, q.data(), 1.0f); },
                  {"row 8 outside [0, 8)"});
-    expect_error([&] { Int8Rows(kernel("int8_gemv"), 8, 16).set_kernel(gemv); },
+    expect_error([&] { Int8Rows(bundle.kernel("int8_gemv"), 8, 16).set_kernel(gemv); },
                  {"set_kernel", gemv.name.c_str(), "does not read the layout of int8_gemv"});
-    expect_error([&] { rmsnorm_quantize(y.data(), s.data(), 0, 1, 1e-5f, q.data(), s.data()); },
-                 {"k and m_rows must be positive"});
+    expect_error(
+        [&] { rmsnorm_quantize(norm, y.data(), s.data(), 0, 1, 1e-5f, q.data(), s.data()); },
+        {"k and m_rows must be positive"});
 }
 
 TEST_F(ApiErrors, UnknownKernel) {
-    expect_error([] { kernel("tmad_gemv_fast"); },
+    expect_error([&] { bundle.kernel("tmad_gemv_fast"); },
                  {"no kernel named 'tmad_gemv_fast'", "tmad_gemv"});
     expect_error([&] { gemv.knob("colour"); }, {"has no knob 'colour'"});
+    expect_error(
+        [&] { rmsnorm_quantize(gemv, y.data(), s.data(), 8, 1, 1e-5f, q.data(), s.data()); },
+        {"is not an rmsnorm_quant kernel"});
 }
 
 TEST_F(ApiErrors, BadPacking) {

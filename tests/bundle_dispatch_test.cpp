@@ -1,10 +1,11 @@
 // Choosing a bundle: the most capable one this CPU runs, or the one TERN_BUNDLE
-// forces; clear errors for unknown and unrunnable bundles; per-shape plans from
+// forces; clear errors for unknown and unrunnable bundles (also from Backend); per-shape plans from
 // a manifest's tuned and generic kernels.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
+#include "tern/backend.h"
 #include "tern/cpu.h"
 #include "tern/error.h"
 #include "tern/kernels.h"
@@ -21,24 +22,24 @@ std::string error_of(const std::function<void()>& fn) {
     return "";
 }
 
-TEST(Dispatch, ActiveBundleIsTheForcedOrTheMostCapableRunnable) {
+TEST(Dispatch, DefaultBundleIsTheForcedOrTheMostCapableRunnable) {
     const char* forced = std::getenv("TERN_BUNDLE");
     bool known = false;
     for (const KernelSet& b : bundles()) known |= forced && b.target() == forced;
     if (forced && !known) {
-        const std::string e = error_of([] { active_bundle(); });
+        const std::string e = error_of([] { default_bundle(); });
         EXPECT_NE(e.find(std::string("TERN_BUNDLE: no bundle for target '") + forced + "'"),
                   std::string::npos)
             << e;
         return;
     }
     if (forced) {
-        EXPECT_EQ(active_bundle().target(), forced);
+        EXPECT_EQ(default_bundle().target(), forced);
         return;
     }
     for (const KernelSet& b : bundles()) {
         if (!b.runs_here()) continue;
-        EXPECT_EQ(active_bundle().target(), b.target());
+        EXPECT_EQ(default_bundle().target(), b.target());
         return;
     }
     FAIL() << "no linked bundle runs here";
@@ -52,7 +53,9 @@ TEST(Dispatch, BundlesAreOrderedMostCapableFirst) {
 }
 
 TEST(Dispatch, UnknownBundleIsAnError) {
-    const std::string e = error_of([] { select_bundle("x86-64-sse2"); });
+    const std::string b = error_of([] { Backend::create("x86-64-sse2"); });
+    EXPECT_NE(b.find("no bundle for target 'x86-64-sse2'"), std::string::npos) << b;
+    const std::string e = error_of([] { runnable_bundle("x86-64-sse2"); });
     EXPECT_NE(e.find("no bundle for target 'x86-64-sse2'"), std::string::npos) << e;
     EXPECT_NE(e.find(bundles().front().target()), std::string::npos) << e;
 }
@@ -62,9 +65,11 @@ TEST(Dispatch, UnrunnableBundleIsAnErrorNamingWhatIsMissing) {
     for (const KernelSet& b : bundles()) {
         const auto missing = b.missing_features();
         if (missing.empty()) continue;
-        const std::string e = error_of([&] { select_bundle(b.target()); });
-        EXPECT_NE(e.find("cannot run on this CPU"), std::string::npos) << e;
-        EXPECT_NE(e.find(missing.front()), std::string::npos) << e;
+        for (const std::string& e : {error_of([&] { runnable_bundle(b.target()); }),
+                                     error_of([&] { Backend::create(b.target()); })}) {
+            EXPECT_NE(e.find("cannot run on this CPU"), std::string::npos) << e;
+            EXPECT_NE(e.find(missing.front()), std::string::npos) << e;
+        }
         ++checked;
     }
     if (checked == 0) GTEST_SKIP() << "every linked bundle runs on this CPU";

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <thread>
 
 #include "bundle_test_util.h"
 #include "model/kernel_overrides.h"
@@ -69,7 +70,15 @@ Diff compare(const std::vector<float>& got, const std::vector<float>& want) {
 
 int argmax(const float* v, int n) { return static_cast<int>(std::max_element(v, v + n) - v); }
 
-class ModelOnEachBundle : public test::OnEachBundle {};
+// Models load on the suite's bundle.
+class ModelOnEachBundle : public test::OnEachBundle {
+protected:
+    ModelOptions options() const {
+        ModelOptions o;
+        o.bundle = GetParam();
+        return o;
+    }
+};
 
 // The model and the reference quantise the same activations but sum in a
 // different order (vector lanes against double), so a value on a rounding
@@ -84,7 +93,7 @@ TEST_P(ModelOnEachBundle, PromptMatchesReferenceForward) {
         o.activation = activation_name(act);
         o.seed = 5;
         const std::string path = tiny_model(std::string("ref_") + activation_name(act), o);
-        ModelOptions mo;
+        ModelOptions mo = options();
         mo.lm_head = LmHead::file;
         mo.n_ctx = 64;
         auto model = Model::load(path, mo);
@@ -145,7 +154,7 @@ TEST_P(ModelOnEachBundle, EveryArchitectureAtOddShapesMatchesReference) {
         o.seed = 20 + index;
         const std::string what = std::string(c.arch) + " case " + std::to_string(index);
         const std::string path = tiny_model("arch_" + std::to_string(index++), o, shape);
-        ModelOptions mo;
+        ModelOptions mo = options();
         mo.lm_head = LmHead::file;
         mo.n_ctx = 32;
         auto model = Model::load(path, mo);
@@ -192,7 +201,7 @@ TEST_P(ModelOnEachBundle, UntiedHeadIsTheHead) {
     const std::string untied = tiny_model("untied", o);
     o.tied_head = true;
     const std::string tied = tiny_model("tied", o);
-    ModelOptions mo;
+    ModelOptions mo = options();
     mo.n_ctx = 32;
     auto a = Model::load(untied, mo);
     auto b = Model::load(tied, mo);
@@ -205,7 +214,7 @@ TEST_P(ModelOnEachBundle, UntiedHeadIsTheHead) {
 // bitnet.cpp's 2B4T layout (architecture bitnet-25, I2_S, untied F16 head)
 // from an independent writer (tests/data/README.md).
 TEST_P(ModelOnEachBundle, LoadsTheIndependentWritersBitnet25File) {
-    ModelOptions mo;
+    ModelOptions mo = options();
     mo.n_ctx = 32;
     mo.lm_head = LmHead::file;
     // F32 keys and values, as the independent kit's float64 figure below has
@@ -235,7 +244,7 @@ TEST_P(ModelOnEachBundle, BatchedSequencesEqualEachAlone) {
     for (LmHead head : {LmHead::int8, LmHead::file}) {
         SyntheticModelOptions o;
         o.seed = 13;
-        ModelOptions mo;
+        ModelOptions mo = options();
         mo.n_ctx = 64;
         mo.n_seq = 4;
         mo.lm_head = head;
@@ -294,7 +303,7 @@ TEST_P(ModelOnEachBundle, ChunkedBatchesEqualWholeOnes) {
     const std::string path = tiny_model("ubatch", o);
     std::vector<std::vector<std::vector<float>>> runs;
     for (int ubatch : {512, 4, 3, 1}) {
-        ModelOptions mo;
+        ModelOptions mo = options();
         mo.n_ctx = 64;
         mo.n_seq = 2;
         mo.ubatch = ubatch;
@@ -313,7 +322,7 @@ TEST_P(ModelOnEachBundle, ChunkedBatchesEqualWholeOnes) {
     for (size_t r = 1; r < runs.size(); ++r)
         for (size_t i = 0; i < runs[0].size(); ++i)
             EXPECT_EQ(runs[r][i], runs[0][i]) << "run " << r << " output " << i;
-    ModelOptions bad;
+    ModelOptions bad = options();
     bad.ubatch = 0;
     EXPECT_THROW(Model::load(path, bad), Error);
 }
@@ -321,7 +330,7 @@ TEST_P(ModelOnEachBundle, ChunkedBatchesEqualWholeOnes) {
 TEST_P(ModelOnEachBundle, DecodingWithTheCacheEqualsPromptProcessing) {
     SyntheticModelOptions o;
     o.seed = 6;
-    ModelOptions mo;
+    ModelOptions mo = options();
     mo.n_ctx = 64;
     auto model = Model::load(tiny_model("cache", o), mo);
     const int V = model->config().n_vocab;
@@ -343,7 +352,7 @@ TEST_P(ModelOnEachBundle, DecodingWithTheCacheEqualsPromptProcessing) {
 TEST_P(ModelOnEachBundle, ThreadCountDoesNotChangeLogits) {
     SyntheticModelOptions o;
     o.seed = 6;
-    ModelOptions mo;
+    ModelOptions mo = options();
     mo.n_ctx = 64;
     mo.threads = 2;
     auto model = Model::load(tiny_model("cache", o), mo);
@@ -364,7 +373,7 @@ TEST_P(ModelOnEachBundle, QuantisedHeadsStayCloseToTheFileHead) {
     SyntheticModelOptions o;
     o.seed = 7;
     const std::string path = tiny_model("head", o);
-    ModelOptions mo;
+    ModelOptions mo = options();
     mo.n_ctx = 64;
     mo.lm_head = LmHead::file;
     const auto file_head = Model::load(path, mo)->eval(kPrompt);
@@ -397,7 +406,7 @@ TEST_P(ModelOnEachBundle, QuantisedHeadsStayCloseToTheFileHead) {
 // files hold the same weights, so they give the same logits, and both match the
 // reference forward pass.
 TEST_P(ModelOnEachBundle, LoadsFilesOfAnIndependentWriter) {
-    ModelOptions mo;
+    ModelOptions mo = options();
     mo.n_ctx = 32;
     mo.lm_head = LmHead::file;
     mo.activation = Activation::silu;
@@ -417,7 +426,7 @@ TEST_P(ModelOnEachBundle, LoadsFilesOfAnIndependentWriter) {
 // TQ2_0, TQ1_0 and I2_S files (and a Q8_0 embedding, to within its rounding)
 // give the same model.
 TEST_P(ModelOnEachBundle, EveryWeightTypeGivesTheSameModel) {
-    ModelOptions mo;
+    ModelOptions mo = options();
     mo.n_ctx = 32;
     std::vector<float> first;
     for (auto type : {gguf::TensorType::tq2_0, gguf::TensorType::tq1_0, gguf::TensorType::i2_s}) {
@@ -454,7 +463,7 @@ TEST_P(ModelOnEachBundle, WeightFormatsGiveTheSameLogits) {
         std::vector<float> logits[2];
         size_t bytes[2] = {0, 0};
         for (int b3 = 0; b3 < 2; ++b3) {
-            ModelOptions mo;
+            ModelOptions mo = options();
             mo.n_ctx = 32;
             mo.weights = b3 ? WeightFormat::bits1_6 : WeightFormat::bits2;
             auto model = Model::load(path, mo);
@@ -479,7 +488,7 @@ TEST_P(ModelOnEachBundle, WeightFormatsGiveTheSameLogits) {
 TEST_P(ModelOnEachBundle, UseGemvSwapsKernelsWithoutChangingLogits) {
     SyntheticModelOptions o;
     o.seed = 8;
-    ModelOptions mo;
+    ModelOptions mo = options();
     mo.n_ctx = 32;
     auto model = Model::load(tiny_model("use_gemv", o), mo);
     auto run = [&] {
@@ -494,7 +503,7 @@ TEST_P(ModelOnEachBundle, UseGemvSwapsKernelsWithoutChangingLogits) {
     const std::vector<float> want = run();
     int swapped = 0;
     const KernelInfo* any = nullptr;
-    for (const KernelInfo& k : active_bundle().kernels()) {
+    for (const KernelInfo& k : bundle().kernels()) {
         if (!k.is_ternary() || k.m_tile() != 1 || !k.op.empty()) continue;
         any = &k;
         for (const Model::LinearChoice& l : model->linear_choices())
@@ -508,10 +517,10 @@ TEST_P(ModelOnEachBundle, UseGemvSwapsKernelsWithoutChangingLogits) {
     }
     ASSERT_GE(swapped, 2);
     EXPECT_THROW(KernelOverrides::use_gemv(*model, 3, 5, *any), Error);
-    EXPECT_THROW(KernelOverrides::use_gemv(*model, model->linear_choices()[0].k,
-                                           model->linear_choices()[0].n,
-                                           active_bundle().kernel("int8_gemv")),
-                 Error);
+    EXPECT_THROW(
+        KernelOverrides::use_gemv(*model, model->linear_choices()[0].k,
+                                  model->linear_choices()[0].n, bundle().kernel("int8_gemv")),
+        Error);
 }
 
 // The head's hook: another int8_gemv kernel of its layout, same logits; only
@@ -519,17 +528,17 @@ TEST_P(ModelOnEachBundle, UseGemvSwapsKernelsWithoutChangingLogits) {
 TEST_P(ModelOnEachBundle, UseHeadGemvKeepsLogits) {
     SyntheticModelOptions o;
     o.seed = 9;
-    ModelOptions mo;
+    ModelOptions mo = options();
     mo.n_ctx = 32;
     const std::string path = tiny_model("use_head", o);
     auto model = Model::load(path, mo);
     const std::vector<float> want = model->eval(kPrompt);
-    KernelOverrides::use_head_gemv(*model, active_bundle().kernel("int8_gemm"));
+    KernelOverrides::use_head_gemv(*model, bundle().kernel("int8_gemm"));
     model->reset();
     EXPECT_EQ(model->eval(kPrompt), want);
     mo.lm_head = LmHead::int4;
     auto int4 = Model::load(path, mo);
-    EXPECT_THROW(KernelOverrides::use_head_gemv(*int4, active_bundle().kernel("int8_gemv")), Error);
+    EXPECT_THROW(KernelOverrides::use_head_gemv(*int4, bundle().kernel("int8_gemv")), Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Bundles, ModelOnEachBundle, testing::ValuesIn(test::bundle_targets()),
@@ -543,6 +552,63 @@ TEST(Model, CacheAndVocabularyLimitsAreErrors) {
     EXPECT_THROW(model->eval({1024}), Error);
     EXPECT_THROW(model->eval({-1}), Error);
     EXPECT_THROW(parse_activation("gelu"), Error);
+}
+
+// Two models in one process, each on its own backend (different bundles and
+// thread counts), evaluated at the same time from two threads: each gives the
+// logits it gives alone. Nothing about a backend is process-wide.
+TEST(Backends, TwoModelsWithTheirOwnBundlesAndThreads) {
+    std::vector<std::string> runnable;
+    for (const KernelSet& b : bundles())
+        if (b.runs_here()) runnable.push_back(b.target());
+    if (runnable.size() < 2) GTEST_SKIP() << "fewer than two bundles run on this CPU";
+    SyntheticModelOptions o;
+    o.seed = 41;
+    const std::string path = tiny_model("two_backends", o);
+    ModelOptions mo;
+    mo.n_ctx = 64;
+    auto alone = [&](const std::string& bundle, int threads) {
+        mo.bundle = bundle, mo.threads = threads;
+        return Model::load(path, mo)->eval(kPrompt, true);
+    };
+    const std::vector<float> want_a = alone(runnable[0], 2), want_b = alone(runnable.back(), 1);
+
+    auto a = Model::load(path, mo, Backend::create(runnable[0], 2));
+    auto b = Model::load(path, mo, Backend::create(runnable.back(), 1));
+    EXPECT_EQ(a->backend().bundle().target(), runnable[0]);
+    EXPECT_EQ(b->backend().bundle().target(), runnable.back());
+    EXPECT_EQ(a->options().threads, 2);
+    EXPECT_EQ(b->options().threads, 1);
+    std::vector<float> got_a, got_b;
+    for (int round = 0; round < 3; ++round) {
+        a->reset(), b->reset();
+        std::thread other([&] { got_b = b->eval(kPrompt, true); });
+        got_a = a->eval(kPrompt, true);
+        other.join();
+        EXPECT_EQ(got_a, want_a) << "round " << round;
+        EXPECT_EQ(got_b, want_b) << "round " << round;
+    }
+    EXPECT_EQ(a->backend().threads(), 2);  // neither changed the other's count
+    EXPECT_EQ(b->backend().threads(), 1);
+}
+
+// Models may share one backend: its bundle and threads, set through either.
+TEST(Backends, ModelsShareABackend) {
+    const auto backend = Backend::create("", 1);
+    SyntheticModelOptions o;
+    o.seed = 41;
+    const std::string path = tiny_model("two_backends", o);
+    ModelOptions mo;
+    mo.n_ctx = 64;
+    mo.threads = 2;  // ignored: the backend's count applies
+    auto a = Model::load(path, mo, backend);
+    auto b = Model::load(path, mo, backend);
+    EXPECT_EQ(a->options().threads, 1);
+    EXPECT_EQ(a->eval(kPrompt), b->eval(kPrompt));
+    b->set_threads(2);
+    EXPECT_EQ(a->backend().threads(), 2);
+    EXPECT_EQ(&a->backend(), &b->backend());
+    EXPECT_THROW(Model::load(path, mo, nullptr), Error);
 }
 
 // Copies a model file with edits: metadata overrides and tensor changes.

@@ -19,12 +19,13 @@ using Int8Gemv = test::OnEachBundle;
 
 // The kernel reduces in vector lanes, the reference sequentially, so a value on
 // a rounding boundary may land one step apart; everything else is equal.
-void expect_quantisation_close(int k, int m_rows, uint32_t seed, float amplitude) {
+void expect_quantisation_close(const KernelInfo& kernel, int k, int m_rows, uint32_t seed,
+                               float amplitude) {
     auto x = test::random_float(static_cast<size_t>(k) * m_rows, seed, -amplitude, amplitude);
     const auto weight = test::random_float(k, seed + 1, 0.5f, 1.5f);
     std::vector<int8_t> q(x.size()), q_ref(x.size());
     std::vector<float> s(m_rows), s_ref(m_rows);
-    rmsnorm_quantize(x.data(), weight.data(), k, m_rows, 1e-5f, q.data(), s.data());
+    rmsnorm_quantize(kernel, x.data(), weight.data(), k, m_rows, 1e-5f, q.data(), s.data());
     for (int m = 0; m < m_rows; ++m)
         ref::rmsnorm_quantize(&x[static_cast<size_t>(m) * k], weight.data(), k, 1e-5f,
                               &q_ref[static_cast<size_t>(m) * k], &s_ref[m]);
@@ -38,7 +39,8 @@ void expect_quantisation_close(int k, int m_rows, uint32_t seed, float amplitude
 }
 
 TEST_P(RmsnormQuant, MatchesReference) {
-    for (int k : {1, 7, 64, 100, 2560, 6912}) expect_quantisation_close(k, 3, k, 4.0f);
+    for (int k : {1, 7, 64, 100, 2560, 6912})
+        expect_quantisation_close(bundle().kernel("rmsnorm_quant"), k, 3, k, 4.0f);
 }
 
 TEST_P(RmsnormQuant, ExtremesReachBothEnds) {
@@ -47,7 +49,8 @@ TEST_P(RmsnormQuant, ExtremesReachBothEnds) {
     x[3] = -2.0f;  // absmax: quantises to -127
     std::vector<int8_t> q(k);
     float s = 0;
-    rmsnorm_quantize(x.data(), w.data(), k, 1, 1e-6f, q.data(), &s);
+    rmsnorm_quantize(bundle().kernel("rmsnorm_quant"), x.data(), w.data(), k, 1, 1e-6f, q.data(),
+                     &s);
     EXPECT_EQ(q[3], -127);
     EXPECT_EQ(q[0], 32);  // 0.5 * 127 / 2 = 31.75
 }
@@ -58,15 +61,17 @@ TEST_P(RmsnormQuant, ZeroRowGivesZeroScale) {
     for (int i = 0; i < k; ++i) x[k + i] = 0.01f * (i - 150);
     std::vector<int8_t> q(2 * k, 42);
     std::vector<float> s(2, -1.0f);
-    rmsnorm_quantize(x.data(), w.data(), k, 2, 1e-5f, q.data(), s.data());
+    rmsnorm_quantize(bundle().kernel("rmsnorm_quant"), x.data(), w.data(), k, 2, 1e-5f, q.data(),
+                     s.data());
     EXPECT_EQ(s[0], 0.0f);
     for (int i = 0; i < k; ++i) ASSERT_EQ(q[i], 0);
     EXPECT_GT(s[1], 0.0f);
 }
 
-// Row-major rows packed into the active bundle's int8_gemv layout.
-Int8Rows packed_rows(const std::vector<int8_t>& w, const std::vector<float>& rs, int n, int k) {
-    Int8Rows rows(kernel("int8_gemv"), n, k);
+// Row-major rows packed into bundle b's int8_gemv layout.
+Int8Rows packed_rows(const KernelSet& b, const std::vector<int8_t>& w, const std::vector<float>& rs,
+                     int n, int k) {
+    Int8Rows rows(b.kernel("int8_gemv"), n, k);
     for (int r = 0; r < n; ++r) rows.set_row(r, &w[static_cast<size_t>(r) * k], rs[r]);
     return rows;
 }
@@ -76,8 +81,8 @@ TEST_P(Int8Gemv, MatchesReferenceExactly) {
         const auto w = test::random_int8(static_cast<size_t>(n) * k, n);
         const auto q = test::random_int8(k, k);
         const auto rs = test::random_float(n, 5, 0.001f, 0.02f);
-        const Int8Rows rows = packed_rows(w, rs, n, k);
-        EXPECT_EQ(rows.n_pad() % kernel("int8_gemv").knob("lanes"), 0);
+        const Int8Rows rows = packed_rows(bundle(), w, rs, n, k);
+        EXPECT_EQ(rows.n_pad() % bundle().kernel("int8_gemv").knob("lanes"), 0);
         for (int r = 0; r < n; r += 7)
             for (int c = 0; c < k; c += 3)
                 ASSERT_EQ(rows.get(r, c), w[static_cast<size_t>(r) * k + c]) << r << "," << c;
@@ -97,11 +102,11 @@ TEST_P(Int8Gemv, AnotherKernelOfTheLayoutReadsTheRows) {
     const auto w = test::random_int8(static_cast<size_t>(n) * k, 5);
     const auto rs = test::random_float(n, 6, 0.001f, 0.02f);
     const auto q = test::random_int8(k, 7);
-    Int8Rows rows = packed_rows(w, rs, n, k);
+    Int8Rows rows = packed_rows(bundle(), w, rs, n, k);
     std::vector<float> y(n), y_ref(n);
     ref::int8_gemv(w.data(), rs.data(), n, k, q.data(), 0.03f, y_ref.data());
-    rows.set_kernel(kernel("int8_gemm"));
-    EXPECT_EQ(&rows.kernel(), &kernel("int8_gemm"));
+    rows.set_kernel(bundle().kernel("int8_gemm"));
+    EXPECT_EQ(&rows.kernel(), &bundle().kernel("int8_gemm"));
     int8_gemv(rows, q.data(), 0.03f, y.data());
     EXPECT_EQ(y, y_ref);
 }
@@ -113,7 +118,7 @@ TEST_P(Int8Gemv, BatchedRowsMatchReferenceExactly) {
     const int n = 1001, k = 2560;
     const auto w = test::random_int8(static_cast<size_t>(n) * k, 3);
     const auto rs = test::random_float(n, 4, 0.001f, 0.02f);
-    const Int8Rows rows = packed_rows(w, rs, n, k);
+    const Int8Rows rows = packed_rows(bundle(), w, rs, n, k);
     for (int m : {1, 2, 3, 5, 8, 9}) {
         const auto q = test::random_int8(static_cast<size_t>(m) * k, 10 + m);
         const auto qs = test::random_float(m, 20 + m, 0.01f, 0.05f);
@@ -135,7 +140,7 @@ TEST_P(Int8Gemv, Extremes) {
         for (int8_t xv : {int8_t{-128}, int8_t{127}}) {
             std::vector<int8_t> w(n * k, wv), q(k, xv);
             std::vector<float> rs(n, 1.0f), y(n), y_ref(n);
-            int8_gemv(packed_rows(w, rs, n, k), q.data(), 1.0f, y.data());
+            int8_gemv(packed_rows(bundle(), w, rs, n, k), q.data(), 1.0f, y.data());
             ref::int8_gemv(w.data(), rs.data(), n, k, q.data(), 1.0f, y_ref.data());
             EXPECT_EQ(y, y_ref);
         }
@@ -157,7 +162,7 @@ TEST_P(Int4Gemv, MatchesReference) {
             ref::quantize_row_int4(&values[static_cast<size_t>(r) * k], k,
                                    &w[static_cast<size_t>(r) * k],
                                    &scales[static_cast<size_t>(r) * (k / G)]);
-        Int4Rows rows(kernel("int4_gemv"), n, k);
+        Int4Rows rows(bundle().kernel("int4_gemv"), n, k);
         for (int r = 0; r < n; ++r)
             rows.set_row(r, &w[static_cast<size_t>(r) * k],
                          &scales[static_cast<size_t>(r) * (k / G)]);
@@ -197,7 +202,7 @@ TEST_P(Int4Gemv, QuantiserKeepsEachGroupWithinItsScale) {
         for (int i = g * ref::kInt4Group; i < (g + 1) * ref::kInt4Group; ++i)
             EXPECT_LE(std::fabs(w[i] * s - x[i]), 0.5f * s + 1e-3f * s) << i;
     }
-    EXPECT_THROW(Int4Rows(kernel("int4_gemv"), 4, 100), Error);
+    EXPECT_THROW(Int4Rows(bundle().kernel("int4_gemv"), 4, 100), Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Bundles, Int4Gemv, testing::ValuesIn(test::bundle_targets()),

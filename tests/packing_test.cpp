@@ -106,7 +106,7 @@ TEST(Packing, RowSourceFeedsThePacker) {
             ++calls;
             for (int k = 0; k < 40; ++k) out[k] = static_cast<int8_t>((row + k) % 3 - 1);
         },
-        kernel_for(Family::tmad, 1).layout());
+        default_bundle().kernel_for(Family::tmad, 1).layout());
     EXPECT_EQ(calls, 10);
     const TernaryMatrix back = unpack(p);
     for (int r = 0; r < 10; ++r)

@@ -29,7 +29,7 @@ TargetInfo avx2_target() {
 // A kernel that is right except for one output: what a miscompiled or wrongly
 // scheduled candidate looks like from outside.
 int off_by_one_tmad(void** args) {
-    const int status = kernel("tmad_gemv").entry(args);
+    const int status = default_bundle().kernel("tmad_gemv").entry(args);
     auto* y = static_cast<halide_buffer_t*>(args[4]);
     reinterpret_cast<float*>(y->host)[5] += 1.0f;
     return status;
@@ -37,8 +37,8 @@ int off_by_one_tmad(void** args) {
 
 TEST(Verification, RejectsAWrongKernel) {
     Workload w({Op::gemv, 256, 64, 1, 1}, 0);
-    EXPECT_EQ(w.verify(kernel("tmad_gemv")), "");
-    KernelInfo wrong = kernel("tmad_gemv");
+    EXPECT_EQ(w.verify(default_bundle().kernel("tmad_gemv")), "");
+    KernelInfo wrong = default_bundle().kernel("tmad_gemv");
     wrong.entry = off_by_one_tmad;
     const std::string why = w.verify(wrong);
     EXPECT_NE(why.find("output (row 0, 5)"), std::string::npos) << why;

@@ -102,7 +102,10 @@ int bench_command(int argc, char** argv) {
     uint64_t sink = 0;
     for (long t : threads) {
         model->set_threads(static_cast<int>(t));
-        auto probe = [&] { return read_bandwidth_gbs(weights, static_cast<int>(t), &sink); };
+        auto probe = [&] {
+            const Backend::Scope on_model(model->backend());  // its threads, not the default pool's
+            return read_bandwidth_gbs(weights, static_cast<int>(t), &sink);
+        };
         auto measure = [&](const std::string& name, int n, bool bound, auto&& run) {
             std::vector<double> tps, read_gbs, share;
             double joules_sum = 0;
@@ -169,7 +172,7 @@ int bench_command(int argc, char** argv) {
                   gguf::tensor_type_name(f.tensor(tensor_name(0, LayerTensor::attn_q)).type));
     std::snprintf(size, sizeof size, "%.2f MiB", f.size() / 1048576.0);
     std::snprintf(param_text, sizeof param_text, "%.2f M", params / 1e6);
-    const std::string bundle = active_bundle().target();
+    const std::string bundle = model->backend().bundle().target();
     const char* head = lm_head_name(model->options().lm_head);
     // Stored bits per ternary weight, padding included (2.00 or about 1.60).
     double ternary_bytes = 0, ternary_weights = 0;

@@ -33,6 +33,8 @@ int info_command(int argc, char** argv) {
     if (!args.parse(argc, argv)) return 0;
     const ModelOptions options =
         model_options(args, static_cast<int>(args.integer("threads", 0, 1024)));
+    const KernelSet& active =
+        options.bundle.empty() ? default_bundle() : runnable_bundle(options.bundle);
 
     const CpuInfo& cpu = host_cpu();
     std::printf("CPU: %s (%s, %s)\n", cpu.model.c_str(), cpu.arch.c_str(), cpu.os.c_str());
@@ -43,9 +45,8 @@ int info_command(int argc, char** argv) {
         std::printf(
             "  %-22s %d kernels, %s%s\n", b.target().c_str(), b.manifest().num_kernels,
             missing.empty() ? "runs here" : ("cannot run here: lacks " + join(missing)).c_str(),
-            &b == &active_bundle() ? "  <- in use" : "");
+            &b == &active ? "  <- in use" : "");
     }
-    const KernelSet& active = active_bundle();
     std::printf("in use: %s (%s), built from %s%s\n", active.target().c_str(),
                 active.manifest().halide_target, active.manifest().schedules,
                 args.given("bundle")         ? "; chosen by --bundle"

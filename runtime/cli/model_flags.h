@@ -37,8 +37,8 @@ inline void add_model_flags(ArgParser& args, const std::string& threads_default,
 }
 
 inline ModelOptions model_options(const ArgParser& args, int threads) {
-    if (args.given("bundle")) select_bundle(args.str("bundle"));
     ModelOptions o;
+    o.bundle = args.str("bundle");
     o.threads = threads;
     if (!args.str("ctx-size").empty())
         o.n_ctx = static_cast<int>(args.integer("ctx-size", 1, 1 << 20));

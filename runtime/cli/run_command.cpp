@@ -30,8 +30,8 @@ int run_command(int argc, char** argv) {
     Sampler sampler(so);
     std::vector<int> tokens = tok.encode(args.str("prompt"), tok.add_bos());
     std::fprintf(stderr, "loaded in %.2f s on %s, %d threads; prompt %zu tokens\n",
-                 model->load_seconds(), active_bundle().target().c_str(), model->options().threads,
-                 tokens.size());
+                 model->load_seconds(), model->backend().bundle().target().c_str(),
+                 model->options().threads, tokens.size());
     std::printf("%s", args.str("prompt").c_str());
     std::fflush(stdout);
 

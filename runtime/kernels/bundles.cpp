@@ -1,6 +1,5 @@
-// The bundles linked into this binary and the choice of the one in use.
+// The bundles linked into this binary and the default one.
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <numeric>
@@ -19,17 +18,13 @@ std::string join(const std::vector<std::string>& items) {
     return out;
 }
 
-std::atomic<const KernelSet*> g_active{nullptr};
-std::mutex g_choose;
-
-const KernelSet& choose_at_start_up() {
+const KernelSet& choose_default() {
     if (const char* forced = std::getenv("TERN_BUNDLE"); forced && *forced) {
         try {
-            select_bundle(forced);
+            return runnable_bundle(forced);
         } catch (const Error& e) {
             throw Error(std::string("TERN_BUNDLE: ") + e.what());
         }
-        return *g_active.load();
     }
     std::string rejected;
     for (const KernelSet& b : bundles()) {
@@ -190,25 +185,24 @@ const KernelSet& bundle(const std::string& target) {
     throw Error("no bundle for target '" + target + "' in this binary (have: " + join(known) + ")");
 }
 
-const KernelSet& active_bundle() {
-    if (const KernelSet* b = g_active.load()) return *b;
-    std::lock_guard<std::mutex> lock(g_choose);
-    if (!g_active.load()) g_active.store(&choose_at_start_up());
-    return *g_active.load();
-}
-
-void select_bundle(const std::string& target) {
+const KernelSet& runnable_bundle(const std::string& target) {
     const KernelSet& b = bundle(target);
     const auto missing = b.missing_features();
     if (!missing.empty())
         throw Error("bundle " + target + " cannot run on this CPU (" + host_cpu().model +
                     "): it lacks " + join(missing));
-    g_active.store(&b);
+    return b;
 }
 
-const std::vector<KernelInfo>& kernels() { return active_bundle().kernels(); }
-const KernelInfo& kernel(const std::string& name) { return active_bundle().kernel(name); }
-const KernelInfo& kernel_for(Family f, int m_rows) { return active_bundle().kernel_for(f, m_rows); }
+const KernelSet& default_bundle() {
+    // Not a function-local static: a failed choice (TERN_BUNDLE naming a bundle
+    // this CPU cannot run) is reported again at the next call.
+    static std::mutex mu;
+    static const KernelSet* chosen = nullptr;
+    std::lock_guard<std::mutex> lock(mu);
+    if (!chosen) chosen = &choose_default();
+    return *chosen;
+}
 
 const KernelInfo& head_batch_kernel(const KernelInfo& kernel, const std::string& name) {
     for (const KernelSet& b : bundles()) {

@@ -125,7 +125,7 @@ bool can_read(const KernelInfo& kernel, const PackedMatrix& w) {
 // was lowered.)
 void set_num_threads(int threads) {
     pool_install();
-    pool_set_threads(threads);
+    default_pool().set_threads(threads);
 }
 
 void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_t* q,
@@ -179,8 +179,8 @@ void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_
     }
 }
 
-void rmsnorm_quantize(const float* x, const float* weight, int k, int m_rows, float eps, int8_t* q,
-                      float* scale) {
+void rmsnorm_quantize(const KernelInfo& kern, const float* x, const float* weight, int k,
+                      int m_rows, float eps, int8_t* q, float* scale) {
     static const char* fn = "rmsnorm_quantize";
     require_pointer(x, fn, "x");
     require_pointer(weight, fn, "weight");
@@ -189,7 +189,8 @@ void rmsnorm_quantize(const float* x, const float* weight, int k, int m_rows, fl
     require(k >= 1 && m_rows >= 1, std::string(fn) + ": k and m_rows must be positive, got k " +
                                        std::to_string(k) + ", m_rows " + std::to_string(m_rows));
     require(eps >= 0.0f, std::string(fn) + ": eps must be non-negative");
-    const KernelInfo& kern = kernel("rmsnorm_quant");
+    require(kern.family == "rmsnorm_quant",
+            std::string(fn) + ": kernel " + kern.name + " is not an rmsnorm_quant kernel");
     DenseBuffer xb(x, kF32, {k, m_rows});
     DenseBuffer wb(weight, kF32, {k});
     DenseBuffer qb(q, kI8, {k, m_rows});

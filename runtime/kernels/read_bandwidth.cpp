@@ -93,12 +93,14 @@ int probe_task(void*, int t, uint8_t* closure) {
 // On the pool rather than fresh threads: the pool's workers spin between
 // parallel calls, and would otherwise compete with the probe for the cores.
 double read_bandwidth_gbs(const std::vector<Region>& regions, int threads, uint64_t* sink) {
-    set_num_threads(threads);
+    pool_install();
+    ThreadPool& pool = current_pool();
+    pool.set_threads(threads);
     ProbeJob job{&regions, threads, std::vector<uint64_t>(threads)};
     size_t total = 0;
     for (const Region& r : regions) total += r.bytes / 128 * 128;
     const auto start = std::chrono::steady_clock::now();
-    pool_do_par_for(nullptr, probe_task, 0, threads, reinterpret_cast<uint8_t*>(&job));
+    pool.run(nullptr, probe_task, 0, threads, reinterpret_cast<uint8_t*>(&job));
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (uint64_t s : job.sums) *sink += s;

@@ -25,19 +25,26 @@ inline void cpu_relax() {
 }
 
 thread_local bool in_loop = false;
+thread_local ThreadPool* bound = nullptr;
 
-class Pool {
-public:
-    ~Pool() { stop_workers(); }
+int every_core() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+}  // namespace
+
+struct ThreadPool::State {
+    explicit State(int threads) : wanted_(threads > 0 ? threads : every_core()) {}
+    ~State() { stop_workers(); }
 
     void set_threads(int threads) {
-        if (threads <= 0)
-            threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        if (threads <= 0) threads = every_core();
         std::lock_guard<std::mutex> lock(run_mu_);
-        if (threads == threads_) return;
+        wanted_ = threads;
+        if (threads_ == 0 || threads == threads_) return;
         stop_workers();
         start_workers(threads);
     }
+
+    int threads() const { return wanted_.load(); }
 
     int run(void* uc, halide_task_t task, int min, int size, uint8_t* closure) {
         std::unique_lock<std::mutex> lock(run_mu_, std::try_to_lock);
@@ -66,8 +73,7 @@ private:
     }
 
     void ensure_started() {
-        if (threads_ == 0)
-            start_workers(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+        if (threads_ == 0) start_workers(wanted_.load());
     }
 
     // With run_mu_ held, so no loop is published meanwhile: each worker starts
@@ -124,8 +130,9 @@ private:
         threads_ = 0;
     }
 
-    std::mutex run_mu_;  // one loop at a time; held while it runs
-    int threads_ = 0;    // 0: not started yet
+    std::mutex run_mu_;        // one loop at a time; held while it runs
+    std::atomic<int> wanted_;  // the count set
+    int threads_ = 0;          // the count running; 0: not started yet
     std::vector<std::thread> workers_;
 
     // The loop being run.
@@ -142,17 +149,29 @@ private:
     std::condition_variable wake_;
 };
 
-Pool& pool() {
-    static Pool p;
-    return p;
+ThreadPool::ThreadPool(int threads) : state_(std::make_unique<State>(threads)) {}
+ThreadPool::~ThreadPool() = default;
+void ThreadPool::set_threads(int threads) { state_->set_threads(threads); }
+int ThreadPool::threads() const { return state_->threads(); }
+int ThreadPool::run(void* uc, halide_task_t task, int min, int size, uint8_t* closure) {
+    return state_->run(uc, task, min, size, closure);
 }
 
-}  // namespace
+ThreadPool* bind_pool(ThreadPool* pool) {
+    ThreadPool* previous = bound;
+    bound = pool;
+    return previous;
+}
 
-void pool_set_threads(int threads) { pool().set_threads(threads); }
+ThreadPool& default_pool() {
+    static ThreadPool pool;
+    return pool;
+}
+
+ThreadPool& current_pool() { return bound ? *bound : default_pool(); }
 
 int pool_do_par_for(void* user_context, halide_task_t task, int min, int size, uint8_t* closure) {
-    return pool().run(user_context, task, min, size, closure);
+    return current_pool().run(user_context, task, min, size, closure);
 }
 
 void pool_install() {

@@ -2,7 +2,6 @@
 // (validate, repack), then eval (embedding, layers, head).
 #include "tern/model.h"
 
-#include <HalideRuntime.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,13 +12,11 @@
 #include <mutex>
 #include <thread>
 
-#include "kernels/thread_pool.h"
 #include "kernels/vector_clones.h"
 #include "model/attention.h"
 #include "model/kernel_overrides.h"
 #include "model/kv_cache.h"
 #include "model/output_head.h"
-#include "model/parallel_for.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/reference.h"
@@ -118,6 +115,8 @@ std::vector<LinearStack> linear_stacks(int E, int F, int KV) {
 struct Model::Impl {
     File file;
     ModelOptions options;
+    std::shared_ptr<Backend> backend;         // its kernels and threads
+    const KernelInfo* norm_kernel = nullptr;  // the bundle's rmsnorm_quant
     ModelConfig cfg;
     int n_ctx = 0;
     double load_seconds = 0;
@@ -273,7 +272,7 @@ struct Model::Impl {
             int n = 0;
             for (int part : stack.parts) n += part;
             stack_plans.push_back(
-                active_bundle().plan_linear(stack.k, n, options.threads, options.weights));
+                backend->bundle().plan_linear(stack.k, n, options.threads, options.weights));
             sizes.push_back(packed_shape(stack_plans.back().layout, n, stack.k).bytes);
         }
         auto padded = [](size_t bytes) { return (bytes + 63) / 64 * 64; };
@@ -318,7 +317,7 @@ struct Model::Impl {
         for (auto& t : pool) t.join();
         matrix_storage.clear();  // the matrices hold their slices
         if (error) std::rethrow_exception(error);
-        head = OutputHead::make(options.lm_head, file, *head_weights, cfg.n_vocab, E);
+        head = OutputHead::make(options.lm_head, *backend, file, *head_weights, cfg.n_vocab, E);
     }
 
     void ensure_scratch(int m) {
@@ -353,7 +352,7 @@ struct Model::Impl {
     }
 
     void norm_quantize(const float* in, const std::vector<float>& weight, int k, int m) {
-        rmsnorm_quantize(in, weight.data(), k, m, cfg.rms_eps, qx.data(), sx.data());
+        rmsnorm_quantize(*norm_kernel, in, weight.data(), k, m, cfg.rms_eps, qx.data(), sx.data());
         charge(Model::Part::norm_quantize);
     }
 
@@ -397,7 +396,7 @@ struct Model::Impl {
     // sequence's cache of layer l.
     void attention(int l, const Rows& rows) {
         const int hd = cfg.head_dim, KVH = cfg.n_head_kv, group = cfg.n_head / cfg.n_head_kv;
-        parallel_for(rows.m * KVH, [&](int job) {
+        backend->parallel_for(rows.m * KVH, [&](int job) {
             const int t = job / KVH, kvh = job % KVH, n = rows.pos[t] + 1;
             thread_local std::vector<float> scratch;
             scratch.resize(static_cast<size_t>(group) * (n + kAttentionKeyBlock));
@@ -484,6 +483,7 @@ struct Model::Impl {
 
     std::vector<std::vector<float>> eval(const std::vector<Model::Batch>& batch) {
         if (batch.empty()) throw Error("eval: no sequences");
+        const Backend::Scope on_backend(*backend);  // the kernels' loops run on its threads
         std::vector<int> tokens, slots, positions;  // per row of the batch
         for (size_t b = 0; b < batch.size(); ++b) {
             const Model::Batch& e = batch[b];
@@ -613,12 +613,19 @@ std::vector<std::pair<int, int>> linear_shapes(int n_embd, int n_ff, int kv_widt
 }
 
 std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& options) {
+    return load(path, options, Backend::create(options.bundle, options.threads));
+}
+
+std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& options,
+                                   std::shared_ptr<Backend> backend) {
     const auto start = std::chrono::steady_clock::now();
+    if (!backend) throw Error("Model::load: no backend");
     auto impl = std::make_unique<Impl>(File::open(path));
     impl->options = options;
-    if (impl->options.threads <= 0)
-        impl->options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    set_num_threads(impl->options.threads);
+    impl->options.bundle = backend->bundle().target();
+    impl->options.threads = backend->threads();
+    impl->backend = std::move(backend);
+    impl->norm_kernel = &impl->backend->bundle().kernel("rmsnorm_quant");
     impl->read_config();
     if (options.n_ctx < 1)
         throw Error("context size " + std::to_string(options.n_ctx) + " must be positive");
@@ -640,6 +647,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
 
 const ModelConfig& Model::config() const { return impl_->cfg; }
 const gguf::File& Model::file() const { return impl_->file; }
+const Backend& Model::backend() const { return *impl_->backend; }
 const ModelOptions& Model::options() const { return impl_->options; }
 double Model::load_seconds() const { return impl_->load_seconds; }
 int Model::position(int seq) const { return impl_->seq_pos.at(seq); }
@@ -655,13 +663,12 @@ int Model::context() const { return impl_->n_ctx; }
 uint64_t Model::kv_cache_bytes() const { return impl_->kv->bytes(); }
 
 void Model::set_threads(int threads) {
-    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    impl_->options.threads = threads;
-    set_num_threads(threads);
+    impl_->backend->set_threads(threads);
+    impl_->options.threads = threads = impl_->backend->threads();
     for (Layer& layer : impl_->layers) {
         for (Linear* l : {&layer.qkv, &layer.o, &layer.gate_up, &layer.down}) {
-            const LinearPlan plan =
-                active_bundle().plan_linear(l->w.k, l->w.n, threads, impl_->options.weights);
+            const LinearPlan plan = impl_->backend->bundle().plan_linear(l->w.k, l->w.n, threads,
+                                                                         impl_->options.weights);
             if (can_read(*plan.gemv, l->w)) l->plan.gemv = plan.gemv;
             if (can_read(*plan.gemm, l->w)) l->plan.gemm = plan.gemm;
             l->plan.batch.clear();
@@ -688,7 +695,7 @@ void KernelOverrides::use_gemv(Model& model, int k, int n, const KernelInfo& gem
                 l->w = pack(unpack(l->w), layout);
                 l->plan.layout = layout;
                 l->plan.gemm = &gemv;
-                for (const KernelInfo& c : active_bundle().kernels())
+                for (const KernelInfo& c : impl.backend->bundle().kernels())
                     if (c.is_ternary() && c.m_tile() > l->plan.gemm->m_tile() && can_read(c, l->w))
                         l->plan.gemm = &c;
                 l->plan.batch.clear();

@@ -8,7 +8,6 @@
 
 #include "kernels/vector_clones.h"
 #include "model/f16_gemv.h"
-#include "model/parallel_for.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/kernels.h"
@@ -39,8 +38,9 @@ TERN_VECTOR_CLONES float dot_product(const float* a, const float* b, int n) { re
 // while every row passes, other types decoded row by row.
 class FileHead final : public OutputHead {
 public:
-    FileHead(const gguf::File& file, const TensorInfo& rows, int n_vocab, int n_embd)
-        : file_(file), rows_(rows), V_(n_vocab), E_(n_embd) {}
+    FileHead(const Backend& backend, const gguf::File& file, const TensorInfo& rows, int n_vocab,
+             int n_embd)
+        : backend_(backend), file_(file), rows_(rows), V_(n_vocab), E_(n_embd) {}
     LmHead kind() const override { return LmHead::file; }
     uint64_t packed_bytes() const override { return 0; }
     std::vector<Region> regions() const override { return {{rows_.data, rows_.bytes}}; }
@@ -51,7 +51,7 @@ public:
         const size_t V = static_cast<size_t>(V_);
         if (rows_.type == TensorType::f16) {
             const auto* weights = reinterpret_cast<const uint16_t*>(rows_.data);
-            parallel_for((V_ + chunk - 1) / chunk, [&](int c) {
+            backend_.parallel_for((V_ + chunk - 1) / chunk, [&](int c) {
                 const int end = std::min(V_, (c + 1) * chunk);
                 for (int r = 0; r < m; ++r)
                     f16_gemv(weights + static_cast<size_t>(c) * chunk * E, end - c * chunk, E,
@@ -60,7 +60,7 @@ public:
             });
             return;
         }
-        parallel_for((V_ + chunk - 1) / chunk, [&](int c) {
+        backend_.parallel_for((V_ + chunk - 1) / chunk, [&](int c) {
             std::vector<float> row(E);
             for (int v = c * chunk; v < std::min(V_, (c + 1) * chunk); ++v) {
                 gguf::decode_row(file_, rows_, v, row.data());
@@ -71,6 +71,7 @@ public:
     }
 
 private:
+    const Backend& backend_;
     const gguf::File& file_;
     const TensorInfo& rows_;
     int V_, E_;
@@ -79,12 +80,12 @@ private:
 // Decodes every row of the file's head in parallel chunks, hands each to
 // `set_row` (float row in, quantised into the head), and releases each chunk's
 // file pages once converted, so that the two copies never sit in memory together.
-void convert_rows(const gguf::File& file, const TensorInfo& rows, int V, int E,
-                  const std::function<void(int row, const float* values)>& set_row) {
+void convert_rows(const Backend& backend, const gguf::File& file, const TensorInfo& rows, int V,
+                  int E, const std::function<void(int row, const float* values)>& set_row) {
     const int chunk = 1024;
     const uint64_t row_bytes = rows.bytes / V;
     std::atomic<int> bad_row{-1};  // a row with a non-finite value (reported below)
-    parallel_for((V + chunk - 1) / chunk, [&](int c) {
+    backend.parallel_for((V + chunk - 1) / chunk, [&](int c) {
         std::vector<float> row(E);
         const int end = std::min(V, (c + 1) * chunk);
         for (int v = c * chunk; v < end; ++v) {
@@ -127,9 +128,9 @@ void quantized_logits(const Rows& rows,
 
 class Int8Head final : public OutputHead {
 public:
-    Int8Head(const gguf::File& file, const TensorInfo& rows, int V, int E)
-        : head_(kernel("int8_gemv"), V, E) {
-        convert_rows(file, rows, V, E, [&](int v, const float* x) {
+    Int8Head(const Backend& backend, const gguf::File& file, const TensorInfo& rows, int V, int E)
+        : head_(backend.bundle().kernel("int8_gemv"), V, E) {
+        convert_rows(backend, file, rows, V, E, [&](int v, const float* x) {
             thread_local std::vector<int8_t> q;  // one per converting thread, not per row
             q.resize(E);
             float scale;
@@ -155,9 +156,9 @@ private:
 
 class Int4Head final : public OutputHead {
 public:
-    Int4Head(const gguf::File& file, const TensorInfo& rows, int V, int E)
-        : head_(kernel("int4_gemv"), V, check_width(file, E)) {
-        convert_rows(file, rows, V, E, [&](int v, const float* x) {
+    Int4Head(const Backend& backend, const gguf::File& file, const TensorInfo& rows, int V, int E)
+        : head_(backend.bundle().kernel("int4_gemv"), V, check_width(file, E)) {
+        convert_rows(backend, file, rows, V, E, [&](int v, const float* x) {
             thread_local std::vector<int8_t> q;  // one per converting thread, not per row
             thread_local std::vector<uint16_t> group_scales;
             q.resize(E);
@@ -202,17 +203,18 @@ uint64_t OutputHead::bytes_made_at_load(LmHead kind, int n_vocab, int n_embd) {
     return 0;
 }
 
-std::unique_ptr<OutputHead> OutputHead::make(LmHead kind, const gguf::File& file,
-                                             const TensorInfo& rows, int n_vocab, int n_embd) {
+std::unique_ptr<OutputHead> OutputHead::make(LmHead kind, const Backend& backend,
+                                             const gguf::File& file, const TensorInfo& rows,
+                                             int n_vocab, int n_embd) {
     switch (kind) {
         case LmHead::int8:
-            return std::make_unique<Int8Head>(file, rows, n_vocab, n_embd);
+            return std::make_unique<Int8Head>(backend, file, rows, n_vocab, n_embd);
         case LmHead::int4:
-            return std::make_unique<Int4Head>(file, rows, n_vocab, n_embd);
+            return std::make_unique<Int4Head>(backend, file, rows, n_vocab, n_embd);
         case LmHead::file:
             break;
     }
-    return std::make_unique<FileHead>(file, rows, n_vocab, n_embd);
+    return std::make_unique<FileHead>(backend, file, rows, n_vocab, n_embd);
 }
 
 }  // namespace tern

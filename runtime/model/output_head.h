@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "tern/backend.h"
 #include "tern/gguf.h"
 #include "tern/model.h"
 
@@ -19,8 +20,10 @@ public:
     // `rows` is the file's n_vocab x n_embd head tensor. The int8 and int4 heads
     // are made from it in chunks whose file pages are released as they go;
     // non-finite values are errors naming the tensor, row and column.
-    static std::unique_ptr<OutputHead> make(LmHead kind, const gguf::File& file,
-                                            const gguf::TensorInfo& rows, int n_vocab, int n_embd);
+    // Its kernels and threads are the backend's.
+    static std::unique_ptr<OutputHead> make(LmHead kind, const Backend& backend,
+                                            const gguf::File& file, const gguf::TensorInfo& rows,
+                                            int n_vocab, int n_embd);
     // About the bytes such a head makes at load (the load-time memory check).
     static uint64_t bytes_made_at_load(LmHead kind, int n_vocab, int n_embd);
     virtual ~OutputHead() = default;

@@ -1,6 +1,7 @@
 // Uses an installed tern: lists the bundles, picks the kernels for a weight
-// shape from the active bundle's manifest, runs one ternary GEMV and checks it
+// shape from the default bundle's manifest, runs one ternary GEMV and checks it
 // against the reference. Exit status 0 only if the result is exact.
+#include <tern/backend.h>
 #include <tern/bundles/x86_64_avx2.h>
 #include <tern/kernels.h>
 #include <tern/reference.h>
@@ -24,12 +25,16 @@ int main() {
         for (auto& v : q) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
         const float q_scale = 0.02f;
 
-        const tern::LinearPlan plan = tern::active_bundle().plan_linear(k, n, 1);
+        // A backend: the best bundle this CPU runs, on one thread; the kernels
+        // called in its scope run their loops on its threads.
+        const auto backend = tern::Backend::create("", 1);
+        const tern::Backend::Scope scope(*backend);
+        const tern::LinearPlan plan = backend->bundle().plan_linear(k, n, 1);
         const tern::PackedMatrix packed = tern::pack(w, plan.layout);
         std::vector<float> got(n), want(n);
         tern::ternary_linear(plan.for_rows(1), packed, q.data(), &q_scale, 1, got.data());
         tern::ref::ternary_linear(w, q.data(), &q_scale, 1, want.data());
-        std::printf("active bundle %s, kernel %s\n", tern::active_bundle().target().c_str(),
+        std::printf("backend bundle %s, kernel %s\n", backend->bundle().target().c_str(),
                     plan.gemv->name.c_str());
         if (got != want) {
             std::printf("FAIL: kernel and reference differ\n");

@@ -1,7 +1,6 @@
-// The public kernel API: the kernel bundles linked into this binary, the one in
-// use, its kernels found by name, family or weight shape, called with plain
-// pointers. Every call validates its arguments and throws tern::Error naming the
-// argument and what was expected.
+// The public kernel API: the kernel bundles linked into this binary, their
+// kernels found by name, family or weight shape, called with plain pointers. Every call validates
+// its arguments and throws tern::Error naming the argument and what was expected.
 #pragma once
 
 #include <cstdint>
@@ -98,18 +97,13 @@ private:
 // Every bundle linked into this binary, the most capable first.
 const std::vector<KernelSet>& bundles();
 const KernelSet& bundle(const std::string& target);
-// The bundle in use: chosen at first use as the environment variable
-// TERN_BUNDLE names (an error if this CPU cannot run it), else the first of
-// bundles() this CPU can run.
-const KernelSet& active_bundle();
-// Makes `target` the bundle in use; throws if it is not linked in or cannot run
-// here (the error lists the missing features).
-void select_bundle(const std::string& target);
+// bundle(target), or an error if this CPU cannot run it (listing what it lacks).
+const KernelSet& runnable_bundle(const std::string& target);
+// The bundle a Backend uses unless told otherwise: the one the environment
+// variable TERN_BUNDLE names (an error if it is not linked in or this CPU
+// cannot run it), else the first of bundles() this CPU can run. Decided once.
+const KernelSet& default_bundle();
 
-// The active bundle's kernels (shorthands for active_bundle().kernels() etc.).
-const std::vector<KernelInfo>& kernels();
-const KernelInfo& kernel(const std::string& name);
-const KernelInfo& kernel_for(Family f, int m_rows);
 // For LM head rows packed for `kernel`: the kernel named `name` in the same bundle
 // that reads the same rows (same family, lanes and dot), else `kernel` itself.
 const KernelInfo& head_batch_kernel(const KernelInfo& kernel, const std::string& name);
@@ -118,7 +112,9 @@ const KernelInfo& head_batch_kernel(const KernelInfo& kernel, const std::string&
 // family, lanes and group, and w's K padding a multiple of the kernel's.
 bool can_read(const KernelInfo& kernel, const PackedMatrix& w);
 
-// Threads used by the kernels (Halide's pool); 0 restores the default.
+// Threads of the default pool (0: every core): the kernels below run their
+// parallel loops there unless a Backend::Scope on the calling thread binds
+// that backend's threads.
 void set_num_threads(int threads);
 
 // y[m * w.n + n] = w.scale * q_scale[m] * sum_k W(n, k) * q[m * w.k + k], for
@@ -127,10 +123,10 @@ void set_num_threads(int threads);
 void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_t* q,
                     const float* q_scale, int m_rows, float* y);
 
-// Fused RMSNorm + int8 quantiser over m_rows rows of k floats; same definition as
-// ref::rmsnorm_quantize.
-void rmsnorm_quantize(const float* x, const float* weight, int k, int m_rows, float eps, int8_t* q,
-                      float* scale);
+// Fused RMSNorm + int8 quantiser over m_rows rows of k floats, by a bundle's
+// rmsnorm_quant kernel; same definition as ref::rmsnorm_quantize.
+void rmsnorm_quantize(const KernelInfo& kernel, const float* x, const float* weight, int k,
+                      int m_rows, float eps, int8_t* q, float* scale);
 
 // int8 weight rows with one scale per row (the LM head), in the layout of one
 // int8_gemv kernel (see int8_gemv_generator.cpp): rows in tiles of the kernel's

@@ -1,4 +1,4 @@
-// A ternary model loaded from GGUF and run on the active bundle's kernels.
+// A ternary model loaded from GGUF and run on a backend's kernels and threads.
 //
 // The architectures of tern/architecture.h (see README, "Models"): token
 // embedding; per layer RMSNorm, Q/K/V, RoPE, grouped-query attention over a KV
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tern/architecture.h"
+#include "tern/backend.h"
 #include "tern/gguf.h"
 #include "tern/kernels.h"
 #include "tern/read_bandwidth.h"
@@ -67,7 +68,10 @@ ModelConfig read_model_config(const std::string& path);
 std::vector<std::pair<int, int>> linear_shapes(int n_embd, int n_ff, int kv_width);
 
 struct ModelOptions {
-    int threads = 0;   // 0: every core
+    // The backend Model::load makes when it is given none: this bundle ("":
+    // default_bundle()) on this many threads (0: every core).
+    std::string bundle;
+    int threads = 0;
     int n_ctx = 2048;  // KV cache positions per sequence (at most the file's context length)
     int n_seq = 1;     // sequences with their own KV cache (serving slots)
     std::optional<Activation> activation;  // overrides the file
@@ -91,14 +95,20 @@ class Model {
 public:
     // Loads, validates (architecture, metadata, every tensor's presence, type and
     // shape; errors name the file and the key or tensor) and repacks the
-    // ternary weights into the layouts the active bundle's kernels read. A model
+    // ternary weights into the layouts the backend's kernels read. A model
     // whose KV cache (n_seq x n_ctx), weights and head would need more than the
     // machine's physical memory is refused first, the estimate in the message.
+    // Without a backend, one is made from options.bundle and options.threads;
+    // with one, those two are ignored and options().threads reports the
+    // backend's count.
     static std::unique_ptr<Model> load(const std::string& path, const ModelOptions& options);
+    static std::unique_ptr<Model> load(const std::string& path, const ModelOptions& options,
+                                       std::shared_ptr<Backend> backend);
     ~Model();
 
     const ModelConfig& config() const;
     const gguf::File& file() const;
+    const Backend& backend() const;
     const ModelOptions& options() const;
     double load_seconds() const;
     uint64_t packed_bytes() const;  // repacked weights, LM head included
@@ -137,6 +147,7 @@ public:
 
     // Runs on `threads` threads from now on (0: every core), with the kernels
     // tuned nearest that count where they read the weights as packed at load.
+    // Sets the backend's count: models sharing it share the count.
     void set_threads(int threads);
 
     // The kernels chosen for each ternary weight shape (tern info).

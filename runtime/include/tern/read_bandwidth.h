@@ -12,10 +12,11 @@ struct Region {
     size_t bytes;
 };
 
-// Reads every region once with plain loads (the widest the CPU has) on tern's
-// thread pool with `threads` threads, each taking an equal part of every region
-// (any alignment: a file-precision LM head sits at GGUF's 32-byte alignment), and
-// returns GB/s. Sets the pool's thread count (tern::set_num_threads). The sum goes
+// Reads every region once with plain loads (the widest the CPU has) on
+// `threads` threads of the calling thread's pool (a Backend::Scope's, else the
+// default pool; it sets that pool's count), each taking an equal part of every
+// region (any alignment: a file-precision LM head sits at GGUF's 32-byte
+// alignment), and returns GB/s. The sum goes
 // to `sink` so nothing is elided. Benchmarks probe the very buffers a kernel
 // streams: on a virtual machine, where memory sits on the host can change
 // bandwidth by half.
