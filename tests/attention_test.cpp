@@ -1,9 +1,10 @@
-// The vectorised attention (runtime/attention.cpp) against a plain softmax in
-// double, over head sizes, group sizes and position counts that hit whole and
-// partial key blocks and vectors, with an F32 and an F16 cache (the plain
-// softmax reads the same half-rounded keys and values, so the tolerance is the
-// same: what is tested is the arithmetic, not the rounding).
-#include "model/attention.h"
+// The vectorised attention (kernels/attention.cpp) of every instruction set this
+// CPU runs against a plain softmax in double, over head sizes, group sizes and
+// position counts that hit whole and partial key blocks and vectors, with an
+// F32 and an F16 cache (the plain softmax reads the same half-rounded keys and
+// values, so the tolerance is the same: what is tested is the arithmetic, not
+// the rounding). The other float loops of each row against plain loops.
+#include "kernels/attention.h"
 
 #include <gtest/gtest.h>
 
@@ -13,6 +14,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/vector_loops.h"
 #include "tern/gguf_tensors.h"
 
 namespace tern {
@@ -25,7 +27,7 @@ struct Case {
 class Attention : public ::testing::TestWithParam<Case> {};
 
 template <typename T>
-void check_attention(const Case& c) {
+void check_attention(const VectorLoops& loops, const Case& c) {
     const auto [hd, g, n] = c;
     const int n_head_kv = 2, kvh = 1;  // a second KV head, so strides matter
     const size_t key_floats = key_cache_floats(hd, n);
@@ -57,10 +59,10 @@ void check_attention(const Case& c) {
 
     std::vector<float> scratch(static_cast<size_t>(g) * (n + kAttentionKeyBlock)),
         out(static_cast<size_t>(g) * hd);
-    attend(q.data(), g, hd,
-           KvHeadView<T>{&cache_keys[kvh * key_floats],
-                         &cache_values[static_cast<size_t>(kvh) * hd], value_stride},
-           n, scratch.data(), out.data());
+    loops.attend(q.data(), g, hd,
+                 KvHeadView<T>{&cache_keys[kvh * key_floats],
+                               &cache_values[static_cast<size_t>(kvh) * hd], value_stride},
+                 n, scratch.data(), out.data());
 
     for (int h = 0; h < g; ++h) {
         std::vector<double> s(n);
@@ -81,8 +83,18 @@ void check_attention(const Case& c) {
     }
 }
 
-TEST_P(Attention, MatchesPlainSoftmax) { check_attention<float>(GetParam()); }
-TEST_P(Attention, MatchesPlainSoftmaxOverAHalfCache) { check_attention<uint16_t>(GetParam()); }
+TEST_P(Attention, MatchesPlainSoftmax) {
+    for (const VectorLoops* loops : runnable_vector_loops()) {
+        SCOPED_TRACE(loops->name);
+        check_attention<float>(*loops, GetParam());
+    }
+}
+TEST_P(Attention, MatchesPlainSoftmaxOverAHalfCache) {
+    for (const VectorLoops* loops : runnable_vector_loops()) {
+        SCOPED_TRACE(loops->name);
+        check_attention<uint16_t>(*loops, GetParam());
+    }
+}
 
 // The F16 cache's conversions: every finite half widens exactly as ggml's
 // (tern's) decoder does, through attention's own vector loads (one cached
@@ -93,20 +105,21 @@ TEST(KvHalf, WidensExactlyAndSaturates) {
     const int hd = 16;  // one vector of values per position
     std::vector<uint16_t> keys(key_cache_floats(hd, 1)), values(hd);
     std::vector<float> q(hd, 0.0f), scratch(kAttentionKeyBlock), out(hd);
-    for (uint32_t first = 0; first < 65536; first += hd) {
-        for (int i = 0; i < hd; ++i) {
-            const uint32_t h = first + i;
-            // Infinities and NaNs are never stored: zero in their place.
-            values[i] = (h & 0x7c00u) == 0x7c00u ? 0 : static_cast<uint16_t>(h);
+    for (const VectorLoops* loops : runnable_vector_loops())
+        for (uint32_t first = 0; first < 65536; first += hd) {
+            for (int i = 0; i < hd; ++i) {
+                const uint32_t h = first + i;
+                // Infinities and NaNs are never stored: zero in their place.
+                values[i] = (h & 0x7c00u) == 0x7c00u ? 0 : static_cast<uint16_t>(h);
+            }
+            loops->attend(q.data(), 1, hd, KvHeadView<uint16_t>{keys.data(), values.data(), hd}, 1,
+                          scratch.data(), out.data());
+            for (int i = 0; i < hd; ++i) {
+                const float f = gguf::f16_to_f32(values[i]);
+                ASSERT_EQ(out[i], f) << values[i] << " " << loops->name;
+                ASSERT_EQ(kv_half(f), values[i]) << values[i];
+            }
         }
-        attend(q.data(), 1, hd, KvHeadView<uint16_t>{keys.data(), values.data(), hd}, 1,
-               scratch.data(), out.data());
-        for (int i = 0; i < hd; ++i) {
-            const float f = gguf::f16_to_f32(values[i]);
-            ASSERT_EQ(out[i], f) << values[i];
-            ASSERT_EQ(kv_half(f), values[i]) << values[i];
-        }
-    }
     EXPECT_EQ(kv_half(1e6f), 0x7bffu);
     EXPECT_EQ(kv_half(-1e30f), 0xfbffu);
     EXPECT_EQ(kv_half(0.1f), gguf::f32_to_f16(0.1f));
@@ -126,11 +139,71 @@ TEST(KvHalves, EqualKvHalfEverywhere) {
     }
     for (uint32_t h = 0; h < 0x7c00u; ++h)  // every finite half, and the ties above each
         x.push_back(gguf::f16_to_f32(static_cast<uint16_t>(h)) * (1.0f + 0x1p-11f));
-    for (size_t n : {x.size(), size_t{7}, size_t{23}}) {
-        std::vector<uint16_t> got(n);
-        kv_halves(x.data(), n, got.data());
-        for (size_t i = 0; i < n; ++i) ASSERT_EQ(got[i], kv_half(x[i])) << x[i];
+    for (const VectorLoops* loops : runnable_vector_loops())
+        for (size_t n : {x.size(), size_t{7}, size_t{23}}) {
+            std::vector<uint16_t> got(n);
+            loops->kv_halves(x.data(), n, got.data());
+            for (size_t i = 0; i < n; ++i)
+                ASSERT_EQ(got[i], kv_half(x[i])) << x[i] << " " << loops->name;
+        }
+}
+
+// The F16 head's rows, the dot product and the gated activation of each row
+// against plain loops (sums in another order: a relative tolerance), at
+// lengths with and without vector tails.
+TEST(VectorLoops, HeadAndActivationMatchPlainLoops) {
+    std::mt19937 rng(3);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (const VectorLoops* loops : runnable_vector_loops()) {
+        SCOPED_TRACE(loops->name);
+        for (int k : {1, 15, 64, 77, 2560}) {
+            const size_t n = 5;
+            std::vector<float> x(k), wf(n * k);
+            std::vector<uint16_t> w(n * k);
+            for (float& v : x) v = normal(rng);
+            for (size_t i = 0; i < w.size(); ++i)
+                wf[i] = gguf::f16_to_f32(w[i] = gguf::f32_to_f16(normal(rng)));
+            std::vector<float> y(n);
+            loops->f16_gemv(w.data(), n, k, x.data(), y.data());
+            for (size_t r = 0; r < n; ++r) {
+                double want = 0, mag = 0;
+                for (int i = 0; i < k; ++i) {
+                    want += double(wf[r * k + i]) * x[i];
+                    mag += std::abs(double(wf[r * k + i]) * x[i]);
+                }
+                EXPECT_NEAR(y[r], want, 1e-5 * mag + 1e-6) << "f16_gemv k=" << k;
+                EXPECT_NEAR(loops->dot(&wf[r * k], x.data(), k), want, 1e-5 * mag + 1e-6)
+                    << "dot k=" << k;
+            }
+            for (Activation a : {Activation::relu2, Activation::silu}) {
+                std::vector<float> gate(k), up(k), out(k);
+                for (float& v : gate) v = 3 * normal(rng);
+                for (float& v : up) v = normal(rng);
+                loops->gated_activation(a, gate.data(), 0.5f, up.data(), 2.0f, k, out.data());
+                for (int i = 0; i < k; ++i) {
+                    const double g = 0.5 * gate[i], u = 2.0 * up[i];
+                    const double act = a == Activation::relu2 ? std::max(g, 0.0) * std::max(g, 0.0)
+                                                              : g / (1 + std::exp(-g));
+                    EXPECT_NEAR(out[i], act * u, 1e-5 * (1 + std::abs(act * u)))
+                        << activation_name(a) << " k=" << k << " i=" << i;
+                }
+            }
+        }
     }
+}
+
+// The table's choice: the widest row a set of features covers.
+TEST(VectorLoops, RowFollowsTheFeatures) {
+    EXPECT_STREQ(vector_loops_for({}).name, "generic");
+    EXPECT_STREQ(vector_loops_for({"asimd", "asimddp"}).name, "generic");
+#if defined(__x86_64__) && defined(__GNUC__)
+    EXPECT_STREQ(vector_loops_for({"avx2", "fma", "f16c", "sse4_1"}).name, "avx2");
+    EXPECT_STREQ(vector_loops_for({"avx2", "fma"}).name, "generic");
+    EXPECT_STREQ(vector_loops_for({"avx2", "fma", "f16c", "avx512f", "avx512_vnni"}).name,
+                 "avx512f");
+#endif
+    ASSERT_FALSE(runnable_vector_loops().empty());
+    EXPECT_STREQ(runnable_vector_loops().front()->name, "generic");
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, Attention,

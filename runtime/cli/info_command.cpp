@@ -33,8 +33,8 @@ int info_command(int argc, char** argv) {
     if (!args.parse(argc, argv)) return 0;
     const ModelOptions options =
         model_options(args, static_cast<int>(args.integer("threads", 0, 1024)));
-    const KernelSet& active =
-        options.bundle.empty() ? default_bundle() : runnable_bundle(options.bundle);
+    const auto backend = Backend::create(options.bundle, options.threads);
+    const KernelSet& active = backend->bundle();
 
     const CpuInfo& cpu = host_cpu();
     std::printf("CPU: %s (%s, %s)\n", cpu.model.c_str(), cpu.arch.c_str(), cpu.os.c_str());
@@ -47,14 +47,15 @@ int info_command(int argc, char** argv) {
             missing.empty() ? "runs here" : ("cannot run here: lacks " + join(missing)).c_str(),
             &b == &active ? "  <- in use" : "");
     }
-    std::printf("in use: %s (%s), built from %s%s\n", active.target().c_str(),
+    std::printf("in use: %s (%s), built from %s%s; float loops %s\n", active.target().c_str(),
                 active.manifest().halide_target, active.manifest().schedules,
                 args.given("bundle")         ? "; chosen by --bundle"
                 : std::getenv("TERN_BUNDLE") ? "; chosen by TERN_BUNDLE"
-                                             : "; the most capable bundle this CPU runs");
+                                             : "; the most capable bundle this CPU runs",
+                backend->vector_isa());
     if (args.str("model").empty()) return 0;
 
-    auto model = load_model(args, options, false);
+    auto model = load_model(args, options, false, backend);
     const ModelConfig& c = model->config();
     const gguf::File& f = model->file();
     std::printf("\nmodel: %s (%s, %.1f MiB)\n", f.path().c_str(),

@@ -51,12 +51,14 @@ inline ModelOptions model_options(const ArgParser& args, int threads) {
     return o;
 }
 
-inline std::unique_ptr<Model> load_model(const ArgParser& args, ModelOptions o,
-                                         bool show_progress) {
+// On `backend` if given, else on one made from --bundle and -t.
+inline std::unique_ptr<Model> load_model(const ArgParser& args, ModelOptions o, bool show_progress,
+                                         std::shared_ptr<Backend> backend = nullptr) {
     args.require("model");
     Progress bar("loading " + args.str("model"));
     if (show_progress) o.progress = [&](int done, int total) { bar.update(done, total); };
-    return Model::load(args.str("model"), o);
+    return backend ? Model::load(args.str("model"), o, std::move(backend))
+                   : Model::load(args.str("model"), o);
 }
 
 }  // namespace tern::cli

@@ -2,6 +2,7 @@
 #include "tern/backend.h"
 
 #include "kernels/thread_pool.h"
+#include "kernels/vector_loops.h"
 
 namespace tern {
 namespace {
@@ -26,8 +27,14 @@ std::shared_ptr<Backend> Backend::create(const std::string& target, int threads)
 }
 
 Backend::Backend(const KernelSet& bundle, int threads)
-    : bundle_(&bundle), pool_(std::make_unique<ThreadPool>(threads)) {}
+    : bundle_(&bundle),
+      vector_loops_(
+          &vector_loops_for({bundle.manifest().cpu_features,
+                             bundle.manifest().cpu_features + bundle.manifest().num_cpu_features})),
+      pool_(std::make_unique<ThreadPool>(threads)) {}
 Backend::~Backend() = default;
+
+const char* Backend::vector_isa() const { return vector_loops_->name; }
 
 int Backend::threads() const { return pool_->threads(); }
 void Backend::set_threads(int threads) { pool_->set_threads(threads); }

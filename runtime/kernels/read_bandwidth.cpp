@@ -9,6 +9,7 @@
 #endif
 
 #include "kernels/thread_pool.h"
+#include "tern/cpu.h"
 #include "tern/kernels.h"
 
 namespace tern {
@@ -51,7 +52,7 @@ __attribute__((target("avx2"))) uint64_t read_slice_avx2(const uint8_t* p, size_
 // The widest loads this CPU has: kernels with 64-byte loads stream faster than a
 // 32-byte loop, and the probe should be the best plain read, not a slower one.
 uint64_t read_slice(const uint8_t* p, size_t n) {
-    static const bool wide = __builtin_cpu_supports("avx512f");
+    static const bool wide = host_cpu().features.count("avx512f") > 0;
     return wide ? read_slice_avx512(p, n) : read_slice_avx2(p, n);
 }
 #else

@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <vector>
 
-#include "model/attention.h"
-
 namespace tern {
 namespace {
 
@@ -15,8 +13,9 @@ namespace {
 template <typename T>
 class KvCacheOf final : public KvCache {
 public:
-    explicit KvCacheOf(const Shape& s)
+    KvCacheOf(const Shape& s, const VectorLoops& loops)
         : KvCache(s),
+          loops_(loops),
           key_floats_(key_cache_floats(s.head_dim, s.n_ctx)),
           k_(s.n_layer, std::vector<T>(size_t(s.n_slots) * key_floats_ * s.n_head_kv)),
           v_(s.n_layer, std::vector<T>(size_t(s.n_slots) * s.n_ctx * s.kv_width())) {}
@@ -47,8 +46,8 @@ public:
         const size_t keys = (static_cast<size_t>(slot) * shape_.n_head_kv + kvh) * key_floats_;
         const size_t values = static_cast<size_t>(slot) * shape_.n_ctx * KV +
                               static_cast<size_t>(kvh) * shape_.head_dim;
-        tern::attend(q, group, shape_.head_dim, KvHeadView<T>{&k_[l][keys], &v_[l][values], KV}, n,
-                     scratch, out);
+        loops_.attend(q, group, shape_.head_dim, KvHeadView<T>{&k_[l][keys], &v_[l][values], KV}, n,
+                      scratch, out);
     }
 
 private:
@@ -61,11 +60,12 @@ private:
         } else {
             const size_t count = static_cast<size_t>(m) * shape_.kv_width();
             buffer.resize(count);
-            kv_halves(x, count, buffer.data());
+            loops_.kv_halves(x, count, buffer.data());
             return buffer.data();
         }
     }
 
+    const VectorLoops& loops_;
     size_t key_floats_;
     std::vector<std::vector<T>> k_, v_;
     std::vector<uint16_t> k_rounded_, v_rounded_;
@@ -73,9 +73,10 @@ private:
 
 }  // namespace
 
-std::unique_ptr<KvCache> KvCache::make(CacheType type, const Shape& shape) {
-    if (type == CacheType::f16) return std::make_unique<KvCacheOf<uint16_t>>(shape);
-    return std::make_unique<KvCacheOf<float>>(shape);
+std::unique_ptr<KvCache> KvCache::make(CacheType type, const Shape& shape,
+                                       const VectorLoops& loops) {
+    if (type == CacheType::f16) return std::make_unique<KvCacheOf<uint16_t>>(shape, loops);
+    return std::make_unique<KvCacheOf<float>>(shape, loops);
 }
 
 uint64_t KvCache::bytes_for(CacheType type, const Shape& s) {

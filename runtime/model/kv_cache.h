@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "kernels/vector_loops.h"
 #include "tern/model.h"
 
 namespace tern {
@@ -16,7 +17,9 @@ public:
         int n_layer = 0, n_slots = 0, n_ctx = 0, n_head_kv = 0, head_dim = 0;
         int kv_width() const { return n_head_kv * head_dim; }
     };
-    static std::unique_ptr<KvCache> make(CacheType type, const Shape& shape);
+    // Attention runs `loops`' attend (which must outlive the cache).
+    static std::unique_ptr<KvCache> make(CacheType type, const Shape& shape,
+                                         const VectorLoops& loops);
     // Bytes a cache of this type and shape reserves (the load-time memory check).
     static uint64_t bytes_for(CacheType type, const Shape& shape);
     virtual ~KvCache() = default;

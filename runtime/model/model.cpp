@@ -12,8 +12,7 @@
 #include <mutex>
 #include <thread>
 
-#include "kernels/vector_clones.h"
-#include "model/attention.h"
+#include "kernels/vector_loops.h"
 #include "model/kernel_overrides.h"
 #include "model/kv_cache.h"
 #include "model/output_head.h"
@@ -52,24 +51,6 @@ struct Layer {
     std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;
     Linear qkv, o, gate_up, down;
 };
-
-// out = act(gate * gate_scale) * up * up_scale over n values. relu2 is written
-// without a branch: the sign of a gate value is a coin flip the branch
-// predictor loses (this loop cost ~1.4 ms per 2B4T token as a branch).
-TERN_VECTOR_CLONES void gated_activation(Activation a, const float* gate, float gate_scale,
-                                         const float* up, float up_scale, int n, float* out) {
-    if (a == Activation::relu2) {
-        for (int i = 0; i < n; ++i) {
-            const float g = std::max(gate[i] * gate_scale, 0.0f);
-            out[i] = g * g * (up[i] * up_scale);
-        }
-    } else {
-        for (int i = 0; i < n; ++i) {
-            const float g = gate[i] * gate_scale;
-            out[i] = g / (1.0f + std::exp(-g)) * (up[i] * up_scale);
-        }
-    }
-}
 
 }  // namespace
 
@@ -470,8 +451,9 @@ struct Model::Impl {
             // its gate values, over rows already read (no buffer of m x F).
             for (int t = 0; t < m; ++t) {
                 const float* gate = &stacked[static_cast<size_t>(t) * 2 * F];
-                gated_activation(cfg.activation, gate, L.gate_up.part_scale(0), gate + F,
-                                 L.gate_up.part_scale(1), F, &stacked[static_cast<size_t>(t) * F]);
+                backend->vector_loops().gated_activation(
+                    cfg.activation, gate, L.gate_up.part_scale(0), gate + F,
+                    L.gate_up.part_scale(1), F, &stacked[static_cast<size_t>(t) * F]);
             }
             charge(Model::Part::other);
             norm_quantize(stacked.data(), L.ffn_sub_norm, F, m);
@@ -638,7 +620,8 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     check_memory(*impl);
     impl->load_weights();
     const size_t slots = static_cast<size_t>(options.n_seq);
-    impl->kv = KvCache::make(options.cache_type, impl->kv_shape(options.n_seq));
+    impl->kv = KvCache::make(options.cache_type, impl->kv_shape(options.n_seq),
+                             impl->backend->vector_loops());
     impl->seq_pos.assign(slots, 0);
     impl->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

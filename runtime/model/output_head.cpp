@@ -6,8 +6,7 @@
 #include <cmath>
 #include <functional>
 
-#include "kernels/vector_clones.h"
-#include "model/f16_gemv.h"
+#include "kernels/vector_loops.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/kernels.h"
@@ -18,21 +17,6 @@ namespace {
 
 using gguf::TensorInfo;
 using gguf::TensorType;
-
-// Eight independent partial sums, so that the compiler keeps them in vector
-// registers (a single running sum is a serial chain it may not reorder).
-inline float dot(const float* a, const float* b, int n) {
-    float acc[8] = {};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int l = 0; l < 8; ++l) acc[l] += a[i + l] * b[i + l];
-    float d = 0;
-    for (; i < n; ++i) d += a[i] * b[i];
-    for (float v : acc) d += v;
-    return d;
-}
-
-TERN_VECTOR_CLONES float dot_product(const float* a, const float* b, int n) { return dot(a, b, n); }
 
 // The file's rows as they are: F16 rows by f16_gemv in chunks that stay in cache
 // while every row passes, other types decoded row by row.
@@ -54,9 +38,10 @@ public:
             backend_.parallel_for((V_ + chunk - 1) / chunk, [&](int c) {
                 const int end = std::min(V_, (c + 1) * chunk);
                 for (int r = 0; r < m; ++r)
-                    f16_gemv(weights + static_cast<size_t>(c) * chunk * E, end - c * chunk, E,
-                             xn + static_cast<size_t>(r) * E,
-                             out + r * V + static_cast<size_t>(c) * chunk);
+                    backend_.vector_loops().f16_gemv(weights + static_cast<size_t>(c) * chunk * E,
+                                                     end - c * chunk, E,
+                                                     xn + static_cast<size_t>(r) * E,
+                                                     out + r * V + static_cast<size_t>(c) * chunk);
             });
             return;
         }
@@ -65,7 +50,8 @@ public:
             for (int v = c * chunk; v < std::min(V_, (c + 1) * chunk); ++v) {
                 gguf::decode_row(file_, rows_, v, row.data());
                 for (int r = 0; r < m; ++r)
-                    out[r * V + v] = dot_product(row.data(), xn + static_cast<size_t>(r) * E, E);
+                    out[r * V + v] =
+                        backend_.vector_loops().dot(row.data(), xn + static_cast<size_t>(r) * E, E);
             }
         });
     }

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <string>
 
-#include "model/attention.h"
+#include "kernels/attention.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 #include "tern/reference.h"

@@ -1,4 +1,5 @@
-// What a model runs on: one kernel bundle and its own threads. Models with
+// What a model runs on: one kernel bundle, the float loops of the same
+// instruction set, and its own threads. Models with
 // different backends (bundles, thread counts) live side by side in one process;
 // nothing about them is process-wide.
 #pragma once
@@ -11,6 +12,7 @@
 namespace tern {
 
 class ThreadPool;
+struct VectorLoops;
 
 class Backend {
 public:
@@ -26,6 +28,14 @@ public:
     int threads() const;
     // From now on (0: every core). Models sharing the backend share the count.
     void set_threads(int threads);
+
+    // The instruction set of the model's float loops (attention, the
+    // file-precision LM head): the widest its bundle's CPU features include
+    // ("avx512f", "avx2" or "generic"), so that a model forced onto a narrower
+    // bundle runs as it would on a CPU of that bundle.
+    const char* vector_isa() const;
+    // Those loops (internal: kernels/vector_loops.h).
+    const VectorLoops& vector_loops() const { return *vector_loops_; }
 
     // Runs body(i) for i in [0, n) on the backend's threads; a call from inside
     // one of its loops runs serially.
@@ -54,6 +64,7 @@ private:
     void run(int n, void (*task)(const void*, int), const void* body) const;
 
     const KernelSet* bundle_;
+    const VectorLoops* vector_loops_;
     std::unique_ptr<ThreadPool> pool_;
 };
 

@@ -1,5 +1,6 @@
 // Causal grouped-query attention over the model's KV cache, held in F32 or F16
-// (internal to the runtime; model.cpp calls it).
+// (internal to the runtime): the cache's layout and rounding; the loops are
+// rows of vector_loops.h, one per instruction set.
 #pragma once
 
 #include <cstddef>
@@ -39,21 +40,14 @@ struct KvHeadView {
 // A key or value as the F16 cache stores it: rounded to nearest even and
 // saturated at +-65504, so that the cache never holds an infinity (read back
 // with gguf::f16_to_f32).
-uint16_t kv_half(float x);
-// kv_half of n values (with F16C or AVX-512F conversions where the CPU has them).
-void kv_halves(const float* x, size_t n, uint16_t* out);
+uint16_t kv_half(float x);  // VectorLoops::kv_halves: the same, vectorised
 
 // For the g query heads that share one KV head (q: g rows of hd floats, one
-// after another), over cached positions 0 .. n-1:
+// after another), over cached positions 0 .. n-1 (VectorLoops::attend):
 //   out_h = softmax(q_h . k / sqrt(hd)) . v
 // scratch holds g * round_up(n, kAttentionKeyBlock) floats. Each block of cached
 // keys and each value row is read once for all g heads; exp is a polynomial
-// (relative error ~1e-7) so that the softmax vectorises.
-void attend(const float* q, int g, int hd, const KvHeadView<float>& kv, int n, float* scratch,
-            float* out);
-// The same over an F16 cache: keys and values widened to float as they are
-// read, arithmetic in float.
-void attend(const float* q, int g, int hd, const KvHeadView<uint16_t>& kv, int n, float* scratch,
-            float* out);
+// (relative error ~1e-7) so that the softmax vectorises. Over an F16 cache,
+// keys and values are widened to float as they are read, arithmetic in float.
 
 }  // namespace tern

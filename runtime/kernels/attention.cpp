@@ -3,18 +3,19 @@
 // so that the vector lanes run over positions and every multiply-add is a full
 // vector (no horizontal sums per dot product); outputs with lanes over the head
 // dimension, one value row loaded per position for all heads of the group.
-#include "model/attention.h"
+#include "kernels/attention.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/vector_loops.h"
 #include "tern/gguf_tensors.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 // GCC: the loops are also compiled for AVX2+F16C and AVX-512F (target pragmas
-// below) and picked at first use by the CPU. F16C's conversions cannot be used
+// below), rows of vector_loops.h. F16C's conversions cannot be used
 // from GCC's target_clones (an intrinsic needs its target on every function it
 // is inlined into), so the loops are copied per target by including them.
 #define TERN_ATTENTION_PER_ISA 1
@@ -58,35 +59,7 @@ namespace avx512 {
 #pragma GCC pop_options
 #endif
 
-// The widest copy this CPU runs, chosen once.
-template <typename T>
-using AttendFn = void (*)(const float*, int, int, const KvHeadView<T>&, int, float*, float*);
-
-template <typename T>
-AttendFn<T> best_attend() {
-#if TERN_ATTENTION_PER_ISA
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return avx512::attend_group<T>;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c"))
-        return avx2::attend_group<T>;
-#endif
-    return generic::attend_group<T>;
-}
-
 }  // namespace
-
-void attend(const float* q, int g, int hd, const KvHeadView<float>& kv, int n, float* scratch,
-            float* out) {
-    static const AttendFn<float> fn = best_attend<float>();
-    fn(q, g, hd, kv, n, scratch, out);
-}
-
-void attend(const float* q, int g, int hd, const KvHeadView<uint16_t>& kv, int n, float* scratch,
-            float* out) {
-    static const AttendFn<uint16_t> fn = best_attend<uint16_t>();
-    fn(q, g, hd, kv, n, scratch, out);
-}
 
 uint16_t kv_half(float x) { return gguf::f32_to_f16(std::min(std::max(x, -65504.0f), 65504.0f)); }
 
@@ -126,22 +99,23 @@ __attribute__((target("avx,f16c"))) void kv_halves_f16c(const float* x, size_t n
 }
 #endif
 
-using KvHalvesFn = void (*)(const float*, size_t, uint16_t*);
-
-KvHalvesFn best_kv_halves() {
-#if TERN_ATTENTION_PER_ISA
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return kv_halves_avx512;
-    if (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) return kv_halves_f16c;
-#endif
-    return kv_halves_scalar;
-}
-
 }  // namespace
 
-void kv_halves(const float* x, size_t n, uint16_t* out) {
-    static const KvHalvesFn fn = best_kv_halves();
-    fn(x, n, out);
+void add_attention_loops(VectorLoops& row) {
+    row.attend_f32 = generic::attend_group<float>;
+    row.attend_f16 = generic::attend_group<uint16_t>;
+    row.kv_halves = kv_halves_scalar;
+#if TERN_ATTENTION_PER_ISA
+    if (row.isa == VectorIsa::avx2) {
+        row.attend_f32 = avx2::attend_group<float>;
+        row.attend_f16 = avx2::attend_group<uint16_t>;
+        row.kv_halves = kv_halves_f16c;
+    } else if (row.isa == VectorIsa::avx512) {
+        row.attend_f32 = avx512::attend_group<float>;
+        row.attend_f16 = avx512::attend_group<uint16_t>;
+        row.kv_halves = kv_halves_avx512;
+    }
+#endif
 }
 
 }  // namespace tern

@@ -1,6 +1,6 @@
-#include "model/f16_gemv.h"
-
-#include "tern/cpu.h"
+// The LM head at file precision when its rows are F16: one dot product of each
+// row with a float vector, per instruction set (a row of vector_loops.h).
+#include "kernels/vector_loops.h"
 #include "tern/gguf_tensors.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -73,24 +73,14 @@ __attribute__((target("avx512f"))) void f16_gemv_avx512(const uint16_t* rows, si
 }
 #endif
 
-using Gemv = void (*)(const uint16_t*, size_t, int, const float*, float*);
-
-Gemv pick() {
-#if defined(__x86_64__) && defined(__GNUC__)
-    // tern's own detection: it also checks that the OS saves the registers
-    // (and clang's __builtin_cpu_supports does not know f16c).
-    const std::set<std::string>& f = host_cpu().features;
-    if (f.count("avx512f")) return f16_gemv_avx512;
-    if (f.count("avx2") && f.count("fma") && f.count("f16c")) return f16_gemv_avx2;
-#endif
-    return f16_gemv_scalar;
-}
-
 }  // namespace
 
-void f16_gemv(const uint16_t* rows, size_t n, int k, const float* x, float* y) {
-    static const Gemv gemv = pick();
-    gemv(rows, n, k, x, y);
+void add_f16_gemv_loop(VectorLoops& row) {
+    row.f16_gemv = f16_gemv_scalar;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (row.isa == VectorIsa::avx2) row.f16_gemv = f16_gemv_avx2;
+    if (row.isa == VectorIsa::avx512) row.f16_gemv = f16_gemv_avx512;
+#endif
 }
 
 }  // namespace tern
