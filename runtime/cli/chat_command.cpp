@@ -1,6 +1,6 @@
 // tern chat: a conversation with an instruct model, streamed, in the prompt
-// format of the model's chat template. The KV cache holds the conversation:
-// each turn evaluates only its new tokens. Ctrl-C stops the current answer;
+// format of the model's chat template; a client of Engine. The slot's KV cache
+// holds the conversation: each turn evaluates only its new tokens. Ctrl-C stops the current answer;
 // /reset starts over; /exit or end of input quits.
 #include <signal.h>
 
@@ -12,6 +12,7 @@
 #include "model_flags.h"
 #include "sampler_flags.h"
 #include "tern/chat_format.h"
+#include "tern/engine.h"
 #include "tern/error.h"
 #include "tern/tokenizer.h"
 
@@ -58,29 +59,33 @@ int chat_command(int argc, char** argv) {
     const int n_predict = static_cast<int>(args.integer("n-predict", 1, 1 << 20));
     const ModelOptions options =
         model_options(args, static_cast<int>(args.integer("threads", 0, 1024)));
-    auto model = load_model(args, options, !args.given("prompt"));
-    const Tokenizer tok = Tokenizer::from_gguf(model->file());
+    auto engine = load_single_engine(args, options, !args.given("prompt"));
+    const Model& model = engine->model();
+    const Tokenizer& tok = engine->tokenizer();
     std::string source;
     const ChatFormat format =
-        choose_chat_format(model->file(), model->config(), args.str("chat-format"), &source);
-    check_vocabulary(format, tok, model->file().path());
+        choose_chat_format(model.file(), model.config(), args.str("chat-format"), &source);
+    check_vocabulary(format, tok, model.file().path());
     const bool interactive = !args.given("prompt");
     if (interactive)
         std::fprintf(stderr,
                      "%s, chat format %s (%s); context %d tokens.\n"
                      "Ctrl-C stops an answer; /reset starts over; /exit or Ctrl-D quits.\n",
-                     model->config().family.c_str(), format.name.c_str(), source.c_str(),
-                     model->context());
+                     model.config().family.c_str(), format.name.c_str(), source.c_str(),
+                     model.context());
     catch_sigint();
 
-    Sampler sampler(so);
-    std::vector<int> history;  // the tokens in the KV cache
+    GenerationParams params;
+    params.sampling = so;
+    // The conversation so far, as tokens. Each turn submits all of it: the
+    // engine keeps the prefix its slot's cache holds (every earlier turn) and
+    // evaluates only the new tokens.
+    std::vector<int> history;
     // Before the next user turn: the closing marker of the last answer, and the
     // system message at the start of a conversation.
     std::string pending;
     std::vector<ChatMessage> pending_messages;
     auto start = [&] {
-        model->reset();
         history.clear();
         pending.clear();
         pending_messages.clear();
@@ -117,42 +122,39 @@ int chat_command(int argc, char** argv) {
         for (int id : chat_tokens(format, tok, pending_messages, true, false)) tokens.push_back(id);
         pending_messages.clear();
         if (args.on("verbose-prompt")) {
-            std::fprintf(stderr, "[prompt, %zu tokens at position %d]\n%s\n[tokens]", tokens.size(),
-                         model->position(), text.c_str());
+            std::fprintf(stderr, "[prompt, %zu tokens at position %zu]\n%s\n[tokens]",
+                         tokens.size(), history.size(), text.c_str());
             for (int id : tokens) std::fprintf(stderr, " %d", id);
             std::fprintf(stderr, "\n");
         }
-        const int n_ctx = model->context();
-        if (model->position() + static_cast<int>(tokens.size()) + 1 > n_ctx) {
+        const int n_ctx = model.context();
+        const int room = n_ctx - static_cast<int>(history.size() + tokens.size());
+        if (room < 1) {
             std::fprintf(stderr,
-                         "the context of %d tokens is full (%d used, %zu more needed): /reset "
+                         "the context of %d tokens is full (%zu used, %zu more needed): /reset "
                          "or a larger -c\n",
-                         n_ctx, model->position(), tokens.size());
+                         n_ctx, history.size(), tokens.size());
             if (!interactive) return 1;
             continue;
         }
-        std::vector<float> logits = model->eval(tokens);
         history.insert(history.end(), tokens.begin(), tokens.end());
+        params.max_tokens = std::min(n_predict, room);
+        FinishReason finish = FinishReason::none;
         g_interrupted = false;
-        int generated = 0;
-        const char* why = "n-predict reached";
-        while (true) {
-            if (g_interrupted) {
-                why = "stopped by Ctrl-C";
-                break;
-            }
-            const int next = sampler.sample(logits, history);
-            if (tok.is_end_of_generation(next)) {
-                why = nullptr;
-                break;
-            }
-            std::fputs(tok.decode(next).c_str(), stdout);
+        const int id = engine->submit(history, params, [&](const TokenEvent& e) {
+            std::fputs(e.text.c_str(), stdout);
             std::fflush(stdout);
-            history.push_back(next);
-            if (++generated == n_predict || model->position() + 2 > n_ctx) break;
-            logits = model->eval({next});
-        }
-        if (why && interactive) std::fprintf(stderr, " [%s]\n", why);
+            // The end-of-turn token that stops an answer is never evaluated:
+            // end_of_turn() below stands for it.
+            if (e.token >= 0 && !tok.is_end_of_generation(e.token)) history.push_back(e.token);
+            finish = e.finish;
+        });
+        while (engine->step())
+            if (g_interrupted) engine->cancel(id);
+        if (interactive && finish != FinishReason::stop)
+            std::fprintf(stderr, " [%s]\n",
+                         finish == FinishReason::cancelled ? "stopped by Ctrl-C"
+                                                           : "n-predict or the context reached");
         std::fputs("\n", stdout);
         // The answer's closing marker joins the history with the next turn.
         pending = format.end_of_turn();

@@ -8,6 +8,7 @@
 
 #include "arg_parser.h"
 #include "progress.h"
+#include "tern/engine.h"
 #include "tern/kernels.h"
 #include "tern/model.h"
 
@@ -59,6 +60,20 @@ inline std::unique_ptr<Model> load_model(const ArgParser& args, ModelOptions o, 
     if (show_progress) o.progress = [&](int done, int total) { bar.update(done, total); };
     return backend ? Model::load(args.str("model"), o, std::move(backend))
                    : Model::load(args.str("model"), o);
+}
+
+// An engine of one sequence (tern run, tern chat): its prompt evaluated at
+// once, as there is no other sequence to interleave with.
+inline std::unique_ptr<Engine> load_single_engine(const ArgParser& args, ModelOptions o,
+                                                  bool show_progress) {
+    args.require("model");
+    Progress bar("loading " + args.str("model"));
+    if (show_progress) o.progress = [&](int done, int total) { bar.update(done, total); };
+    EngineOptions eo;
+    eo.model = o;
+    eo.slots = 1;
+    eo.prefill_chunk = o.n_ctx;
+    return Engine::load(args.str("model"), eo);
 }
 
 }  // namespace tern::cli
