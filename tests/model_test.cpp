@@ -786,7 +786,7 @@ TEST(Model, ConfigAndShapesWithoutLoadingWeights) {
     EXPECT_EQ(c.n_embd, 256);
     EXPECT_EQ(c.n_layer, 4);
     EXPECT_EQ(c.n_ff, 768);
-    const auto shapes = linear_shapes(c.n_embd, c.n_ff, c.n_head_kv * c.head_dim);
+    const auto shapes = linear_shapes(*c.arch, c.n_embd, c.n_ff, c.n_head_kv * c.head_dim);
     const std::vector<std::pair<int, int>> expected = {
         {256, 512}, {256, 256}, {256, 1536}, {768, 256}};
     EXPECT_EQ(shapes, expected);

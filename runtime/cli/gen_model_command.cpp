@@ -6,6 +6,7 @@
 #include "arg_parser.h"
 #include "commands.h"
 #include "progress.h"
+#include "tern/architecture.h"
 #include "tern/synthetic_model.h"
 
 namespace tern::cli {
@@ -14,9 +15,13 @@ int gen_model_command(int argc, char** argv) {
     ArgParser args("gen-model", "--preset tiny|2b4t [options] -o FILE");
     args.option("preset", "", "tiny|2b4t", "tiny",
                 "model shape: tiny (4 layers, hidden 256) or 2b4t (BitNet b1.58 2B4T)");
-    args.option("arch", "", "bitnet|bitnet-25|llama", "bitnet",
-                "layout: llama.cpp's bitnet, bitnet.cpp's bitnet-25 (2B4T, untied head) or "
-                "llama (no sub-norms, SiLU, untied head)");
+    std::string arch_names, arch_help = "layout:";
+    for (const Architecture& a : architectures()) {
+        arch_names += (arch_names.empty() ? "" : "|") + std::string(a.name);
+        arch_help += std::string(arch_names.find('|') == std::string::npos ? " " : "; ") + a.name +
+                     " (" + a.origin + ")";
+    }
+    args.option("arch", "", arch_names, "bitnet", arch_help);
     args.option("type", "", "tq2_0|tq1_0|i2_s|f32|f16|bf16", "tq2_0",
                 "ternary weight type (f32/f16/bf16: ternary values unquantised)");
     args.option("embedding", "", "TYPE", "f16",
@@ -43,7 +48,7 @@ int gen_model_command(int argc, char** argv) {
     for (int i = 0; i < 6; ++i)
         if (args.given(names[i])) *sizes[i] = static_cast<int>(args.integer(names[i], 1, 1 << 20));
     SyntheticModelOptions o;
-    o.arch = args.choice("arch", {"bitnet", "bitnet-25", "llama"});
+    o.arch = args.choice("arch", architecture_names());
     const std::string type = args.choice("type", {"tq2_0", "tq1_0", "i2_s", "f32", "f16", "bf16"});
     o.weight_type = type == "tq2_0"   ? gguf::TensorType::tq2_0
                     : type == "tq1_0" ? gguf::TensorType::tq1_0

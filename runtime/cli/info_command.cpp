@@ -69,7 +69,7 @@ int info_command(int argc, char** argv) {
         c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim, c.n_ff, c.n_vocab);
     std::printf("  RoPE %s, theta %g; RMSNorm eps %g; sub-norms %s; trained context %d\n",
                 rope_style_name(c.arch->rope), c.rope_theta, c.rms_eps,
-                c.arch->sub_norms ? "yes" : "no", c.n_ctx_train);
+                c.arch->has(LayerTensor::attn_sub_norm) ? "yes" : "no", c.n_ctx_train);
     std::printf("  activation: %s, %s\n", activation_name(c.activation),
                 c.activation_source.c_str());
     // Tensor types by group, as stored in the file.

@@ -335,7 +335,7 @@ ConvertSummary convert_checkpoint(const std::string& dir, const std::string& out
     for (int l = 0; l < shape.n_layer; ++l) {
         const std::string hf = "model.layers." + std::to_string(l) + ".";
         for (const LayerRow& t : kLayer) {
-            if (t.kind == Kind::sub_norm && !arch.sub_norms) continue;
+            if (!arch.has(t.gguf)) continue;
             if (t.kind == Kind::ternary)
                 ternary(tensor_name(l, t.gguf), hf + t.hf, size_of(t.rows), size_of(t.cols),
                         t.permute_heads == 1   ? shape.n_head

@@ -74,21 +74,24 @@ CacheType parse_cache_type(const std::string& name) {
 
 namespace {
 
-// The ternary matrices of a layer, in the order of Layer's qkv, o, gate_up and
-// down: each stacks its tensors' rows (parts) over k inputs. The one place that
-// says how the model stacks them (load and linear_shapes read it).
-struct LinearStack {
+// The ternary matrices of a layer as the architecture stacks them (its
+// table row), in the order of Layer's qkv, o, gate_up and down, sized for this
+// model: each stacks its tensors' rows (parts) over k inputs.
+struct StackShape {
     std::vector<LayerTensor> tensors;
     int k;
     std::vector<int> parts;  // rows of each tensor
 };
 
-std::vector<LinearStack> linear_stacks(int E, int F, int KV) {
-    using T = LayerTensor;
-    return {{{T::attn_q, T::attn_k, T::attn_v}, E, {E, KV, KV}},
-            {{T::attn_output}, E, {E}},
-            {{T::ffn_gate, T::ffn_up}, E, {F, F}},
-            {{T::ffn_down}, F, {E}}};
+std::vector<StackShape> stack_shapes(const Architecture& arch, int E, int F, int KV) {
+    auto width = [&](Width w) { return w == Width::embd ? E : w == Width::ff ? F : KV; };
+    std::vector<StackShape> out;
+    for (const LinearStack& s : arch.stacks) {
+        StackShape shape{s.tensors, width(s.k), {}};
+        for (Width w : s.rows) shape.parts.push_back(width(w));
+        out.push_back(shape);
+    }
+    return out;
 }
 
 }  // namespace
@@ -107,7 +110,7 @@ struct Model::Impl {
     std::vector<float> output_norm;
     std::vector<Layer> layers;
     std::unique_ptr<OutputHead> head;          // the LM head, as --lm-head chose
-    std::vector<LinearPlan> stack_plans;       // per stack of linear_stacks, while loading
+    std::vector<LinearPlan> stack_plans;       // per stack of stack_shapes, while loading
     std::vector<AlignedBytes> matrix_storage;  // per layer and stack, slices of one buffer
 
     std::unique_ptr<KvCache> kv;  // every layer's, one slot per sequence
@@ -225,14 +228,16 @@ struct Model::Impl {
         L.ffn_norm = vector_tensor(tensor_name(l, LayerTensor::ffn_norm), E);
         // Without sub-norms (Llama), the normalisation before quantising stays
         // and its weight is one.
-        L.attn_sub_norm = cfg.arch->sub_norms
+        L.attn_sub_norm = cfg.arch->has(LayerTensor::attn_sub_norm)
                               ? vector_tensor(tensor_name(l, LayerTensor::attn_sub_norm), E)
                               : std::vector<float>(E, 1.0f);
-        L.ffn_sub_norm = cfg.arch->sub_norms
+        L.ffn_sub_norm = cfg.arch->has(LayerTensor::ffn_sub_norm)
                              ? vector_tensor(tensor_name(l, LayerTensor::ffn_sub_norm), F)
                              : std::vector<float>(F, 1.0f);
         Linear* targets[] = {&L.qkv, &L.o, &L.gate_up, &L.down};
-        const auto stacks = linear_stacks(E, F, KV);
+        const auto stacks = stack_shapes(*cfg.arch, E, F, KV);
+        if (stacks.size() != 4)  // the forward pass below runs qkv, o, gate_up and down
+            fail(std::string("architecture ") + cfg.arch->name + " does not stack 4 matrices");
         for (size_t i = 0; i < stacks.size(); ++i) {
             std::vector<std::string> names;
             for (LayerTensor t : stacks[i].tensors) names.push_back(tensor_name(l, t));
@@ -248,8 +253,8 @@ struct Model::Impl {
     void plan_matrices() {
         std::vector<size_t> sizes;
         stack_plans.clear();
-        for (const LinearStack& stack :
-             linear_stacks(cfg.n_embd, cfg.n_ff, cfg.n_head_kv * cfg.head_dim)) {
+        for (const StackShape& stack :
+             stack_shapes(*cfg.arch, cfg.n_embd, cfg.n_ff, cfg.n_head_kv * cfg.head_dim)) {
             int n = 0;
             for (int part : stack.parts) n += part;
             stack_plans.push_back(
@@ -584,9 +589,10 @@ void Model::check_memory(const Impl& impl) {
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
-std::vector<std::pair<int, int>> linear_shapes(int n_embd, int n_ff, int kv_width) {
+std::vector<std::pair<int, int>> linear_shapes(const Architecture& arch, int n_embd, int n_ff,
+                                               int kv_width) {
     std::vector<std::pair<int, int>> shapes;
-    for (const LinearStack& s : linear_stacks(n_embd, n_ff, kv_width)) {
+    for (const StackShape& s : stack_shapes(arch, n_embd, n_ff, kv_width)) {
         int n = 0;
         for (int part : s.parts) n += part;
         shapes.emplace_back(s.k, n);

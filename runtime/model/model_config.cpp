@@ -2,7 +2,6 @@
 // table in architecture.cpp), its family, shapes, activation and LM head, all
 // validated before any weight is read.
 #include <algorithm>
-#include <cctype>
 
 #include "tern/error.h"
 #include "tern/model.h"
@@ -11,44 +10,6 @@ namespace tern {
 namespace {
 
 using gguf::TensorInfo;
-
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-// The model family as users name it, and its activation where the family
-// decides one the architecture's default would get wrong.
-struct FamilyFacts {
-    std::string name;
-    std::optional<Activation> activation;
-};
-
-FamilyFacts model_family(const gguf::File& f, const ModelConfig& c) {
-    const std::string name = f.has("general.name") ? lower(f.get_string("general.name")) : "";
-    const std::string arch = c.arch->name;
-    const bool shape_2b4t = c.n_embd == 2560 && c.n_layer == 30 && c.n_ff == 6912;
-    FamilyFacts out;
-    if (arch == "llama") {
-        if (name.find("falcon") != std::string::npos)
-            out.name = "Falcon3-1.58bit";
-        else if (c.n_embd == 4096 && c.n_layer == 32 && c.n_ff == 14336)
-            out.name = "Llama3-8B-1.58";
-        else
-            out.name = "ternary Llama";
-    } else if (name.find("bitnet_b1_58") != std::string::npos ||
-               name.find("bitnet-b1.58-large") != std::string::npos) {
-        // 1bitLLM's reproductions of the 2024 paper (large, 3B): SiLU.
-        out.name = "bitnet_b1_58 (2024)";
-        out.activation = Activation::silu;
-    } else if (shape_2b4t || name.find("bitnet2b") != std::string::npos) {
-        out.name = "BitNet b1.58 2B4T";
-    } else {
-        out.name = "BitNet b1.58";
-    }
-    if (name.rfind("tern synthetic", 0) == 0) out.name += " shape (random weights, tern gen-model)";
-    return out;
-}
 
 }  // namespace
 
@@ -142,8 +103,14 @@ ModelConfig model_config(const gguf::File& file, std::optional<Activation> activ
              ", expected [" + std::to_string(cfg.n_ff) + ", " + std::to_string(cfg.n_embd) + "] (" +
              cfg.key("feed_forward_length") + ")");
 
-    const FamilyFacts family = model_family(file, cfg);
+    const ModelFamily& family =
+        cfg.arch->family(file.has("general.name") ? file.get_string("general.name") : "",
+                         cfg.n_embd, cfg.n_layer, cfg.n_ff);
     cfg.family = family.name;
+    // gen-model's files name themselves so.
+    if (file.has("general.name") && file.get_string("general.name").rfind("tern synthetic", 0) == 0)
+        cfg.family += " shape (random weights, tern gen-model)";
+    cfg.chat_format = *family.chat_format ? family.chat_format : cfg.arch->chat_format;
     if (activation) {
         cfg.activation = *activation;
         cfg.activation_source = "set by the caller";
@@ -152,7 +119,7 @@ ModelConfig model_config(const gguf::File& file, std::optional<Activation> activ
         cfg.activation_source = "from the file (tern.ffn_activation)";
     } else if (family.activation) {
         cfg.activation = *family.activation;
-        cfg.activation_source = "the family's (" + family.name + ")";
+        cfg.activation_source = std::string("the family's (") + family.name + ")";
     } else {
         cfg.activation = cfg.arch->activation;
         cfg.activation_source =

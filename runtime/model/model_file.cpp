@@ -1,6 +1,8 @@
 // See tern/model_file.h.
 #include "tern/model_file.h"
 
+#include "tern/architecture.h"
+
 namespace tern {
 
 uint32_t llama_file_type(gguf::TensorType t) {
@@ -44,18 +46,7 @@ void write_vocab(gguf::Writer& w, const FileVocab& v) {
 }
 
 std::string published_chat_template(const std::string& arch) {
-    if (arch == "bitnet-25")
-        return "{% for message in messages %}{% set content = message['role'] | capitalize + "
-               "': ' + message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% "
-               "set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if "
-               "add_generation_prompt %}{{ 'Assistant: ' }}{% endif %}";
-    if (arch == "llama")
-        return "{% for message in messages %}{% set content = '<|start_header_id|>' + "
-               "message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim + "
-               "'<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content "
-               "%}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ "
-               "'<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}";
-    return "";
+    return find_architecture(arch, "published_chat_template").chat_template;
 }
 
 }  // namespace tern

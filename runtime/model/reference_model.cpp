@@ -114,10 +114,12 @@ std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, 
                    ffn_norm = vec(f, tensor_name(l, LayerTensor::ffn_norm));
         // Without sub-norms (Llama) the input of attn_output and ffn_down is still
         // RMS-normalised before BitNet's quantisation, with unit weights.
-        const auto attn_sub = c.arch->sub_norms ? vec(f, tensor_name(l, LayerTensor::attn_sub_norm))
-                                                : std::vector<float>(E, 1.0f);
-        const auto ffn_sub = c.arch->sub_norms ? vec(f, tensor_name(l, LayerTensor::ffn_sub_norm))
-                                               : std::vector<float>(c.n_ff, 1.0f);
+        const auto attn_sub = c.arch->has(LayerTensor::attn_sub_norm)
+                                  ? vec(f, tensor_name(l, LayerTensor::attn_sub_norm))
+                                  : std::vector<float>(E, 1.0f);
+        const auto ffn_sub = c.arch->has(LayerTensor::ffn_sub_norm)
+                                 ? vec(f, tensor_name(l, LayerTensor::ffn_sub_norm))
+                                 : std::vector<float>(c.n_ff, 1.0f);
         Matrix Q(T), K(T), Vv(T);
         for (int t = 0; t < T; ++t) {
             const auto xn = rmsnorm(x[t], attn_norm, eps);

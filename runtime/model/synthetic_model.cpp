@@ -241,29 +241,24 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
     };
     vocab_matrix(kTokenEmbdTensor, o.embedding_type, tensor_seed(o.seed, index++));
     norm(kOutputNormTensor, E);
-    // Without sub-norms their seeds are still drawn, so that files of every
-    // architecture with one seed hold the same ternary weights.
-    auto sub_norm = [&](const std::string& name, int n) {
-        if (arch_info.sub_norms)
-            norm(name, n);
-        else
-            ++index;
-    };
-    for (int l = 0; l < shape.n_layer; ++l) {
-        using T = LayerTensor;
-        auto name = [&](T t) { return tensor_name(l, t); };
-        norm(name(T::attn_norm), E);
-        ternary(name(T::attn_q), E, E);
-        ternary(name(T::attn_k), E, KV);
-        ternary(name(T::attn_v), E, KV);
-        sub_norm(name(T::attn_sub_norm), E);
-        ternary(name(T::attn_output), E, E);
-        norm(name(T::ffn_norm), E);
-        ternary(name(T::ffn_gate), E, F);
-        ternary(name(T::ffn_up), E, F);
-        sub_norm(name(T::ffn_sub_norm), F);
-        ternary(name(T::ffn_down), F, E);
-    }
+    auto width = [&](Width w) { return w == Width::embd ? E : w == Width::ff ? F : KV; };
+    for (int l = 0; l < shape.n_layer; ++l)
+        for (int i = 0; i < kLayerTensors; ++i) {
+            const LayerTensor t = static_cast<LayerTensor>(i);
+            if (const auto n = norm_width(t)) {
+                // A norm the architecture lacks still draws its seed, so that
+                // files of every architecture with one seed hold the same
+                // ternary weights.
+                if (arch_info.has(t))
+                    norm(tensor_name(l, t), width(*n));
+                else
+                    ++index;
+                continue;
+            }
+            for (const LinearStack& s : arch_info.stacks)
+                for (size_t j = 0; j < s.tensors.size(); ++j)
+                    if (s.tensors[j] == t) ternary(tensor_name(l, t), width(s.k), width(s.rows[j]));
+        }
     if (has_head) vocab_matrix(kOutputTensor, head_type, tensor_seed(o.seed, index++));
     w.write(path, progress);
 }

@@ -109,11 +109,8 @@ ChatFormat choose_chat_format(const gguf::File& file, const ModelConfig& config,
         *source = "recognised in the file's tokenizer.chat_template";
         return chat_format(found);
     }
-    const std::string fallback = config.family.rfind("Falcon3", 0) == 0      ? "falcon3"
-                                 : std::string(config.arch->name) == "llama" ? "llama3"
-                                                                             : "bitnet";
     *source = "the default of " + config.family + " (the file has no tokenizer.chat_template)";
-    return chat_format(fallback);
+    return chat_format(config.chat_format);
 }
 
 }  // namespace tern

@@ -42,7 +42,8 @@ CacheType parse_cache_type(const std::string& name);  // "f32" or "f16"
 
 struct ModelConfig {
     const Architecture* arch = nullptr;
-    std::string family;  // as users name the model: "BitNet b1.58 2B4T", "Llama3-8B-1.58", ...
+    std::string family;       // as users name the model: "BitNet b1.58 2B4T", "Llama3-8B-1.58", ...
+    std::string chat_format;  // the family's default prompt format (when the file has no template)
     int n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_vocab = 0;
     int n_ctx_train = 0, head_dim = 0, n_rot = 0;
     float rope_theta = 10000.0f, rms_eps = 1e-5f;
@@ -62,10 +63,10 @@ ModelConfig model_config(const gguf::File& file,
                          std::optional<Activation> activation = std::nullopt);
 ModelConfig read_model_config(const std::string& path);
 
-// The ternary matrices a model runs, as {K inputs, N outputs}, stacked as the
-// model stacks them: Q/K/V (kv_width = KV heads x head size), attention output,
-// gate/up, down.
-std::vector<std::pair<int, int>> linear_shapes(int n_embd, int n_ff, int kv_width);
+// The ternary matrices a model of `arch` runs, as {K inputs, N outputs},
+// stacked as its table row says (kv_width = KV heads x head size).
+std::vector<std::pair<int, int>> linear_shapes(const Architecture& arch, int n_embd, int n_ff,
+                                               int kv_width);
 
 struct ModelOptions {
     // The backend Model::load makes when it is given none: this bundle ("":
