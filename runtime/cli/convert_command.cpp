@@ -35,10 +35,10 @@ int convert_command(int argc, char** argv) {
     if (dir.empty()) throw Error("tern convert: give the Hugging Face model directory (HF_DIR)");
     args.require("output");
     convert::ConvertOptions o;
-    const std::string type = args.choice("type", {"i2_s", "tq2_0", "tq1_0"});
-    o.weight_type = type == "i2_s"    ? gguf::TensorType::i2_s
-                    : type == "tq2_0" ? gguf::TensorType::tq2_0
-                                      : gguf::TensorType::tq1_0;
+    const std::string type = args.str("type");
+    o.weight_type = gguf::parse_tensor_type(type, [](const gguf::TypeTraits& t) {
+        return t.ternary && t.encode_ternary != nullptr;
+    });
     o.embedding_type = gguf::parse_float_type(args.str("embedding"));
     o.head_type = gguf::parse_float_type(args.str("head"));
     o.name = args.str("name");

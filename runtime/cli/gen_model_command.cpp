@@ -11,6 +11,16 @@
 
 namespace tern::cli {
 
+namespace {
+
+// Types gen-model writes ternary weights in: ternary types with an encoder,
+// float types that can hold ternary values.
+bool can_hold_ternary(const gguf::TypeTraits& t) {
+    return t.ternary ? t.encode_ternary != nullptr : t.read_ternary != nullptr;
+}
+
+}  // namespace
+
 int gen_model_command(int argc, char** argv) {
     ArgParser args("gen-model", "--preset tiny|2b4t [options] -o FILE");
     args.option("preset", "", "tiny|2b4t", "tiny",
@@ -22,7 +32,14 @@ int gen_model_command(int argc, char** argv) {
                      " (" + a.origin + ")";
     }
     args.option("arch", "", arch_names, "bitnet", arch_help);
-    args.option("type", "", "tq2_0|tq1_0|i2_s|f32|f16|bf16", "tq2_0",
+    // Ternary types tern writes, then the float types that hold ternary values.
+    std::vector<std::string> weight_flags;
+    for (bool ternary : {true, false})
+        for (const gguf::TypeTraits& t : gguf::tensor_types())
+            if (t.ternary == ternary && can_hold_ternary(t)) weight_flags.push_back(t.flag);
+    std::string weight_names;
+    for (const std::string& f : weight_flags) weight_names += (weight_names.empty() ? "" : "|") + f;
+    args.option("type", "", weight_names, "tq2_0",
                 "ternary weight type (f32/f16/bf16: ternary values unquantised)");
     args.option("embedding", "", "TYPE", "f16",
                 "token embedding type: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k");
@@ -49,11 +66,8 @@ int gen_model_command(int argc, char** argv) {
         if (args.given(names[i])) *sizes[i] = static_cast<int>(args.integer(names[i], 1, 1 << 20));
     SyntheticModelOptions o;
     o.arch = args.choice("arch", architecture_names());
-    const std::string type = args.choice("type", {"tq2_0", "tq1_0", "i2_s", "f32", "f16", "bf16"});
-    o.weight_type = type == "tq2_0"   ? gguf::TensorType::tq2_0
-                    : type == "tq1_0" ? gguf::TensorType::tq1_0
-                    : type == "i2_s"  ? gguf::TensorType::i2_s
-                                      : gguf::parse_float_type(type);
+    const std::string type = args.choice("type", weight_flags);
+    o.weight_type = gguf::parse_tensor_type(type, can_hold_ternary);
     o.embedding_type = gguf::parse_float_type(args.str("embedding"));
     if (args.str("head") == "tied")
         o.tied_head = true;

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "gguf/type_codecs.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
 
@@ -94,6 +95,12 @@ void decode_q6_k(const uint8_t* b, float* y) {
             y[l + 64] = d * sc[is + 4] * q3;
             y[l + 96] = d * sc[is + 6] * q4;
         }
+}
+
+float absmax(const float* x, int n) {
+    float m = 0;
+    for (int i = 0; i < n; ++i) m = std::max(m, std::fabs(x[i]));
+    return m;
 }
 
 int clamp_round(float v, int lo, int hi) {
@@ -193,92 +200,110 @@ uint16_t f32_to_bf16(float f) {
     return static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);  // nearest even
 }
 
-void decode_values(TensorType type, const uint8_t* p, uint64_t k, float* out) {
-    const uint64_t blocks = k / block_values(type), bytes = block_bytes(type);
-    switch (type) {
-        case TensorType::f32:
-            std::memcpy(out, p, k * 4);
-            return;
-        case TensorType::f16:
-            for (uint64_t i = 0; i < k; ++i) out[i] = f16_to_f32(load_u16(p + 2 * i));
-            return;
-        case TensorType::bf16:
-            for (uint64_t i = 0; i < k; ++i) out[i] = bf16_to_f32(load_u16(p + 2 * i));
-            return;
-        case TensorType::q8_0:
-            for (uint64_t b = 0; b < blocks; ++b, p += bytes) {
-                const float d = half(p);
-                for (int i = 0; i < 32; ++i) out[b * 32 + i] = static_cast<int8_t>(p[2 + i]) * d;
-            }
-            return;
-        case TensorType::q4_0:
-            for (uint64_t b = 0; b < blocks; ++b, p += bytes) {
-                const float d = half(p);
-                for (int j = 0; j < 16; ++j) {
-                    out[b * 32 + j] = ((p[2 + j] & 0xF) - 8) * d;
-                    out[b * 32 + j + 16] = ((p[2 + j] >> 4) - 8) * d;
-                }
-            }
-            return;
-        case TensorType::q4_k:
-        case TensorType::q5_k:
-            for (uint64_t b = 0; b < blocks; ++b, p += bytes)
-                decode_q4_k(p, out + b * 256, type == TensorType::q5_k);
-            return;
-        case TensorType::q6_k:
-            for (uint64_t b = 0; b < blocks; ++b, p += bytes) decode_q6_k(p, out + b * 256);
-            return;
-        default:
-            throw Error(std::string("decode_values: ") + tensor_type_name(type) +
-                        " is a ternary type, not a float one");
+namespace codec {
+
+void decode_f32(const uint8_t* p, uint64_t k, float* out) { std::memcpy(out, p, k * 4); }
+
+void decode_f16(const uint8_t* p, uint64_t k, float* out) {
+    for (uint64_t i = 0; i < k; ++i) out[i] = f16_to_f32(load_u16(p + 2 * i));
+}
+
+void decode_bf16(const uint8_t* p, uint64_t k, float* out) {
+    for (uint64_t i = 0; i < k; ++i) out[i] = bf16_to_f32(load_u16(p + 2 * i));
+}
+
+void decode_q8_0(const uint8_t* p, uint64_t k, float* out) {
+    for (uint64_t b = 0; b < k / 32; ++b, p += 34) {
+        const float d = half(p);
+        for (int i = 0; i < 32; ++i) out[b * 32 + i] = static_cast<int8_t>(p[2 + i]) * d;
     }
 }
 
-void encode_values(TensorType type, const float* x, uint64_t k, uint8_t* out) {
-    const uint64_t blocks = k / block_values(type), bytes = block_bytes(type);
-    switch (type) {
-        case TensorType::f32:
-            std::memcpy(out, x, k * 4);
-            return;
-        case TensorType::f16:
-            for (uint64_t i = 0; i < k; ++i) store_u16(out + 2 * i, f32_to_f16(x[i]));
-            return;
-        case TensorType::bf16:
-            for (uint64_t i = 0; i < k; ++i) store_u16(out + 2 * i, f32_to_bf16(x[i]));
-            return;
-        case TensorType::q8_0:
-        case TensorType::q4_0:
-            for (uint64_t b = 0; b < blocks; ++b, out += bytes, x += 32) {
-                const bool q8 = type == TensorType::q8_0;
-                float amax = 0;
-                for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[i]));
-                // As ggml's Q8_0 encoder: the unrounded scale divides, its half is stored.
-                const float d = amax / (q8 ? 127.0f : 7.0f), id = d != 0 ? 1.0f / d : 0.0f;
-                store_u16(out, f32_to_f16(d));
-                if (q8) {
-                    for (int i = 0; i < 32; ++i)
-                        out[2 + i] = static_cast<uint8_t>(
-                            static_cast<int8_t>(clamp_round(x[i] * id, -127, 127)));
-                } else {
-                    for (int j = 0; j < 16; ++j)
-                        out[2 + j] =
-                            static_cast<uint8_t>((clamp_round(x[j] * id, -8, 7) + 8) |
-                                                 ((clamp_round(x[j + 16] * id, -8, 7) + 8) << 4));
-                }
-            }
-            return;
-        case TensorType::q4_k:
-        case TensorType::q5_k:
-            for (uint64_t b = 0; b < blocks; ++b)
-                encode_q4_k(x + b * 256, out + b * bytes, type == TensorType::q5_k);
-            return;
-        case TensorType::q6_k:
-            for (uint64_t b = 0; b < blocks; ++b) encode_q6_k(x + b * 256, out + b * bytes);
-            return;
-        default:
-            throw Error(std::string("encode_values: ") + tensor_type_name(type) +
-                        " is a ternary type, not a float one");
+void decode_q4_0(const uint8_t* p, uint64_t k, float* out) {
+    for (uint64_t b = 0; b < k / 32; ++b, p += 18) {
+        const float d = half(p);
+        for (int j = 0; j < 16; ++j) {
+            out[b * 32 + j] = ((p[2 + j] & 0xF) - 8) * d;
+            out[b * 32 + j + 16] = ((p[2 + j] >> 4) - 8) * d;
+        }
     }
+}
+
+void decode_q4_k(const uint8_t* p, uint64_t k, float* out) {
+    for (uint64_t b = 0; b < k / 256; ++b)
+        tern::gguf::decode_q4_k(p + b * 144, out + b * 256, false);
+}
+
+void decode_q5_k(const uint8_t* p, uint64_t k, float* out) {
+    for (uint64_t b = 0; b < k / 256; ++b)
+        tern::gguf::decode_q4_k(p + b * 176, out + b * 256, true);
+}
+
+void decode_q6_k(const uint8_t* p, uint64_t k, float* out) {
+    for (uint64_t b = 0; b < k / 256; ++b) tern::gguf::decode_q6_k(p + b * 210, out + b * 256);
+}
+
+void encode_f32(const float* x, uint64_t k, uint8_t* out) { std::memcpy(out, x, k * 4); }
+
+void encode_f16(const float* x, uint64_t k, uint8_t* out) {
+    for (uint64_t i = 0; i < k; ++i) store_u16(out + 2 * i, f32_to_f16(x[i]));
+}
+
+void encode_bf16(const float* x, uint64_t k, uint8_t* out) {
+    for (uint64_t i = 0; i < k; ++i) store_u16(out + 2 * i, f32_to_bf16(x[i]));
+}
+
+// As ggml's Q8_0 encoder: the unrounded scale divides, its half is stored.
+void encode_q8_0(const float* x, uint64_t k, uint8_t* out) {
+    for (uint64_t b = 0; b < k / 32; ++b, out += 34, x += 32) {
+        const float d = absmax(x, 32) / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+        store_u16(out, f32_to_f16(d));
+        for (int i = 0; i < 32; ++i)
+            out[2 + i] =
+                static_cast<uint8_t>(static_cast<int8_t>(clamp_round(x[i] * id, -127, 127)));
+    }
+}
+
+void encode_q4_0(const float* x, uint64_t k, uint8_t* out) {
+    for (uint64_t b = 0; b < k / 32; ++b, out += 18, x += 32) {
+        const float d = absmax(x, 32) / 7.0f, id = d != 0 ? 1.0f / d : 0.0f;
+        store_u16(out, f32_to_f16(d));
+        for (int j = 0; j < 16; ++j)
+            out[2 + j] = static_cast<uint8_t>((clamp_round(x[j] * id, -8, 7) + 8) |
+                                              ((clamp_round(x[j + 16] * id, -8, 7) + 8) << 4));
+    }
+}
+
+void encode_q4_k(const float* x, uint64_t k, uint8_t* out) {
+    for (uint64_t b = 0; b < k / 256; ++b)
+        tern::gguf::encode_q4_k(x + b * 256, out + b * 144, false);
+}
+
+void encode_q5_k(const float* x, uint64_t k, uint8_t* out) {
+    for (uint64_t b = 0; b < k / 256; ++b)
+        tern::gguf::encode_q4_k(x + b * 256, out + b * 176, true);
+}
+
+void encode_q6_k(const float* x, uint64_t k, uint8_t* out) {
+    for (uint64_t b = 0; b < k / 256; ++b) tern::gguf::encode_q6_k(x + b * 256, out + b * 210);
+}
+
+}  // namespace codec
+
+void decode_values(TensorType type, const uint8_t* p, uint64_t k, float* out) {
+    const TypeTraits& t = traits(type);
+    if (!t.decode)
+        throw Error(std::string("decode_values: ") + t.name +
+                    " is a ternary type, not a float one");
+    t.decode(p, k, out);
+}
+
+void encode_values(TensorType type, const float* x, uint64_t k, uint8_t* out) {
+    const TypeTraits& t = traits(type);
+    if (!t.encode)
+        throw Error(std::string("encode_values: ") + t.name +
+                    " is a ternary type, not a float one");
+    t.encode(x, k, out);
 }
 
 void decode_row(const File& f, const TensorInfo& t, uint64_t row, float* out) {
@@ -287,7 +312,8 @@ void decode_row(const File& f, const TensorInfo& t, uint64_t row, float* out) {
                     " rows, row " + std::to_string(row) + " requested");
     if (!is_float(t.type))
         throw Error(f.path() + ": tensor '" + t.name + "' is " + tensor_type_name(t.type) +
-                    ", expected a float type (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K)");
+                    ", expected a float type (" +
+                    type_names([](const TypeTraits& r) { return !r.ternary; }) + ")");
     const uint64_t row_bytes = t.bytes / t.rows();
     decode_values(t.type, t.data + row * row_bytes, t.dims[0], out);
 }

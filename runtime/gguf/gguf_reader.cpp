@@ -12,24 +12,6 @@ namespace {
 
 constexpr uint64_t kMaxElements = uint64_t{1} << 50;
 
-bool tensor_type_known(uint32_t t) {
-    switch (static_cast<TensorType>(t)) {
-        case TensorType::f32:
-        case TensorType::f16:
-        case TensorType::q4_0:
-        case TensorType::q8_0:
-        case TensorType::q4_k:
-        case TensorType::q5_k:
-        case TensorType::q6_k:
-        case TensorType::bf16:
-        case TensorType::tq1_0:
-        case TensorType::tq2_0:
-        case TensorType::i2_s:
-            return true;
-    }
-    return false;
-}
-
 // What a type id tern does not read is, where that helps the user.
 std::string unknown_type_note(uint32_t t) {
     if (t == 37 || t == 38)
@@ -210,105 +192,11 @@ const char* value_type_name(ValueType t) {
     return i < 13 ? names[i] : "unknown";
 }
 
-const char* tensor_type_name(TensorType t) {
-    switch (t) {
-        case TensorType::f32:
-            return "F32";
-        case TensorType::f16:
-            return "F16";
-        case TensorType::q4_0:
-            return "Q4_0";
-        case TensorType::q8_0:
-            return "Q8_0";
-        case TensorType::q4_k:
-            return "Q4_K";
-        case TensorType::q5_k:
-            return "Q5_K";
-        case TensorType::q6_k:
-            return "Q6_K";
-        case TensorType::bf16:
-            return "BF16";
-        case TensorType::tq1_0:
-            return "TQ1_0";
-        case TensorType::tq2_0:
-            return "TQ2_0";
-        case TensorType::i2_s:
-            return "I2_S";
-    }
-    return "unknown";
-}
-
-bool is_ternary(TensorType t) {
-    return t == TensorType::tq1_0 || t == TensorType::tq2_0 || t == TensorType::i2_s;
-}
-
-bool is_float(TensorType t) { return !is_ternary(t); }
-
-TensorType parse_float_type(const std::string& name) {
-    static const std::pair<const char*, TensorType> types[] = {
-        {"f32", TensorType::f32},   {"f16", TensorType::f16},   {"bf16", TensorType::bf16},
-        {"q8_0", TensorType::q8_0}, {"q4_0", TensorType::q4_0}, {"q4_k", TensorType::q4_k},
-        {"q5_k", TensorType::q5_k}, {"q6_k", TensorType::q6_k}};
-    std::string known;
-    for (const auto& [n, t] : types) {
-        if (name == n) return t;
-        known += (known.empty() ? "" : ", ") + std::string(n);
-    }
-    throw Error("tensor type '" + name + "' is not known (expected one of " + known + ")");
-}
-
-uint64_t block_values(TensorType t) {
-    switch (t) {
-        case TensorType::f32:
-        case TensorType::f16:
-        case TensorType::bf16:
-            return 1;
-        case TensorType::q4_0:
-        case TensorType::q8_0:
-            return 32;
-        case TensorType::q4_k:
-        case TensorType::q5_k:
-        case TensorType::q6_k:
-        case TensorType::tq1_0:
-        case TensorType::tq2_0:
-            return 256;
-        case TensorType::i2_s:
-            return 128;
-    }
-    return 1;
-}
-
-uint64_t block_bytes(TensorType t) {
-    switch (t) {
-        case TensorType::f32:
-            return 4;
-        case TensorType::f16:
-        case TensorType::bf16:
-            return 2;
-        case TensorType::q4_0:
-            return 18;
-        case TensorType::q8_0:
-            return 34;
-        case TensorType::q4_k:
-            return 144;
-        case TensorType::q5_k:
-            return 176;
-        case TensorType::q6_k:
-            return 210;
-        case TensorType::tq1_0:
-            return 54;
-        case TensorType::tq2_0:
-            return 66;
-        case TensorType::i2_s:
-            return 32;
-    }
-    return 1;
-}
-
 uint64_t tensor_bytes(TensorType t, const std::vector<uint64_t>& dims) {
     uint64_t elements = 1;
     for (uint64_t d : dims) elements *= d;
-    return elements / block_values(t) * block_bytes(t) + (t == TensorType::i2_s ? 32 : 0);
+    const TypeTraits& row = traits(t);
+    return elements / row.block_values * row.block_bytes + row.trailer_bytes;
 }
 
 uint64_t TensorInfo::elements() const {
@@ -378,7 +266,7 @@ File File::open(const std::string& path) {
             t.dims.push_back(n);
         }
         const uint32_t type = c.read<uint32_t>("type of " + what);
-        if (!tensor_type_known(type))
+        if (!find_type(type))
             c.fail(what + " has ggml type " + std::to_string(type) + unknown_type_note(type) +
                    ", which tern does not read (F32 0, F16 1, Q4_0 2, Q8_0 8, Q4_K 12, Q5_K 13, "
                    "Q6_K 14, BF16 30, TQ1_0 34, TQ2_0 35, I2_S 36)");

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <vector>
 
+#include "gguf/type_codecs.h"
 #include "tern/error.h"
 
 namespace tern::gguf {
@@ -139,7 +140,8 @@ void decode_float_ternary_row(const File& f, const TensorInfo& t, float scale, i
 }  // namespace
 
 bool is_ternary_storage(TensorType t) {
-    return is_ternary(t) || t == TensorType::f32 || t == TensorType::f16 || t == TensorType::bf16;
+    const TypeTraits* row = find_type(static_cast<uint32_t>(t));
+    return row && row->read_ternary;
 }
 
 float f16_to_f32(uint16_t h) {
@@ -193,46 +195,18 @@ uint16_t f32_to_f16(float f) {
 TernaryTensor ternary_tensor(const File& f, const TensorInfo& t) {
     if (!is_ternary_storage(t.type))
         throw Error(f.path() + ": tensor '" + t.name + "' is " + tensor_type_name(t.type) +
-                    ", expected a ternary type (TQ1_0, TQ2_0 or I2_S) or ternary values in F32, "
-                    "F16 or BF16; tern runs ternary (1.58-bit) models only");
+                    ", expected a ternary type (" +
+                    type_names([](const TypeTraits& r) { return r.ternary; }) +
+                    ") or ternary values in " +
+                    type_names([](const TypeTraits& r) { return !r.ternary && r.read_ternary; }) +
+                    "; tern runs ternary (1.58-bit) models only");
     if (t.dims.size() != 2)
         throw Error(f.path() + ": tensor '" + t.name + "' has " + std::to_string(t.dims.size()) +
                     " dimensions, expected a 2-D weight matrix");
     TernaryTensor out;
     out.k = static_cast<int>(t.dims[0]);
     out.n = static_cast<int>(t.dims[1]);
-    const File* file = &f;
-    const TensorInfo* info = &t;
-    switch (t.type) {
-        case TensorType::tq2_0:
-            out.scale = uniform_block_scale(f, t, kTq2Bytes, 64);
-            out.rows = [file, info](int row, int8_t* dst) {
-                decode_tq2_row(*file, *info, row, dst);
-            };
-            break;
-        case TensorType::tq1_0:
-            out.scale = uniform_block_scale(f, t, kTq1Bytes, 52);
-            out.rows = [info](int row, int8_t* dst) { decode_tq1_row(*info, row, dst); };
-            break;
-        case TensorType::f32:
-        case TensorType::f16:
-        case TensorType::bf16: {
-            const float scale = float_ternary_scale(t);
-            out.scale = scale;
-            out.rows = [file, info, scale](int row, int8_t* dst) {
-                decode_float_ternary_row(*file, *info, scale, row, dst);
-            };
-            break;
-        }
-        default: {
-            float s;
-            std::memcpy(&s, t.data + t.elements() / 4, 4);
-            out.scale = s;
-            out.rows = [file, info](int row, int8_t* dst) {
-                decode_i2s_row(*file, *info, row, dst);
-            };
-        }
-    }
+    traits(t.type).read_ternary(f, t, out);
     // An optional per-tensor scale beside the weights, as llama.cpp reads it:
     // "blk.0.attn_q.scale" for "blk.0.attn_q.weight".
     const std::string suffix = ".weight";
@@ -258,60 +232,100 @@ uint64_t ternary_row_bytes(TensorType type, int k) {
 }
 
 void encode_ternary_row(TensorType type, const int8_t* w, int k, float scale, uint8_t* out) {
+    const TypeTraits& t = traits(type);
+    if (!t.encode_ternary)
+        throw Error(std::string("encode_ternary_row: ") + t.name + " is not a ternary type");
+    t.encode_ternary(w, k, scale, out);
+}
+
+namespace codec {
+
+void encode_tq2_0(const int8_t* w, int k, float scale, uint8_t* out) {
     const uint16_t d = f32_to_f16(scale);
     auto code = [&](int i) { return static_cast<uint8_t>(w[i] + 1); };
-    switch (type) {
-        case TensorType::tq2_0:
-            for (int b = 0; b < k / kQK; ++b) {
-                uint8_t* qs = out + b * kTq2Bytes;
-                std::memset(qs, 0, 64);
-                for (int i = 0; i < kQK; ++i) {
-                    const int half = i / 128, n = (i % 128) / 32, m = i % 32;
-                    qs[half * 32 + m] |= static_cast<uint8_t>(code(b * kQK + i) << (2 * n));
-                }
-                std::memcpy(qs + 64, &d, 2);
-            }
-            return;
-        case TensorType::tq1_0:
-            for (int b = 0; b < k / kQK; ++b) {
-                uint8_t* qs = out + b * kTq1Bytes;
-                const int o = b * kQK;
-                // Digits most significant first; stored as ceil(v * 256 / 243).
-                auto pack = [](int v, int digits) {
-                    for (int i = digits; i < 5; ++i) v *= 3;
-                    return static_cast<uint8_t>((v * 256 + 242) / 243);
-                };
-                for (int m = 0; m < 32; ++m) {
-                    int v = 0;
-                    for (int n = 0; n < 5; ++n) v = v * 3 + code(o + n * 32 + m);
-                    qs[m] = pack(v, 5);
-                }
-                for (int m = 0; m < 16; ++m) {
-                    int v = 0;
-                    for (int n = 0; n < 5; ++n) v = v * 3 + code(o + 160 + n * 16 + m);
-                    qs[32 + m] = pack(v, 5);
-                }
-                for (int j = 0; j < 4; ++j) {
-                    int v = 0;
-                    for (int n = 0; n < 4; ++n) v = v * 3 + code(o + 240 + n * 4 + j);
-                    qs[48 + j] = pack(v, 4);
-                }
-                std::memcpy(qs + 52, &d, 2);
-            }
-            return;
-        case TensorType::i2_s:
-            for (int b = 0; b < k / 128; ++b) {
-                uint8_t* q = out + b * 32;
-                std::memset(q, 0, 32);
-                for (int j = 0; j < 128; ++j)
-                    q[j % 32] |= static_cast<uint8_t>(code(b * 128 + j) << (6 - 2 * (j / 32)));
-            }
-            return;
-        default:
-            throw Error(std::string("encode_ternary_row: ") + tensor_type_name(type) +
-                        " is not a ternary type");
+    for (int b = 0; b < k / kQK; ++b) {
+        uint8_t* qs = out + b * kTq2Bytes;
+        std::memset(qs, 0, 64);
+        for (int i = 0; i < kQK; ++i) {
+            const int half = i / 128, n = (i % 128) / 32, m = i % 32;
+            qs[half * 32 + m] |= static_cast<uint8_t>(code(b * kQK + i) << (2 * n));
+        }
+        std::memcpy(qs + 64, &d, 2);
     }
 }
+
+void encode_tq1_0(const int8_t* w, int k, float scale, uint8_t* out) {
+    const uint16_t d = f32_to_f16(scale);
+    auto code = [&](int i) { return static_cast<uint8_t>(w[i] + 1); };
+    for (int b = 0; b < k / kQK; ++b) {
+        uint8_t* qs = out + b * kTq1Bytes;
+        const int o = b * kQK;
+        // Digits most significant first; stored as ceil(v * 256 / 243).
+        auto pack = [](int v, int digits) {
+            for (int i = digits; i < 5; ++i) v *= 3;
+            return static_cast<uint8_t>((v * 256 + 242) / 243);
+        };
+        for (int m = 0; m < 32; ++m) {
+            int v = 0;
+            for (int n = 0; n < 5; ++n) v = v * 3 + code(o + n * 32 + m);
+            qs[m] = pack(v, 5);
+        }
+        for (int m = 0; m < 16; ++m) {
+            int v = 0;
+            for (int n = 0; n < 5; ++n) v = v * 3 + code(o + 160 + n * 16 + m);
+            qs[32 + m] = pack(v, 5);
+        }
+        for (int j = 0; j < 4; ++j) {
+            int v = 0;
+            for (int n = 0; n < 4; ++n) v = v * 3 + code(o + 240 + n * 4 + j);
+            qs[48 + j] = pack(v, 4);
+        }
+        std::memcpy(qs + 52, &d, 2);
+    }
+}
+
+// I2_S rows hold codes only: the scale is the tensor's trailing record.
+void encode_i2_s(const int8_t* w, int k, float, uint8_t* out) {
+    auto code = [&](int i) { return static_cast<uint8_t>(w[i] + 1); };
+    for (int b = 0; b < k / 128; ++b) {
+        uint8_t* q = out + b * 32;
+        std::memset(q, 0, 32);
+        for (int j = 0; j < 128; ++j)
+            q[j % 32] |= static_cast<uint8_t>(code(b * 128 + j) << (6 - 2 * (j / 32)));
+    }
+}
+
+void read_tq2_0(const File& f, const TensorInfo& t, TernaryTensor& out) {
+    out.scale = uniform_block_scale(f, t, kTq2Bytes, 64);
+    const File* file = &f;
+    const TensorInfo* info = &t;
+    out.rows = [file, info](int row, int8_t* dst) { decode_tq2_row(*file, *info, row, dst); };
+}
+
+void read_tq1_0(const File& f, const TensorInfo& t, TernaryTensor& out) {
+    out.scale = uniform_block_scale(f, t, kTq1Bytes, 52);
+    const TensorInfo* info = &t;
+    out.rows = [info](int row, int8_t* dst) { decode_tq1_row(*info, row, dst); };
+}
+
+void read_i2_s(const File& f, const TensorInfo& t, TernaryTensor& out) {
+    std::memcpy(&out.scale, t.data + t.elements() / 4, 4);  // the trailing record
+    const File* file = &f;
+    const TensorInfo* info = &t;
+    out.rows = [file, info](int row, int8_t* dst) { decode_i2s_row(*file, *info, row, dst); };
+}
+
+void read_float_ternary(const File& f, const TensorInfo& t, TernaryTensor& out) {
+    const float scale = float_ternary_scale(t);
+    out.scale = scale;
+    const File* file = &f;
+    const TensorInfo* info = &t;
+    out.rows = [file, info, scale](int row, int8_t* dst) {
+        decode_float_ternary_row(*file, *info, scale, row, dst);
+    };
+}
+
+}  // namespace codec
 
 void encode_i2s_scale(float scale, uint8_t* out32) {
     std::memset(out32, 0, 32);

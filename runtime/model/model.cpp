@@ -178,9 +178,11 @@ struct Model::Impl {
 
     std::vector<float> vector_tensor(const std::string& name, int n) const {
         const TensorInfo& t = tensor(name, {uint64_t(n)});
-        if (t.type != TensorType::f32 && t.type != TensorType::f16 && t.type != TensorType::bf16)
-            fail("tensor '" + name + "' is " + gguf::tensor_type_name(t.type) +
-                 ", expected F32, F16 or BF16");
+        // Norms are stored unquantised: one value per block.
+        auto plain = [](const gguf::TypeTraits& r) { return !r.ternary && r.block_values == 1; };
+        if (!plain(gguf::traits(t.type)))
+            fail("tensor '" + name + "' is " + gguf::tensor_type_name(t.type) + ", expected " +
+                 gguf::type_names(plain));
         std::vector<float> out(n);
         gguf::decode_row(file, t, 0, out.data());
         check_finite(out.data(), n, name, 0);

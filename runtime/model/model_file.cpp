@@ -5,15 +5,7 @@
 
 namespace tern {
 
-uint32_t llama_file_type(gguf::TensorType t) {
-    using gguf::TensorType;
-    return t == TensorType::tq1_0   ? 36
-           : t == TensorType::tq2_0 ? 37
-           : t == TensorType::i2_s  ? 40
-           : t == TensorType::f16   ? 1
-           : t == TensorType::bf16  ? 32
-                                    : 0;
-}
+uint32_t llama_file_type(gguf::TensorType t) { return gguf::traits(t).file_type; }
 
 void write_model_keys(gguf::Writer& w, const std::string& arch, const std::string& name,
                       const ModelShape& shape, gguf::TensorType weight_type) {

@@ -48,12 +48,46 @@ enum class TensorType : uint32_t {
     tq2_0 = 35,
     i2_s = 36,
 };
+
+class File;
+struct TensorInfo;
+struct TernaryTensor;
+
+// Everything tern knows of a tensor type, one row per type (as ggml's
+// type_traits); adding a type is a row in gguf_types.cpp plus its codecs.
+struct TypeTraits {
+    TensorType type;
+    const char* name;  // "TQ2_0", as ggml prints it
+    const char* flag;  // "tq2_0", as tern's flags spell it
+    uint64_t block_values, block_bytes;
+    uint64_t trailer_bytes;  // after the last block (I2_S's 32-byte scale record)
+    bool ternary;            // ternary codes; otherwise values that decode to floats
+    uint32_t file_type;      // general.file_type of a model whose matrices are this type (0: none)
+    // Float types: k values (a multiple of block_values) decoded bit-identically
+    // to ggml, and tern's own encoder.
+    void (*decode)(const uint8_t* bytes, uint64_t k, float* out);
+    void (*encode)(const float* x, uint64_t k, uint8_t* out);
+    // Types that can hold a ternary matrix (the ternary ones, and F32/F16/BF16
+    // as converters write them before quantising): its scale and row decoder
+    // (see ternary_tensor), and one row's encoder where tern writes the type.
+    void (*read_ternary)(const File& f, const TensorInfo& t, TernaryTensor& out);
+    void (*encode_ternary)(const int8_t* w, int k, float scale, uint8_t* out);
+};
+// Every type tern reads: float types, then ternary ones.
+const std::vector<TypeTraits>& tensor_types();
+const TypeTraits& traits(TensorType t);
+const TypeTraits* find_type(uint32_t id);  // nullptr when tern does not read it
+// The names of the types for which keep(row) holds, for messages: "F32, F16 or BF16".
+std::string type_names(bool (*keep)(const TypeTraits&), const char* last_separator = " or ");
+
 const char* tensor_type_name(TensorType t);
 bool is_ternary(TensorType t);
-// Types whose values decode to floats (decode_values): F32, F16, BF16, Q8_0,
-// Q4_0, Q4_K, Q5_K, Q6_K.
+// Types whose values decode to floats (decode_values).
 bool is_float(TensorType t);
-// "f16", "q6_k", ...: the names tern's flags use; throws listing them otherwise.
+// The type a flag names ("f16", "q6_k", "tq2_0", ...) among those for which
+// keep(row) holds; throws listing their flag names otherwise.
+TensorType parse_tensor_type(const std::string& flag, bool (*keep)(const TypeTraits&));
+// The float types (is_float) by flag name.
 TensorType parse_float_type(const std::string& name);
 // A shape for messages: "[2560, 6912]".
 std::string dims_text(const std::vector<uint64_t>& dims);
