@@ -73,8 +73,9 @@ ModelConfig model_config(const gguf::File& file, std::optional<Activation> activ
             fail("tensor '" + t.name + "' has shape " + gguf::dims_text(t.dims) + ", expected [" +
                  std::to_string(cfg.n_embd) + ", n_vocab] (" + role + ")");
         if (!gguf::is_float(t.type))
-            fail("tensor '" + t.name + "' is " + gguf::tensor_type_name(t.type) +
-                 ", expected F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K (" + role + ")");
+            fail("tensor '" + t.name + "' is " + gguf::tensor_type_name(t.type) + ", expected " +
+                 gguf::type_names([](const gguf::TypeTraits& r) { return !r.ternary; }) + " (" +
+                 role + ")");
     };
     const TensorInfo& embd = file.tensor(kTokenEmbdTensor);
     float_matrix(embd, "the token embedding");
