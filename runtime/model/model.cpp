@@ -5,16 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <mutex>
-#include <thread>
 
 #include "kernels/vector_loops.h"
+#include "model/batch_rows.h"
 #include "model/kernel_overrides.h"
 #include "model/kv_cache.h"
+#include "model/layer_weights.h"
 #include "model/output_head.h"
 #include "tern/error.h"
 #include "tern/gguf_tensors.h"
@@ -26,31 +25,6 @@ namespace {
 using gguf::File;
 using gguf::TensorInfo;
 using gguf::TensorType;
-
-// Ternary weight matrices that read the same input (Q, K and V; gate and up),
-// stacked row-wise and repacked as one for the kernels chosen for the stacked
-// shape: one kernel call instead of several, whose work divides evenly over
-// threads where the small K and V matrices alone would not. A lone matrix is a
-// stack of one. Each part keeps its tensor's scale; when the parts' scales
-// differ the kernel runs with scale 1 and they are applied as the outputs are
-// split.
-struct Linear {
-    struct Part {
-        std::string name;
-        int n = 0;
-        float scale = 1.0f;
-    };
-    std::vector<Part> parts;
-    LinearPlan plan;
-    PackedMatrix w;
-    bool scaled_in_kernel = true;
-    float part_scale(size_t i) const { return scaled_in_kernel ? 1.0f : parts[i].scale; }
-};
-
-struct Layer {
-    std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;
-    Linear qkv, o, gate_up, down;
-};
 
 }  // namespace
 
@@ -72,29 +46,7 @@ CacheType parse_cache_type(const std::string& name) {
     throw Error("KV cache type '" + name + "' is not known (expected f16 or f32)");
 }
 
-namespace {
-
-// The ternary matrices of a layer as the architecture stacks them (its
-// table row), in the order of Layer's qkv, o, gate_up and down, sized for this
-// model: each stacks its tensors' rows (parts) over k inputs.
-struct StackShape {
-    std::vector<LayerTensor> tensors;
-    int k;
-    std::vector<int> parts;  // rows of each tensor
-};
-
-std::vector<StackShape> stack_shapes(const Architecture& arch, int E, int F, int KV) {
-    auto width = [&](Width w) { return w == Width::embd ? E : w == Width::ff ? F : KV; };
-    std::vector<StackShape> out;
-    for (const LinearStack& s : arch.stacks) {
-        StackShape shape{s.tensors, width(s.k), {}};
-        for (Width w : s.rows) shape.parts.push_back(width(w));
-        out.push_back(shape);
-    }
-    return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 struct Model::Impl {
     File file;
@@ -108,21 +60,11 @@ struct Model::Impl {
     const TensorInfo* embedding = nullptr;
     const TensorInfo* head_weights = nullptr;  // output.weight, or the embedding when tied
     std::vector<float> output_norm;
-    std::vector<Layer> layers;
-    std::unique_ptr<OutputHead> head;          // the LM head, as --lm-head chose
-    std::vector<LinearPlan> stack_plans;       // per stack of stack_shapes, while loading
-    std::vector<AlignedBytes> matrix_storage;  // per layer and stack, slices of one buffer
+    std::unique_ptr<LayerWeights> layers;
+    std::unique_ptr<OutputHead> head;  // the LM head, as --lm-head chose
 
     std::unique_ptr<KvCache> kv;  // every layer's, one slot per sequence
     std::vector<int> seq_pos;     // tokens in each slot's cache
-    // The rows one forward() evaluates (a batch, or its chunk of ubatch rows):
-    // each row's token, sequence slot and position in that sequence.
-    struct Rows {
-        const int* token;
-        const int* slot;
-        const int* pos;
-        int m;
-    };
 
     // Time per part of eval (Model::timings); steady_clock reads are ~20 ns,
     // against milliseconds per token, so they are always on.
@@ -153,159 +95,18 @@ struct Model::Impl {
         return {cfg.n_layer, n_seq, n_ctx, cfg.n_head_kv, cfg.head_dim};
     }
 
-    [[noreturn]] void fail(const std::string& what) const {
-        throw Error(file.path() + ": " + what);
-    }
-
-    // Weights must be finite: a NaN or infinity from a damaged file would
-    // otherwise spread through every later activation (and quantising it to
-    // int8 is undefined in C++).
-    void check_finite(const float* v, int n, const std::string& name, uint64_t row) const {
-        for (int i = 0; i < n; ++i)
-            if (!std::isfinite(v[i]))
-                fail("tensor '" + name + "' row " + std::to_string(row) + " column " +
-                     std::to_string(i) + " holds " + std::to_string(v[i]) +
-                     "; weights must be finite numbers");
-    }
-
-    const TensorInfo& tensor(const std::string& name, std::vector<uint64_t> dims) const {
-        const TensorInfo& t = file.tensor(name);
-        if (t.dims != dims)
-            fail("tensor '" + name + "' has shape " + gguf::dims_text(t.dims) + ", expected " +
-                 gguf::dims_text(dims) + " (from the model's metadata)");
-        return t;
-    }
-
-    std::vector<float> vector_tensor(const std::string& name, int n) const {
-        const TensorInfo& t = tensor(name, {uint64_t(n)});
-        // Norms are stored unquantised: one value per block.
-        auto plain = [](const gguf::TypeTraits& r) { return !r.ternary && r.block_values == 1; };
-        if (!plain(gguf::traits(t.type)))
-            fail("tensor '" + name + "' is " + gguf::tensor_type_name(t.type) + ", expected " +
-                 gguf::type_names(plain));
-        std::vector<float> out(n);
-        gguf::decode_row(file, t, 0, out.data());
-        check_finite(out.data(), n, name, 0);
-        return out;
-    }
-
-    // The named k-column ternary tensors of ns rows each, stacked (see Linear).
-    Linear linear(const std::vector<std::string>& names, int k, const std::vector<int>& ns,
-                  const LinearPlan& plan, AlignedBytes storage) {
-        Linear l;
-        std::vector<RowSource> sources;
-        std::vector<const TensorInfo*> infos;
-        int n_total = 0;
-        for (size_t i = 0; i < names.size(); ++i) {
-            const TensorInfo& t = tensor(names[i], {uint64_t(k), uint64_t(ns[i])});
-            gguf::TernaryTensor tt = gguf::ternary_tensor(file, t);
-            l.parts.push_back({names[i], ns[i], tt.scale});
-            sources.push_back(std::move(tt.rows));
-            infos.push_back(&t);
-            n_total += ns[i];
-            if (tt.scale != l.parts.front().scale) l.scaled_in_kernel = false;
-        }
-        auto rows = [&](int row, int8_t* out) {
-            size_t i = 0;
-            for (; row >= l.parts[i].n; ++i) row -= l.parts[i].n;
-            sources[i](row, out);
-        };
-        l.plan = plan;
-        l.w = pack(n_total, k, l.scaled_in_kernel ? l.parts.front().scale : 1.0f, rows,
-                   l.plan.layout, std::move(storage));
-        for (const TensorInfo* t : infos) file.release(*t);
-        return l;
-    }
-
     void read_config() {
         cfg = model_config(file, options.activation);
         embedding = &file.tensor(kTokenEmbdTensor);
         head_weights = &file.tensor(cfg.head_tensor);
     }
 
-    void load_layer(int l) {
-        const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim;
-        Layer& L = layers[l];
-        L.attn_norm = vector_tensor(tensor_name(l, LayerTensor::attn_norm), E);
-        L.ffn_norm = vector_tensor(tensor_name(l, LayerTensor::ffn_norm), E);
-        // Without sub-norms (Llama), the normalisation before quantising stays
-        // and its weight is one.
-        L.attn_sub_norm = cfg.arch->has(LayerTensor::attn_sub_norm)
-                              ? vector_tensor(tensor_name(l, LayerTensor::attn_sub_norm), E)
-                              : std::vector<float>(E, 1.0f);
-        L.ffn_sub_norm = cfg.arch->has(LayerTensor::ffn_sub_norm)
-                             ? vector_tensor(tensor_name(l, LayerTensor::ffn_sub_norm), F)
-                             : std::vector<float>(F, 1.0f);
-        Linear* targets[] = {&L.qkv, &L.o, &L.gate_up, &L.down};
-        const auto stacks = stack_shapes(*cfg.arch, E, F, KV);
-        if (stacks.size() != 4)  // the forward pass below runs qkv, o, gate_up and down
-            fail(std::string("architecture ") + cfg.arch->name + " does not stack 4 matrices");
-        for (size_t i = 0; i < stacks.size(); ++i) {
-            std::vector<std::string> names;
-            for (LayerTensor t : stacks[i].tensors) names.push_back(tensor_name(l, t));
-            *targets[i] = linear(names, stacks[i].k, stacks[i].parts, stack_plans[i],
-                                 matrix_storage[l * stacks.size() + i]);
-        }
-    }
-
-    // The plan of each stack (the same in every layer), and one zeroed buffer for
-    // every layer's packed matrices, sliced per matrix in load order: the
-    // huge-page padding of AlignedBytes is paid once (as 120 separate buffers,
-    // 2B4T's 2-bit matrices carried 163 MiB of it).
-    void plan_matrices() {
-        std::vector<size_t> sizes;
-        stack_plans.clear();
-        for (const StackShape& stack :
-             stack_shapes(*cfg.arch, cfg.n_embd, cfg.n_ff, cfg.n_head_kv * cfg.head_dim)) {
-            int n = 0;
-            for (int part : stack.parts) n += part;
-            stack_plans.push_back(
-                backend->bundle().plan_linear(stack.k, n, options.threads, options.weights));
-            sizes.push_back(packed_shape(stack_plans.back().layout, n, stack.k).bytes);
-        }
-        auto padded = [](size_t bytes) { return (bytes + 63) / 64 * 64; };
-        size_t layer_bytes = 0;
-        for (size_t bytes : sizes) layer_bytes += padded(bytes);
-        const AlignedBytes arena(layer_bytes * cfg.n_layer);
-        size_t offset = 0;
-        matrix_storage.clear();
-        for (int l = 0; l < cfg.n_layer; ++l)
-            for (size_t bytes : sizes) {
-                matrix_storage.push_back(arena.slice(offset, bytes));
-                offset += padded(bytes);
-            }
-    }
-
-    // Layers are decoded and repacked on `threads` threads; the first error
-    // (in layer order of discovery) is rethrown.
     void load_weights() {
-        const int E = cfg.n_embd;
-        output_norm = vector_tensor(kOutputNormTensor, E);
-        layers.resize(cfg.n_layer);
-        plan_matrices();
-        std::atomic<int> next{0}, done{0};
-        std::mutex mu;
-        std::exception_ptr error;
-        auto worker = [&] {
-            for (int l; (l = next++) < cfg.n_layer;) {
-                try {
-                    load_layer(l);
-                } catch (...) {
-                    std::lock_guard<std::mutex> lock(mu);
-                    if (!error) error = std::current_exception();
-                    next = cfg.n_layer;
-                }
-                std::lock_guard<std::mutex> lock(mu);
-                if (options.progress && !error) options.progress(++done, cfg.n_layer);
-            }
-        };
-        std::vector<std::thread> pool;
-        for (int t = 1; t < std::min(options.threads, cfg.n_layer); ++t) pool.emplace_back(worker);
-        worker();
-        for (auto& t : pool) t.join();
-        matrix_storage.clear();  // the matrices hold their slices
-        if (error) std::rethrow_exception(error);
-        head = OutputHead::make(options.lm_head, *backend, file, *head_weights, cfg.n_vocab, E);
+        output_norm = TensorReader(file).vector(kOutputNormTensor, cfg.n_embd);
+        layers =
+            std::make_unique<LayerWeights>(file, cfg, *backend, options.weights, options.progress);
+        head = OutputHead::make(options.lm_head, *backend, file, *head_weights, cfg.n_vocab,
+                                cfg.n_embd);
     }
 
     void ensure_scratch(int m) {
@@ -431,11 +232,12 @@ struct Model::Impl {
             // pread, not the mapping: a prompt's rows are scattered over the file.
             file.read(embedding->data + row_bytes * tokens[t], row_bytes, raw.data());
             gguf::decode_values(embedding->type, raw.data(), E, &x[static_cast<size_t>(t) * E]);
-            check_finite(&x[static_cast<size_t>(t) * E], E, embedding->name, tokens[t]);
+            TensorReader(file).check_finite(&x[static_cast<size_t>(t) * E], E, embedding->name,
+                                            tokens[t]);
         }
         rope_angles(rows);
         for (int l = 0; l < cfg.n_layer; ++l) {
-            Layer& L = layers[l];
+            const Layer& L = (*layers)[l];
             // Attention block.
             charge(Model::Part::other);
             norm_quantize(x.data(), L.attn_norm, E, m);
@@ -471,71 +273,24 @@ struct Model::Impl {
     }
 
     std::vector<std::vector<float>> eval(const std::vector<Model::Batch>& batch) {
-        if (batch.empty()) throw Error("eval: no sequences");
+        const BatchRows rows(batch, seq_pos, n_ctx, cfg.n_vocab);
         const Backend::Scope on_backend(*backend);  // the kernels' loops run on its threads
-        std::vector<int> tokens, slots, positions;  // per row of the batch
-        for (size_t b = 0; b < batch.size(); ++b) {
-            const Model::Batch& e = batch[b];
-            if (e.seq < 0 || e.seq >= options.n_seq)
-                throw Error("eval: sequence " + std::to_string(e.seq) + " is not one of the " +
-                            std::to_string(options.n_seq) + " the model was loaded for");
-            if (e.tokens.empty())
-                throw Error("eval: no tokens for sequence " + std::to_string(e.seq));
-            for (size_t c = 0; c < b; ++c)
-                if (batch[c].seq == e.seq)
-                    throw Error("eval: sequence " + std::to_string(e.seq) +
-                                " is in the batch twice");
-            const int p = seq_pos[e.seq], m = static_cast<int>(e.tokens.size());
-            if (p + m > n_ctx)
-                throw Error("eval: " + std::to_string(m) + " tokens at position " +
-                            std::to_string(p) + " exceed the context of " + std::to_string(n_ctx) +
-                            " (use a larger -c)");
-            for (int t = 0; t < m; ++t) {
-                if (e.tokens[t] < 0 || e.tokens[t] >= cfg.n_vocab)
-                    throw Error("eval: token id " + std::to_string(e.tokens[t]) +
-                                " is outside the vocabulary of " + std::to_string(cfg.n_vocab));
-                slots.push_back(e.seq);
-                positions.push_back(p + t);
-                tokens.push_back(e.tokens[t]);
-            }
-        }
-        // The rows whose logits are wanted: each sequence's last, or all of its.
-        std::vector<int> wanted;
-        std::vector<size_t> first_wanted;
-        for (size_t b = 0, row = 0; b < batch.size(); ++b) {
-            const int n = static_cast<int>(batch[b].tokens.size());
-            first_wanted.push_back(wanted.size());
-            for (int t = batch[b].all_logits ? 0 : n - 1; t < n; ++t)
-                wanted.push_back(static_cast<int>(row) + t);
-            row += n;
-        }
-        std::vector<float> all(wanted.size() * static_cast<size_t>(cfg.n_vocab));
+        std::vector<float> logits(rows.wanted() * static_cast<size_t>(cfg.n_vocab));
         // At most options.ubatch rows at a time: activations grow with the rows
         // evaluated together, and a chunk's rows see the earlier chunks' keys
         // and values in the cache as if they had been evaluated at once.
-        const int total = static_cast<int>(tokens.size());
-        size_t next_wanted = 0;
-        for (int r0 = 0; r0 < total; r0 += options.ubatch) {
-            const int m = std::min(options.ubatch, total - r0);
-            forward({&tokens[r0], &slots[r0], &positions[r0], m});
-            std::vector<int> rows;  // the chunk's wanted rows, as rows of the chunk
-            const size_t first = next_wanted;
-            for (; next_wanted < wanted.size() && wanted[next_wanted] < r0 + m; ++next_wanted)
-                rows.push_back(wanted[next_wanted] - r0);
-            if (!rows.empty()) {
-                logits_of(rows, &all[first * cfg.n_vocab]);
+        for (int r0 = 0; r0 < rows.rows(); r0 += options.ubatch) {
+            const int m = std::min(options.ubatch, rows.rows() - r0);
+            forward(rows.chunk(r0, m));
+            size_t first = 0;
+            const std::vector<int> wanted = rows.wanted_in(r0, m, &first);
+            if (!wanted.empty()) {
+                logits_of(wanted, &logits[first * cfg.n_vocab]);
                 charge(Model::Part::lm_head);
             }
         }
         for (const Model::Batch& e : batch) seq_pos[e.seq] += static_cast<int>(e.tokens.size());
-        std::vector<std::vector<float>> out(batch.size());
-        for (size_t b = 0; b < batch.size(); ++b) {
-            const size_t begin = first_wanted[b] * cfg.n_vocab;
-            const size_t end = (b + 1 < batch.size() ? first_wanted[b + 1] : wanted.size()) *
-                               static_cast<size_t>(cfg.n_vocab);
-            out[b].assign(all.begin() + begin, all.begin() + end);
-        }
-        return out;
+        return rows.scatter(logits, cfg.n_vocab);
     }
 };
 
@@ -591,17 +346,6 @@ void Model::check_memory(const Impl& impl) {
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
-std::vector<std::pair<int, int>> linear_shapes(const Architecture& arch, int n_embd, int n_ff,
-                                               int kv_width) {
-    std::vector<std::pair<int, int>> shapes;
-    for (const StackShape& s : stack_shapes(arch, n_embd, n_ff, kv_width)) {
-        int n = 0;
-        for (int part : s.parts) n += part;
-        shapes.emplace_back(s.k, n);
-    }
-    return shapes;
-}
-
 std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& options) {
     return load(path, options, Backend::create(options.bundle, options.threads));
 }
@@ -656,17 +400,7 @@ uint64_t Model::kv_cache_bytes() const { return impl_->kv->bytes(); }
 void Model::set_threads(int threads) {
     impl_->backend->set_threads(threads);
     impl_->options.threads = threads = impl_->backend->threads();
-    for (Layer& layer : impl_->layers) {
-        for (Linear* l : {&layer.qkv, &layer.o, &layer.gate_up, &layer.down}) {
-            const LinearPlan plan = impl_->backend->bundle().plan_linear(l->w.k, l->w.n, threads,
-                                                                         impl_->options.weights);
-            if (can_read(*plan.gemv, l->w)) l->plan.gemv = plan.gemv;
-            if (can_read(*plan.gemm, l->w)) l->plan.gemm = plan.gemm;
-            l->plan.batch.clear();
-            for (const KernelInfo* b : plan.batch)
-                if (can_read(*b, l->w)) l->plan.batch.push_back(b);
-        }
-    }
+    impl_->layers->plan_for_threads(impl_->backend->bundle(), threads, impl_->options.weights);
 }
 
 void KernelOverrides::use_gemv(Model& model, int k, int n, const KernelInfo& gemv) {
@@ -676,8 +410,8 @@ void KernelOverrides::use_gemv(Model& model, int k, int n, const KernelInfo& gem
                     ") is not a ternary kernel");
     const Layout layout = gemv.layout();
     bool found = false;
-    for (Layer& layer : impl.layers) {
-        for (Linear* l : {&layer.qkv, &layer.o, &layer.gate_up, &layer.down}) {
+    for (Linear* l : impl.layers->linears()) {
+        {
             if (l->w.k != k || l->w.n != n) continue;
             found = true;
             if (!can_read(gemv, l->w)) {
@@ -707,18 +441,15 @@ uint64_t Model::bytes_per_token() const { return packed_bytes() + impl_->head->b
 
 std::vector<Region> Model::weight_regions() const {
     std::vector<Region> out;
-    for (const Layer& L : impl_->layers)
-        for (const Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down})
-            out.push_back({l->w.data.data(), l->w.data.size()});
+    for (const Linear* l : impl_->layers->linears())
+        out.push_back({l->w.data.data(), l->w.data.size()});
     for (const Region& r : impl_->head->regions()) out.push_back(r);
     return out;
 }
 
 uint64_t Model::packed_bytes() const {
     uint64_t total = impl_->head ? impl_->head->packed_bytes() : 0;
-    for (const Layer& L : impl_->layers)
-        for (const Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down}) total += l->w.data.size();
-    return total;
+    return total + (impl_->layers ? impl_->layers->packed_bytes() : 0);
 }
 
 std::string Model::Timing::name() const {
@@ -750,9 +481,8 @@ std::vector<std::vector<float>> Model::eval_batch(const std::vector<Batch>& batc
 
 std::vector<Model::LinearChoice> Model::linear_choices() const {
     std::vector<LinearChoice> out;
-    if (impl_->layers.empty()) return out;
-    const Layer& L = impl_->layers.front();
-    for (const Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down}) {
+    if (!impl_->layers || impl_->layers->size() == 0) return out;
+    for (const Linear* l : (*impl_->layers)[0].linears()) {
         LinearChoice c;
         for (const Linear::Part& p : l->parts)
             c.tensor +=
