@@ -3,14 +3,19 @@
 //
 //   tern-tune --preset 2b4t | --model FILE [--in-model] --threads 1,2 --budget 10m
 //             [--out schedules/host.yaml]
+//
+// run() is a pipeline of named steps: choose the target, open the database,
+// plan the problems, search each, rerank the GEMVs in the model (and tune the
+// LM head there), print the tables.
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "Halide.h"
+#include "arg_parser.h"
 #include "in_model.h"
 #include "jit_kernel.h"
 #include "report.h"
@@ -24,43 +29,13 @@
 namespace tern::tune {
 namespace {
 
-const char* kUsage = R"(usage: tern-tune [options]
-
-Searches schedules for tern's kernels on this CPU: every legal knob combination
+const char* kDescription =
+    R"(Searches schedules for tern's kernels on this CPU: every legal knob combination
 of every kernel family is a candidate; candidates are JIT-compiled, verified
 exactly against the reference and timed (GEMV with weights streamed from memory).
 The winners go to a schedule database that the build compiles into kernels:
   cmake -S . -B build -DTERN_SCHEDULES=<out>
-
-options:
-  --preset NAME      shapes of a model: 2b4t (BitNet b1.58 2B4T) or small (tests)
-  --model FILE       shapes of a bitnet GGUF model file (its metadata only)
-  --in-model         with --model: choose each GEMV among the search's finalists
-                     and the bundle's current kernel by their time inside real
-                     decode steps of the model (the file's weights, the other
-                     calls of a token around them), not in isolation; prints
-                     both figures side by side
-  --in-model-tokens N  decode steps per candidate and round (default 16; 5 rounds)
-  --shapes KxN,...   explicit shapes instead of a preset (K inputs, N outputs)
-  --ops LIST         gemv, gemm or both (default: gemv,gemm)
-  --m ROWS           activation rows of the GEMM problems (default 128)
-  --threads LIST     thread counts to tune for (default: 1)
-  --budget TIME      total search time, e.g. 90s, 10m, 1h (default 10m)
-  --target NAME      a targets/<NAME>.yaml instead of the detected one
-  --targets-dir DIR  where the target files are (default: the source tree's)
-  --out FILE         database to write (default: schedules/<target>.tuned.yaml)
-  --report FILE      HTML report with a plot per kernel (default: <out>.html)
-  --resume           keep the finished kernels of an existing --out database
-  --compare          also time, on each problem, the target's default schedule and
-                     Halide's autoschedulers (Adams2019, Li2018, Mullapudi2016)
-                     on the winner's algorithm and layout, and print the ratios
-  --families LIST    only these families (default: all the target has)
-  --restrict K=V,V;..  only these values of the named knobs (a reduced space)
-  --exhaustive       try every candidate of the space, whatever the budget
-  --seed N           random seed of the search (default 1)
-  --stream-mib N     weights streamed by GEMV timing, MiB (default 1024)
-  --help             this text
-)";
+Shapes come from --shapes, else --model, else --preset.)";
 
 struct Options {
     std::vector<std::pair<int, int>> shapes;  // (k, n)
@@ -71,7 +46,7 @@ struct Options {
     int m_rows = 128;
     std::vector<int> threads{1};
     double budget_s = 600;
-    std::string target, targets_dir = TERN_SOURCE_DIR "/targets", out, report;
+    std::string target, targets_dir, out, report;
     bool resume = false, compare = false, exhaustive = false;
     std::vector<std::string> families;
     std::map<std::string, std::vector<int>> restrict;
@@ -133,87 +108,88 @@ std::vector<std::pair<int, int>> model_shapes(const std::string& path) {
     return linear_shapes(*c.arch, c.n_embd, c.n_ff, c.n_head_kv * c.head_dim);
 }
 
-Options parse(int argc, char** argv) {
+// The flags, on tern's shared ArgParser; nullopt after --help.
+std::optional<Options> parse(int argc, char** argv) {
+    cli::ArgParser args("tune",
+                        "[--preset 2b4t | --model FILE [--in-model] | --shapes KxN,...] "
+                        "[--threads 1,2] [--budget 10m] [--out FILE]",
+                        "tern-tune");
+    args.describe(kDescription);
+    args.option("preset", "", "NAME", "2b4t",
+                "shapes of a model: 2b4t (BitNet b1.58 2B4T) or small (tests)");
+    args.option("model", "", "FILE", "", "shapes of a bitnet GGUF model file (its metadata only)");
+    args.flag("in-model", "",
+              "with --model: choose each GEMV among the search's finalists and the bundle's "
+              "current kernel by their time inside real decode steps of the model, not in "
+              "isolation; prints both figures side by side");
+    args.option("in-model-tokens", "", "N", "16",
+                "decode steps per candidate and round (5 rounds)");
+    args.option("shapes", "", "KxN,...", "", "explicit shapes (K inputs, N outputs)");
+    args.option("ops", "", "LIST", "gemv,gemm", "gemv, gemm or both");
+    args.option("m", "", "ROWS", "128", "activation rows of the GEMM problems");
+    args.option("threads", "", "LIST", "1", "thread counts to tune for");
+    args.option("budget", "", "TIME", "10m", "total search time, e.g. 90s, 10m, 1h");
+    args.option("target", "", "NAME", "", "a targets/<NAME>.yaml instead of the detected one");
+    args.option("targets-dir", "", "DIR", TERN_SOURCE_DIR "/targets", "where the target files are");
+    args.option("out", "", "FILE", "", "database to write (default schedules/<target>.tuned.yaml)");
+    args.option("report", "", "FILE", "",
+                "HTML report with a plot per kernel (default <out>.html)");
+    args.flag("resume", "", "keep the finished kernels of an existing --out database");
+    args.flag("compare", "",
+              "also time, on each problem, the target's default schedule and Halide's "
+              "autoschedulers (Adams2019, Li2018, Mullapudi2016) on the winner's algorithm and "
+              "layout, and print the ratios");
+    args.option("families", "", "LIST", "", "only these families (default: all the target has)");
+    args.option("restrict", "", "K=V,V;..", "", "only these values of the named knobs");
+    args.flag("exhaustive", "", "try every candidate of the space, whatever the budget");
+    args.option("seed", "", "N", "1", "random seed of the search");
+    args.option("stream-mib", "", "N", "1024", "weights streamed by GEMV timing, MiB");
+    if (!args.parse(argc, argv)) return std::nullopt;
+
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) throw Error(a + ": missing value");
-            return argv[++i];
-        };
-        if (a == "--help" || a == "-h") {
-            std::cout << kUsage;
-            std::exit(0);
-        } else if (a == "--preset") {
-            o.shapes = preset_shapes(value());
-        } else if (a == "--model") {
-            o.model = value();
-            o.shapes = model_shapes(o.model);
-        } else if (a == "--in-model") {
-            o.in_model = true;
-        } else if (a == "--in-model-tokens") {
-            o.in_model_tokens = parse_int(a, value(), 1);
-        } else if (a == "--shapes") {
-            o.shapes.clear();
-            for (const auto& s : split(value(), ',')) {
-                const auto kn = split(s, 'x');
-                if (kn.size() != 2) throw Error("--shapes: expected KxN, got '" + s + "'");
-                o.shapes.emplace_back(parse_int("--shapes", kn[0], 1),
-                                      parse_int("--shapes", kn[1], 1));
-            }
-        } else if (a == "--ops") {
-            o.ops.clear();
-            for (const auto& s : split(value(), ',')) {
-                if (s != "gemv" && s != "gemm")
-                    throw Error("--ops: expected gemv or gemm, got '" + s + "'");
-                o.ops.push_back(s == "gemv" ? Op::gemv : Op::gemm);
-            }
-        } else if (a == "--m") {
-            o.m_rows = parse_int(a, value(), 2);
-        } else if (a == "--threads") {
-            o.threads.clear();
-            for (const auto& s : split(value(), ',')) o.threads.push_back(parse_int(a, s, 1));
-        } else if (a == "--budget") {
-            o.budget_s = parse_duration(value());
-        } else if (a == "--target") {
-            o.target = value();
-        } else if (a == "--targets-dir") {
-            o.targets_dir = value();
-        } else if (a == "--out") {
-            o.out = value();
-        } else if (a == "--report") {
-            o.report = value();
-        } else if (a == "--compare") {
-            o.compare = true;
-        } else if (a == "--exhaustive") {
-            o.exhaustive = true;
-        } else if (a == "--families") {
-            o.families = split(value(), ',');
-            for (const auto& f : o.families)
-                if (f != "tmad" && f != "tlut" && f != "tadd")
-                    throw Error("--families: unknown family '" + f +
-                                "' (expected tmad, tlut, tadd)");
-        } else if (a == "--restrict") {
-            for (const auto& item : split(value(), ';')) {
-                const auto kv = split(item, '=');
-                if (kv.size() != 2)
-                    throw Error("--restrict: expected knob=v1,v2, got '" + item + "'");
-                for (const auto& v : split(kv[1], ','))
-                    o.restrict[kv[0]].push_back(parse_int("--restrict", v, 0));
-            }
-        } else if (a == "--resume") {
-            o.resume = true;
-        } else if (a == "--seed") {
-            o.seed = static_cast<uint32_t>(parse_int(a, value(), 0));
-        } else if (a == "--stream-mib") {
-            o.stream_mib = static_cast<size_t>(parse_int(a, value(), 1));
-        } else {
-            throw Error("unknown option '" + a + "' (see --help)");
-        }
-    }
+    o.model = args.str("model");
+    o.in_model = args.on("in-model");
     if (o.in_model && o.model.empty())
         throw Error("--in-model times kernels inside a model: it needs --model FILE");
-    if (o.shapes.empty()) o.shapes = preset_shapes("2b4t");
+    if (args.given("shapes")) {
+        for (const auto& s : split(args.str("shapes"), ',')) {
+            const auto kn = split(s, 'x');
+            if (kn.size() != 2) throw Error("--shapes: expected KxN, got '" + s + "'");
+            o.shapes.emplace_back(parse_int("--shapes", kn[0], 1), parse_int("--shapes", kn[1], 1));
+        }
+    } else {
+        o.shapes = o.model.empty() ? preset_shapes(args.str("preset")) : model_shapes(o.model);
+    }
+    o.in_model_tokens = static_cast<int>(args.integer("in-model-tokens", 1, 1 << 20));
+    o.ops.clear();
+    for (const auto& s : split(args.str("ops"), ',')) {
+        if (s != "gemv" && s != "gemm")
+            throw Error("--ops: expected gemv or gemm, got '" + s + "'");
+        o.ops.push_back(s == "gemv" ? Op::gemv : Op::gemm);
+    }
+    o.m_rows = static_cast<int>(args.integer("m", 2, 1 << 16));
+    o.threads.clear();
+    for (long t : args.integers("threads", 1, 1024)) o.threads.push_back(static_cast<int>(t));
+    o.budget_s = parse_duration(args.str("budget"));
+    o.target = args.str("target");
+    o.targets_dir = args.str("targets-dir");
+    o.out = args.str("out");
+    o.report = args.str("report");
+    o.resume = args.on("resume");
+    o.compare = args.on("compare");
+    o.exhaustive = args.on("exhaustive");
+    o.families = split(args.str("families"), ',');
+    for (const auto& f : o.families)
+        if (f != "tmad" && f != "tlut" && f != "tadd")
+            throw Error("--families: unknown family '" + f + "' (expected tmad, tlut, tadd)");
+    for (const auto& item : split(args.str("restrict"), ';')) {
+        const auto kv = split(item, '=');
+        if (kv.size() != 2) throw Error("--restrict: expected knob=v1,v2, got '" + item + "'");
+        for (const auto& v : split(kv[1], ','))
+            o.restrict[kv[0]].push_back(parse_int("--restrict", v, 0));
+    }
+    o.seed = static_cast<uint32_t>(args.integer("seed", 0, 1L << 31));
+    o.stream_mib = static_cast<size_t>(args.integer("stream-mib", 1, 1 << 20));
     if (o.ops.empty() || o.threads.empty())
         throw Error("--ops and --threads need at least one value");
     return o;
@@ -469,123 +445,151 @@ void time_head_in_model(InModelBench& bench, const Halide::Target& target, int t
     }
 }
 
-int run(int argc, char** argv) {
-    const Options o = parse(argc, argv);
-    const std::vector<TargetInfo> targets = load_targets(o.targets_dir);
-    const HostCpu cpu = detect_host_cpu();
-    const TargetInfo* target = nullptr;
+// The target to tune for: --target (which this CPU must run), else the most
+// capable one it runs.
+const TargetInfo& choose_target(const Options& o, const std::vector<TargetInfo>& targets,
+                                const HostCpu& cpu) {
     if (o.target.empty()) {
         std::string why;
-        target = &choose_host_target(targets, cpu, &why);
-        std::printf("target %s: %s\n", target->name.c_str(), why.c_str());
-    } else {
-        for (const TargetInfo& t : targets)
-            if (t.name == o.target) target = &t;
-        if (!target) throw Error("--target: no targets/" + o.target + ".yaml in " + o.targets_dir);
-        const auto missing = missing_features(*target, cpu);
-        if (!missing.empty()) {
-            std::string m;
-            for (const auto& f : missing) m += (m.empty() ? "" : ", ") + f;
-            throw Error("--target " + o.target + ": this CPU (" + cpu.model + ") lacks " + m +
-                        "; kernels for it cannot run here" +
-                        (target->llvm_cpu.empty()
-                             ? std::string()
-                             : " (the tuner JIT-compiles them for Halide's target " +
-                                   target->halide_target + "; only the bundle is compiled for " +
-                                   target->llvm_cpu + ")"));
-        }
-        std::printf("target %s (chosen with --target)\n", target->name.c_str());
+        const TargetInfo& t = choose_host_target(targets, cpu, &why);
+        std::printf("target %s: %s\n", t.name.c_str(), why.c_str());
+        return t;
     }
-    const Halide::Target halide_target(target->halide_target);
+    const TargetInfo* target = nullptr;
+    for (const TargetInfo& t : targets)
+        if (t.name == o.target) target = &t;
+    if (!target) throw Error("--target: no targets/" + o.target + ".yaml in " + o.targets_dir);
+    const auto missing = missing_features(*target, cpu);
+    if (!missing.empty()) {
+        std::string m;
+        for (const auto& f : missing) m += (m.empty() ? "" : ", ") + f;
+        throw Error("--target " + o.target + ": this CPU (" + cpu.model + ") lacks " + m +
+                    "; kernels for it cannot run here" +
+                    (target->llvm_cpu.empty()
+                         ? std::string()
+                         : " (the tuner JIT-compiles them for Halide's target " +
+                               target->halide_target + "; only the bundle is compiled for " +
+                               target->llvm_cpu + ")"));
+    }
+    std::printf("target %s (chosen with --target)\n", target->name.c_str());
+    return *target;
+}
 
-    Provenance here{cpu.model, target->cpu_features, TERN_HALIDE_VERSION, TERN_VERSION, today()};
-    const std::string out =
-        o.out.empty() ? std::string(TERN_SOURCE_DIR "/schedules/") + target->name + ".tuned.yaml"
-                      : o.out;
+std::string defaults_path(const TargetInfo& target) {
+    return std::string(TERN_SOURCE_DIR "/schedules/") + target.name + ".yaml";
+}
+
+// The database to fill: the existing one with --resume (its finished kernels
+// kept), else the target's defaults without their tuned entries, so that it
+// builds on its own (the generic kernels: norm, LM head, fallbacks).
+ScheduleDb open_database(const Options& o, const TargetInfo& target, const Provenance& here,
+                         const std::string& out) {
     ScheduleDb db;
     if (o.resume && std::filesystem::exists(out)) {
         db = load_schedule_db(out);
-        if (db.target != target->name)
-            throw Error(out + ": database is for target " + db.target + ", not " + target->name);
+        if (db.target != target.name)
+            throw Error(out + ": database is for target " + db.target + ", not " + target.name);
         for (const std::string& m : provenance_mismatches(db.provenance, here))
             std::printf(
                 "warning: %s: %s; its timings are not comparable, finished kernels are kept\n",
                 out.c_str(), m.c_str());
         std::printf("resuming %s: %zu kernels present\n", out.c_str(), db.kernels.size());
     } else {
-        // Start from the target's defaults so the database builds on its own: the
-        // generic kernels (norm, LM head, fallbacks) come from there.
-        const std::string defaults =
-            std::string(TERN_SOURCE_DIR "/schedules/") + target->name + ".yaml";
-        db = load_schedule_db(defaults);
+        db = load_schedule_db(defaults_path(target));
         for (auto it = db.kernels.begin(); it != db.kernels.end();)
             it = it->tuned() ? db.kernels.erase(it) : it + 1;
     }
-    db.target = target->name;
+    db.target = target.name;
     db.provenance = here;
+    return db;
+}
 
+// One problem per op, shape and thread count.
+std::vector<Problem> plan_problems(const Options& o) {
     std::vector<Problem> problems;
     for (Op op : o.ops)
         for (const auto& [k, n] : o.shapes)
             for (int t : o.threads)
                 problems.push_back({op, k, n, op == Op::gemv ? 1 : o.m_rows, t});
+    return problems;
+}
 
-    const std::string report_path = o.report.empty() ? out + ".html" : o.report;
-    const ScheduleDb defaults_db =
-        load_schedule_db(std::string(TERN_SOURCE_DIR "/schedules/") + target->name + ".yaml");
+// Every candidate of the target's families for p, less those --families and
+// --restrict leave out.
+std::vector<Candidate> candidate_pool(const Options& o, const TargetInfo& target,
+                                      const Problem& p) {
+    std::vector<Candidate> pool;
+    for (const std::string& f : target.families) {
+        if (!o.families.empty() &&
+            std::find(o.families.begin(), o.families.end(), f) == o.families.end())
+            continue;
+        const Family fam = f == "tmad" ? Family::tmad : f == "tlut" ? Family::tlut : Family::tadd;
+        for (Candidate& c : enumerate(fam, p.op, target)) {
+            bool keep = true;
+            for (const auto& [knob, values] : o.restrict) {
+                const auto it = c.knobs.find(knob);
+                if (it != c.knobs.end() &&
+                    std::find(values.begin(), values.end(), it->second) == values.end())
+                    keep = false;
+            }
+            if (keep) pool.push_back(std::move(c));
+        }
+    }
+    if (pool.empty()) throw Error(p.key() + ": --families/--restrict leave no candidate");
+    return pool;
+}
+
+// The database name of a tuned kernel: family, op, shape, rows (GEMM), threads.
+std::string entry_name(const std::string& family, const Problem& p) {
+    return family + "_" + op_name(p.op) + "_" + std::to_string(p.k) + "x" + std::to_string(p.n) +
+           (p.op == Op::gemm ? "_m" + std::to_string(p.m_rows) : "") + "_t" +
+           std::to_string(p.threads);
+}
+
+// What the steps share.
+struct Session {
+    Options o;
+    const TargetInfo* target = nullptr;
+    Halide::Target halide_target;
+    ScheduleDb db, defaults;
+    std::string out, report_path, heading;
     std::vector<std::string> comparisons, in_model_rows;
     std::vector<ProblemReport> reports;
-    // --in-model: the model loaded once per thread count, and the JIT kernels
-    // it may run (declared first: destroyed after the models).
+    // --in-model: the JIT kernels the model may run (declared first: destroyed
+    // after the models), and the GEMV problems to rerank.
     std::vector<std::unique_ptr<JitKernel>> kept_kernels;
     std::vector<InModelProblem> in_model_problems;
-    const std::string heading = "target " + target->name + " on " + cpu.model + ", Halide " +
-                                here.halide + ", tern " + here.tern + ", " + here.date;
-    const auto start = std::chrono::steady_clock::now();
-    auto elapsed = [&] {
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    double elapsed() const {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    };
+    }
+};
+
+// Searches every problem the database lacks, saving it after each.
+void search_problems(Session& s, const std::vector<Problem>& problems) {
+    const Options& o = s.o;
     size_t index = 0;
     for (const Problem& p : problems) {
         ++index;
-        if (db.find(op_name(p.op), p.k, p.n, p.m_rows, p.threads)) {
+        if (s.db.find(op_name(p.op), p.k, p.n, p.m_rows, p.threads)) {
             std::printf("[%zu/%zu] %s: done earlier, kept\n", index, problems.size(),
                         p.key().c_str());
             continue;
         }
         const double share = std::max(
-            1.0, (o.budget_s - elapsed()) / static_cast<double>(problems.size() - index + 1));
+            1.0, (o.budget_s - s.elapsed()) / static_cast<double>(problems.size() - index + 1));
         Workload workload(p, o.stream_mib << 20);
-        std::vector<Candidate> pool;
-        for (const std::string& f : target->families) {
-            if (!o.families.empty() &&
-                std::find(o.families.begin(), o.families.end(), f) == o.families.end())
-                continue;
-            const Family fam = f == "tmad"   ? Family::tmad
-                               : f == "tlut" ? Family::tlut
-                                             : Family::tadd;
-            for (Candidate& c : enumerate(fam, p.op, *target)) {
-                bool keep = true;
-                for (const auto& [knob, values] : o.restrict) {
-                    const auto it = c.knobs.find(knob);
-                    if (it != c.knobs.end() &&
-                        std::find(values.begin(), values.end(), it->second) == values.end())
-                        keep = false;
-                }
-                if (keep) pool.push_back(std::move(c));
-            }
-        }
-        if (pool.empty()) throw Error(p.key() + ": --families/--restrict leave no candidate");
+        std::vector<Candidate> pool = candidate_pool(o, *s.target, p);
         SearchOptions so;
         so.budget_s = o.exhaustive ? 1e9 : share;
         so.seed = o.seed + static_cast<uint32_t>(index);
-        for (const DbEntry& d : defaults_db.kernels) {  // the default schedules as seeds
+        for (const DbEntry& d : s.defaults.kernels) {  // the default schedules as seeds
             const bool gemv_kernel = d.knobs.count("m_tile") && d.knobs.at("m_tile") == 1;
             if (d.tuned() || gemv_kernel != (p.op == Op::gemv)) continue;
             for (const Candidate& c : pool)
                 if (family_name(c.family) == d.family && c.knobs == d.knobs) so.seeds.push_back(c);
         }
-        const double total_left = o.budget_s - elapsed();
+        const double total_left = o.budget_s - s.elapsed();
         const auto progress = [&](const Trial& t, const SearchResult& r, double left) {
             std::printf("[%zu/%zu] %s | %3d tried, %d rejected | %s left | %-7s %s: %s", index,
                         problems.size(), p.key().c_str(), r.tried, r.rejected,
@@ -600,7 +604,7 @@ int run(int argc, char** argv) {
             std::fflush(stdout);
         };
         const SearchResult r =
-            search(workload, pool, *target, so, jit_evaluator(halide_target), progress);
+            search(workload, pool, *s.target, so, jit_evaluator(s.halide_target), progress);
         if (!r.best) throw Error(p.key() + ": no candidate compiled and verified");
 
         DbEntry e;
@@ -613,106 +617,132 @@ int run(int argc, char** argv) {
         e.n = p.n;
         e.m = p.m_rows;
         e.threads = p.threads;
-        e.name = e.family + "_" + e.op + "_" + std::to_string(p.k) + "x" + std::to_string(p.n) +
-                 (p.op == Op::gemm ? "_m" + std::to_string(p.m_rows) : "") + "_t" +
-                 std::to_string(p.threads);
+        e.name = entry_name(e.family, p);
         if (o.in_model && p.op == Op::gemv)
-            in_model_problems.push_back({p, db.kernels.size(), contenders(p, r, workload)});
+            s.in_model_problems.push_back({p, s.db.kernels.size(), contenders(p, r, workload)});
         set_rates(e, p);
         e.tried = r.tried;
-        db.kernels.push_back(e);
-        save_schedule_db(db, out);
+        s.db.kernels.push_back(e);
+        save_schedule_db(s.db, s.out);
         std::string note;
         if (o.compare)
-            note = compare(p, e, *r.best, workload, halide_target, defaults_db, comparisons);
-        reports.push_back({p.key(), r, note});
-        write_report(report_path, heading, reports);
+            note = compare(p, e, *r.best, workload, s.halide_target, s.defaults, s.comparisons);
+        s.reports.push_back({p.key(), r, note});
+        write_report(s.report_path, s.heading, s.reports);
         std::printf(
             "[%zu/%zu] %s: %s %s, %.1f us (spread %.0f%%), %.1f GB/s, %.0f GOPS, %d tried -> %s\n",
             index, problems.size(), p.key().c_str(), e.family.c_str(),
             describe_knobs(e.knobs).c_str(), e.median_us, e.spread_pct, e.gbs, e.gops, e.tried,
-            out.c_str());
+            s.out.c_str());
     }
-    save_schedule_db(db, out);
-    if (!in_model_problems.empty()) {
-        // One thread count at a time: the model is loaded once for each.
-        std::stable_sort(in_model_problems.begin(), in_model_problems.end(),
-                         [](const InModelProblem& a, const InModelProblem& b) {
-                             return a.problem.threads < b.problem.threads;
-                         });
-        // The LM head too, when the model runs this target's bundle (the head
-        // kernel is one per bundle: chosen by its time summed over the thread
-        // counts).
-        const bool head = default_bundle().target() == target->name;
-        std::map<std::map<std::string, int>, double> head_us;
-        std::unique_ptr<InModelBench> bench;
-        for (size_t i = 0; i < in_model_problems.size(); ++i) {
-            InModelProblem& ip = in_model_problems[i];
-            const Problem& p = ip.problem;
-            if (!bench || bench->threads() != p.threads) {
-                bench.reset();
-                std::printf("loading %s at %d thread%s for in-model timing\n", o.model.c_str(),
-                            p.threads, p.threads == 1 ? "" : "s");
-                std::fflush(stdout);
-                bench = std::make_unique<InModelBench>(o.model, p.threads);
-            }
-            const size_t best = time_in_model(ip, halide_target, *bench, o.in_model_tokens,
-                                              kept_kernels, in_model_rows);
-            const Contender& c = ip.contenders[best];
-            DbEntry& e = db.kernels[ip.entry];
-            if (e.family != c.family)  // the name says the family
-                e.name = c.family + e.name.substr(e.family.size());
-            e.family = c.family;
-            e.knobs = c.knobs;
-            e.median_us = c.isolated_us;
-            e.spread_pct = c.isolated_spread_pct;
-            e.model_us = c.in_model.call_us;
-            e.model_spread_pct = c.in_model.spread_pct;
-            set_rates(e, p);
-            save_schedule_db(db, out);
-            const bool last_of_count = i + 1 == in_model_problems.size() ||
-                                       in_model_problems[i + 1].problem.threads != p.threads;
-            if (head && last_of_count)
-                time_head_in_model(*bench, halide_target, o.in_model_tokens, kept_kernels, head_us,
-                                   in_model_rows);
+    save_schedule_db(s.db, s.out);
+}
+
+// --in-model: each GEMV's contenders timed inside decode steps of the model,
+// the fastest there written to the database; the LM head's knobs too when the
+// model runs this target's bundle (one head kernel per bundle: chosen by its
+// time summed over the thread counts).
+void rerank_in_model(Session& s) {
+    if (s.in_model_problems.empty()) return;
+    const Options& o = s.o;
+    // One thread count at a time: the model is loaded once for each.
+    std::stable_sort(s.in_model_problems.begin(), s.in_model_problems.end(),
+                     [](const InModelProblem& a, const InModelProblem& b) {
+                         return a.problem.threads < b.problem.threads;
+                     });
+    const bool head = default_bundle().target() == s.target->name;
+    std::map<std::map<std::string, int>, double> head_us;
+    std::unique_ptr<InModelBench> bench;
+    for (size_t i = 0; i < s.in_model_problems.size(); ++i) {
+        InModelProblem& ip = s.in_model_problems[i];
+        const Problem& p = ip.problem;
+        if (!bench || bench->threads() != p.threads) {
+            bench.reset();
+            std::printf("loading %s at %d thread%s for in-model timing\n", o.model.c_str(),
+                        p.threads, p.threads == 1 ? "" : "s");
+            std::fflush(stdout);
+            bench = std::make_unique<InModelBench>(o.model, p.threads);
         }
-        if (!head) {
-            std::printf("the LM head is not timed in the model: it runs bundle %s, not %s\n",
-                        default_bundle().target().c_str(), target->name.c_str());
-        } else {
-            auto best = head_us.begin();
-            for (auto it = head_us.begin(); it != head_us.end(); ++it)
-                if (it->second < best->second) best = it;
-            for (DbEntry& e : db.kernels)
-                if (e.name == "int8_gemv") e.knobs = best->first;
-            save_schedule_db(db, out);
-            std::printf(
-                "lm head: int8_gemv %s, the fastest in the model summed over the thread "
-                "counts\n",
+        const size_t best = time_in_model(ip, s.halide_target, *bench, o.in_model_tokens,
+                                          s.kept_kernels, s.in_model_rows);
+        const Contender& c = ip.contenders[best];
+        DbEntry& e = s.db.kernels[ip.entry];
+        e.name = entry_name(c.family, p);  // the name says the family
+        e.family = c.family;
+        e.knobs = c.knobs;
+        e.median_us = c.isolated_us;
+        e.spread_pct = c.isolated_spread_pct;
+        e.model_us = c.in_model.call_us;
+        e.model_spread_pct = c.in_model.spread_pct;
+        set_rates(e, p);
+        save_schedule_db(s.db, s.out);
+        const bool last_of_count = i + 1 == s.in_model_problems.size() ||
+                                   s.in_model_problems[i + 1].problem.threads != p.threads;
+        if (head && last_of_count)
+            time_head_in_model(*bench, s.halide_target, o.in_model_tokens, s.kept_kernels, head_us,
+                               s.in_model_rows);
+    }
+    if (!head) {
+        std::printf("the LM head is not timed in the model: it runs bundle %s, not %s\n",
+                    default_bundle().target().c_str(), s.target->name.c_str());
+        return;
+    }
+    auto best = head_us.begin();
+    for (auto it = head_us.begin(); it != head_us.end(); ++it)
+        if (it->second < best->second) best = it;
+    for (DbEntry& e : s.db.kernels)
+        if (e.name == "int8_gemv") e.knobs = best->first;
+    save_schedule_db(s.db, s.out);
+    std::printf("lm head: int8_gemv %s, the fastest in the model summed over the thread counts\n",
                 describe_knobs(best->first).c_str());
-        }
-    }
-    if (!comparisons.empty()) {
+}
+
+void print_tables(const Session& s) {
+    if (!s.comparisons.empty()) {
         std::printf(
             "\n| problem | tuned | default | Adams2019 | Li2018 | Mullapudi2016 | tuned vs best "
             "autoscheduler |\n");
         std::printf("| --- | --- | --- | --- | --- | --- | --- |\n");
-        for (const std::string& row : comparisons) std::printf("%s\n", row.c_str());
+        for (const std::string& row : s.comparisons) std::printf("%s\n", row.c_str());
         std::printf("\n");
     }
-    if (!in_model_rows.empty()) {
+    if (!s.in_model_rows.empty()) {
         std::printf(
             "\nGEMV kernels in isolation (weights streamed from memory) and inside decode steps "
             "of %s (the fastest there chosen):\n\n",
-            o.model.c_str());
+            s.o.model.c_str());
         std::printf(
             "| problem | kernel | knobs | isolated us | in model us | token ms | |\n"
             "| --- | --- | --- | ---: | ---: | ---: | --- |\n");
-        for (const std::string& row : in_model_rows) std::printf("%s\n", row.c_str());
+        for (const std::string& row : s.in_model_rows) std::printf("%s\n", row.c_str());
         std::printf("\n");
     }
-    std::printf("wrote %s (%zu kernels) and %s in %s\n", out.c_str(), db.kernels.size(),
-                report_path.c_str(), clock_text(elapsed()).c_str());
+    std::printf("wrote %s (%zu kernels) and %s in %s\n", s.out.c_str(), s.db.kernels.size(),
+                s.report_path.c_str(), clock_text(s.elapsed()).c_str());
+}
+
+int run(int argc, char** argv) {
+    const std::optional<Options> options = parse(argc - 1, argv + 1);
+    if (!options) return 0;
+    Session s;
+    s.o = *options;
+    const std::vector<TargetInfo> targets = load_targets(s.o.targets_dir);
+    const HostCpu cpu = detect_host_cpu();
+    s.target = &choose_target(s.o, targets, cpu);
+    s.halide_target = Halide::Target(s.target->halide_target);
+    const Provenance here{cpu.model, s.target->cpu_features, TERN_HALIDE_VERSION, TERN_VERSION,
+                          today()};
+    s.out = s.o.out.empty()
+                ? std::string(TERN_SOURCE_DIR "/schedules/") + s.target->name + ".tuned.yaml"
+                : s.o.out;
+    s.report_path = s.o.report.empty() ? s.out + ".html" : s.o.report;
+    s.heading = "target " + s.target->name + " on " + cpu.model + ", Halide " + here.halide +
+                ", tern " + here.tern + ", " + here.date;
+    s.db = open_database(s.o, *s.target, here, s.out);
+    s.defaults = load_schedule_db(defaults_path(*s.target));
+    search_problems(s, plan_problems(s.o));
+    rerank_in_model(s);
+    print_tables(s);
     return 0;
 }
 
@@ -723,7 +753,9 @@ int main(int argc, char** argv) {
     try {
         return tern::tune::run(argc, argv);
     } catch (const tern::Error& e) {
-        std::fprintf(stderr, "tern-tune: %s\n", e.what());
+        const std::string what = e.what();  // the flag parser names the program itself
+        std::fprintf(stderr, "%s%s\n", what.rfind("tern-tune:", 0) == 0 ? "" : "tern-tune: ",
+                     what.c_str());
         return 1;
     }
 }

@@ -7,8 +7,10 @@
 
 namespace tern::cli {
 
-ArgParser::ArgParser(std::string command, std::string usage)
-    : command_(std::move(command)), usage_(std::move(usage)) {}
+ArgParser::ArgParser(std::string command, std::string usage, std::string program)
+    : command_(std::move(command)),
+      usage_(std::move(usage)),
+      program_(program.empty() ? "tern " + command_ : std::move(program)) {}
 
 void ArgParser::option(const std::string& name, const std::string& short_name,
                        const std::string& value, const std::string& default_value,
@@ -34,15 +36,13 @@ bool ArgParser::parse(int argc, char** argv) {
         for (const auto& [n, s] : specs_)
             if (a == "--" + n || (!s.short_name.empty() && a == "-" + s.short_name)) name = n;
         if (name.empty())
-            throw Error("tern " + command_ + ": unknown argument '" + a + "' (see tern " +
-                        command_ + " --help)");
+            throw Error(program_ + ": unknown argument '" + a + "' (see " + program_ + " --help)");
         if (specs_[name].is_flag) {
             values_[name] = "1";
             continue;
         }
         if (i + 1 >= argc)
-            throw Error("tern " + command_ + ": " + a + " needs a value (" + specs_[name].value +
-                        ")");
+            throw Error(program_ + ": " + a + " needs a value (" + specs_[name].value + ")");
         values_[name] = argv[++i];
     }
     return true;
@@ -57,8 +57,7 @@ std::string ArgParser::str(const std::string& name) const {
 }
 
 void ArgParser::require(const std::string& name) const {
-    if (str(name).empty())
-        throw Error("tern " + command_ + ": --" + name + " is required (see --help)");
+    if (str(name).empty()) throw Error(program_ + ": --" + name + " is required (see --help)");
 }
 
 long ArgParser::integer(const std::string& name, long min, long max) const {
@@ -66,9 +65,8 @@ long ArgParser::integer(const std::string& name, long min, long max) const {
     char* end = nullptr;
     const long x = std::strtol(v.c_str(), &end, 10);
     if (v.empty() || *end != '\0' || x < min || x > max)
-        throw Error("tern " + command_ + ": --" + name + " is '" + v +
-                    "', expected an integer from " + std::to_string(min) + " to " +
-                    std::to_string(max));
+        throw Error(program_ + ": --" + name + " is '" + v + "', expected an integer from " +
+                    std::to_string(min) + " to " + std::to_string(max));
     return x;
 }
 
@@ -79,7 +77,7 @@ double ArgParser::number(const std::string& name, double min, double max) const 
     if (v.empty() || *end != '\0' || !(x >= min && x <= max)) {
         char range[96];
         std::snprintf(range, sizeof range, "a number from %g to %g", min, max);
-        throw Error("tern " + command_ + ": --" + name + " is '" + v + "', expected " + range);
+        throw Error(program_ + ": --" + name + " is '" + v + "', expected " + range);
     }
     return x;
 }
@@ -95,9 +93,9 @@ std::vector<long> ArgParser::integers(const std::string& name, long min, long ma
         char* end = nullptr;
         const long x = std::strtol(item.c_str(), &end, 10);
         if (item.empty() || *end != '\0' || x < min || x > max)
-            throw Error("tern " + command_ + ": --" + name + " is '" + v +
-                        "', expected integers from " + std::to_string(min) + " to " +
-                        std::to_string(max) + " separated by commas");
+            throw Error(program_ + ": --" + name + " is '" + v + "', expected integers from " +
+                        std::to_string(min) + " to " + std::to_string(max) +
+                        " separated by commas");
         out.push_back(x);
         if (comma == std::string::npos) break;
         at = comma + 1;
@@ -113,11 +111,12 @@ std::string ArgParser::choice(const std::string& name,
         if (a == v) return v;
         list += (list.empty() ? "" : ", ") + a;
     }
-    throw Error("tern " + command_ + ": --" + name + " is '" + v + "', expected one of " + list);
+    throw Error(program_ + ": --" + name + " is '" + v + "', expected one of " + list);
 }
 
 void ArgParser::print_help() const {
-    std::printf("usage: tern %s %s\n\n", command_.c_str(), usage_.c_str());
+    std::printf("usage: %s %s\n\n", program_.c_str(), usage_.c_str());
+    if (!description_.empty()) std::printf("%s\n\noptions:\n", description_.c_str());
     for (const std::string& n : order_) {
         const Spec& s = specs_.at(n);
         std::string left = (s.short_name.empty() ? "    " : "-" + s.short_name + ", ") + "--" + n;

@@ -1,4 +1,4 @@
-// Command-line flags for the tern commands: declared with their help, parsed
+// Command-line flags for the tern commands and tern-tune: declared with their help, parsed
 // with clear errors (unknown flag, missing or malformed value) naming the flag.
 #pragma once
 
@@ -10,7 +10,11 @@ namespace tern::cli {
 
 class ArgParser {
 public:
-    ArgParser(std::string command, std::string usage);
+    // Messages and help name the program "tern <command>", or `program` when
+    // given (another executable, such as tern-tune).
+    ArgParser(std::string command, std::string usage, std::string program = "");
+    // Text printed with --help between the usage line and the options.
+    void describe(std::string text) { description_ = std::move(text); }
     // A flag with a value: --name VALUE or -s VALUE (short may be empty).
     void option(const std::string& name, const std::string& short_name, const std::string& value,
                 const std::string& default_value, const std::string& help);
@@ -35,7 +39,7 @@ private:
         std::string short_name, value, default_value, help;
         bool is_flag = false;
     };
-    std::string command_, usage_;
+    std::string command_, usage_, program_, description_;
     std::vector<std::string> order_;
     std::map<std::string, Spec> specs_;
     std::map<std::string, std::string> values_;
