@@ -85,7 +85,7 @@ JitKernel::JitKernel(const std::string& generator, const std::map<std::string, i
                     "]: " + e.what());
     }
     info_.name = name;
-    info_.family = generator;
+    if (!find_family(generator, &info_.family)) throw Error("no kernel family '" + generator + "'");
     info_.knobs = knobs;
     info_.entry = reinterpret_cast<KernelInfo::Entry>(module_.argv_function());
     if (!info_.entry) throw Error("JIT compile of " + name + " produced no entry point");

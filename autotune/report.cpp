@@ -37,6 +37,8 @@ const char* colour(Family f) {
             return "#2ca02c";
         case Family::tadd:
             return "#ff7f0e";
+        default:
+            break;
     }
     return "#777";
 }

@@ -54,6 +54,12 @@ struct Options {
     size_t stream_mib = 1024;
 };
 
+Family parse_family(const std::string& name) {
+    Family f;
+    if (!find_family(name, &f)) throw Error("unknown kernel family '" + name + "'");
+    return f;
+}
+
 std::vector<std::string> split(const std::string& s, char sep) {
     std::vector<std::string> out;
     std::stringstream in(s);
@@ -180,7 +186,7 @@ std::optional<Options> parse(int argc, char** argv) {
     o.exhaustive = args.on("exhaustive");
     o.families = split(args.str("families"), ',');
     for (const auto& f : o.families)
-        if (f != "tmad" && f != "tlut" && f != "tadd")
+        if (Family fam; !find_family(f, &fam) || !is_ternary_family(fam))
             throw Error("--families: unknown family '" + f + "' (expected tmad, tlut, tadd)");
     for (const auto& item : split(args.str("restrict"), ';')) {
         const auto kv = split(item, '=');
@@ -253,7 +259,7 @@ std::string compare(const Problem& p, const DbEntry& tuned, const Candidate& win
     std::map<std::string, int> knobs = winner.knobs;
     const Layout layout = [&] {
         KernelInfo info;
-        info.family = tuned.family;
+        info.family = parse_family(tuned.family);
         info.knobs = knobs;
         return info.layout();
     }();
@@ -284,7 +290,7 @@ std::string compare(const Problem& p, const DbEntry& tuned, const Candidate& win
 // An entry's GB/s of packed weights and GOPS, from its median_us on p.
 void set_rates(DbEntry& e, const Problem& p) {
     KernelInfo info;
-    info.family = e.family;
+    info.family = parse_family(e.family);
     info.knobs = e.knobs;
     const double seconds = e.median_us * 1e-6;
     e.gbs = static_cast<double>(packed_shape(info.layout(), p.n, p.k).bytes) / seconds / 1e9;
@@ -341,14 +347,14 @@ std::vector<Contender> contenders(const Problem& p, const SearchResult& r, Workl
     }
     const KernelInfo& current = *default_bundle().plan_linear(p.k, p.n, p.threads).gemv;
     for (Contender& e : out)
-        if (e.family == current.family && e.knobs == current.knobs) {
+        if (e.family == family_name(current.family) && e.knobs == current.knobs) {
             e.label += ", the bundle's " + current.name;
             return out;
         }
     const std::string wrong = workload.verify(current);
     if (!wrong.empty()) throw Error("bundle kernel " + current.name + ": " + wrong);
     const Timing t = workload.time(current, 5, 0.05);
-    out.push_back({current.family,
+    out.push_back({family_name(current.family),
                    current.knobs,
                    "the bundle's " + current.name,
                    t.median_us,
@@ -523,8 +529,7 @@ std::vector<Candidate> candidate_pool(const Options& o, const TargetInfo& target
         if (!o.families.empty() &&
             std::find(o.families.begin(), o.families.end(), f) == o.families.end())
             continue;
-        const Family fam = f == "tmad" ? Family::tmad : f == "tlut" ? Family::tlut : Family::tadd;
-        for (Candidate& c : enumerate(fam, p.op, target)) {
+        for (Candidate& c : enumerate(parse_family(f), p.op, target)) {
             bool keep = true;
             for (const auto& [knob, values] : o.restrict) {
                 const auto it = c.knobs.find(knob);
@@ -754,8 +759,8 @@ int main(int argc, char** argv) {
         return tern::tune::run(argc, argv);
     } catch (const tern::Error& e) {
         const std::string what = e.what();  // the flag parser names the program itself
-        std::fprintf(stderr, "%s%s\n", what.rfind("tern-tune:", 0) == 0 ? "" : "tern-tune: ",
-                     what.c_str());
+        std::fprintf(stderr, "%s%s\n",
+                     what.rfind("tern-tune:", 0) == 0 ? "" : "tern-tune: ", what.c_str());
         return 1;
     }
 }

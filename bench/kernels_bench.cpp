@@ -213,7 +213,7 @@ void register_all() {
     for (const KernelSet& b : bundles()) {
         if (!b.runs_here()) continue;
         for (const KernelInfo& k : b.kernels()) {
-            if (k.family == "int8_gemv") {
+            if (k.family == Family::int8_gemv) {
                 const std::vector<int> ms =
                     k.name == "int8_gemm" ? std::vector<int>{2, 4, 8} : std::vector<int>{1};
                 for (int m : ms)

@@ -66,35 +66,37 @@ function(tern_target_c_name OUT TARGET_NAME)
     set(${OUT} "${c}" PARENT_SCOPE)
 endfunction()
 
-# The generators and their knobs, read from the generator sources (where the
-# GeneratorParams are declared) so that the build and the code cannot disagree.
+# The kernel families and their knob names, for validating schedule databases:
+# from runtime/include/tern/knob_space.h, which cmake/knob_table.cpp prints as
+# CMake (compiled and run now; a cross build runs it under its emulator, or is
+# handed the host build's table as TERN_KNOB_TABLE), so that the build and the
+# code cannot disagree.
 function(_tern_scan_generators)
     get_property(done GLOBAL PROPERTY TERN_GENERATOR_FAMILIES SET)
     if (done)
         return()
     endif ()
-    file(GLOB sources "${TERN_SOURCE_DIR}/generators/*_generator.cpp")
-    file(READ "${TERN_SOURCE_DIR}/generators/ternary_linear_generator.h" linear_base)
-    set(families "")
-    foreach (src IN LISTS sources)
-        file(READ "${src}" text)
-        if (NOT text MATCHES "HALIDE_REGISTER_GENERATOR\\([^,]+, *([a-z0-9_]+)\\)")
-            continue()
+    set(table "${TERN_KNOB_TABLE}")
+    if (NOT table)
+        set(table "${CMAKE_BINARY_DIR}/knob_table.cmake")
+        try_run(run_result compile_result "${CMAKE_BINARY_DIR}/knob_table"
+                "${TERN_SOURCE_DIR}/cmake/knob_table.cpp"
+                CMAKE_FLAGS "-DINCLUDE_DIRECTORIES=${TERN_SOURCE_DIR}/runtime/include"
+                CXX_STANDARD 17
+                COMPILE_OUTPUT_VARIABLE compile_output
+                RUN_OUTPUT_VARIABLE knobs)
+        if (NOT compile_result OR NOT run_result EQUAL 0)
+            message(FATAL_ERROR "cmake/knob_table.cpp did not build and run: ${compile_output}")
         endif ()
-        set(family "${CMAKE_MATCH_1}")
-        if (text MATCHES "#include \"ternary_linear_generator.h\"")
-            string(APPEND text "${linear_base}")
-        endif ()
-        string(REGEX MATCHALL "GeneratorParam<[^>]+> [a-z0-9_]+{\"[a-z0-9_]+\"" decls "${text}")
-        set(knobs "")
-        foreach (d IN LISTS decls)
-            string(REGEX REPLACE ".*{\"([a-z0-9_]+)\"$" "\\1" knob "${d}")
-            list(APPEND knobs ${knob})
-        endforeach ()
-        set_property(GLOBAL PROPERTY TERN_KNOBS_${family} "${knobs}")
-        list(APPEND families ${family})
+        file(WRITE "${table}" "${knobs}")
+    endif ()
+    include("${table}")
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+                 "${TERN_SOURCE_DIR}/runtime/include/tern/knob_space.h")
+    foreach (family IN LISTS TERN_GENERATOR_FAMILIES)
+        set_property(GLOBAL PROPERTY TERN_KNOBS_${family} "${TERN_KNOBS_${family}}")
     endforeach ()
-    set_property(GLOBAL PROPERTY TERN_GENERATOR_FAMILIES "${families}")
+    set_property(GLOBAL PROPERTY TERN_GENERATOR_FAMILIES "${TERN_GENERATOR_FAMILIES}")
 endfunction()
 
 # tern_read_schedule(<db.yaml> <prefix>): reads a schedule database, one kernel

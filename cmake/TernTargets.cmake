@@ -118,6 +118,7 @@ function(tern_add_cross_build TARGET_NAME)
     set(args -DCMAKE_TOOLCHAIN_FILE=${TERN_SOURCE_DIR}/${toolchain}
              -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}
              -DTERN_GENERATOR=$<TARGET_FILE:tern_generators>
+             -DTERN_KNOB_TABLE=${CMAKE_BINARY_DIR}/knob_table.cmake
              -DTERN_TARGETS=${TARGET_NAME}
              -DTERN_BUILD_TESTS=${TERN_BUILD_TESTS}
              -DTERN_BUILD_BENCH=OFF)

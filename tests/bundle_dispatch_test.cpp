@@ -157,7 +157,7 @@ TEST_F(Plan, TunedShapeUsesTheKernelTunedNearestTheThreadCount) {
     EXPECT_EQ(two.gemm->name, "tmad_gemm_64x32_t1");
     EXPECT_EQ(two.layout.k_align, 64);
     // At one thread the tuned tadd GEMV wins; the tmad GEMM cannot read its layout.
-    EXPECT_NE(one.gemm->family, "tmad");
+    EXPECT_NE(one.gemm->family, Family::tmad);
     // A GEMM tuned for a serving batch (m 4) serves 2 to 16 rows, the prompt GEMM
     // more, the GEMV one row; the tadd plan has no batch kernel of its layout.
     ASSERT_EQ(two.batch.size(), 1u);

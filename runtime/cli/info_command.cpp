@@ -118,12 +118,12 @@ int info_command(int argc, char** argv) {
                     8.0 * static_cast<double>(l.bytes) / (static_cast<double>(l.k) * l.n),
                     l.bytes / 1048576.0);
         std::printf("  %-26s %13s gemv %s [%s %s]\n", "", "", l.gemv->name.c_str(),
-                    l.gemv->family.c_str(), knobs_text(*l.gemv).c_str());
+                    family_name(l.gemv->family), knobs_text(*l.gemv).c_str());
         std::printf("  %-26s %13s gemm %s [%s %s]\n", "", "", l.gemm->name.c_str(),
-                    l.gemm->family.c_str(), knobs_text(*l.gemm).c_str());
+                    family_name(l.gemm->family), knobs_text(*l.gemm).c_str());
         for (const KernelInfo* b : l.batch)
             std::printf("  %-26s %13s batch of %d: %s [%s %s]\n", "", "", b->m, b->name.c_str(),
-                        b->family.c_str(), knobs_text(*b).c_str());
+                        family_name(b->family), knobs_text(*b).c_str());
     }
     return 0;
 }

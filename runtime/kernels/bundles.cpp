@@ -43,7 +43,9 @@ KernelSet::KernelSet(const BundleManifest& manifest) : manifest_(&manifest) {
         const BundleKernel& e = manifest.kernels[i];
         KernelInfo k;
         k.name = e.name;
-        k.family = e.family;
+        if (!find_family(e.family, &k.family))
+            throw Error(std::string("bundle ") + manifest.target + ": kernel " + e.name +
+                        " has the unknown family '" + e.family + "'");
         for (int j = 0; j < e.num_knobs; ++j) k.knobs[e.knobs[j].name] = e.knobs[j].value;
         k.entry = e.entry;
         k.op = e.op;
@@ -72,14 +74,13 @@ const KernelInfo& KernelSet::kernel(const std::string& name) const {
 }
 
 const KernelInfo& KernelSet::kernel_for(Family f, int m_rows) const {
-    const std::string fam = family_name(f);
     const KernelInfo* best = nullptr;
     for (const KernelInfo& k : kernels_) {
-        if (k.family != fam || !k.op.empty() || k.m_tile() > m_rows) continue;
+        if (k.family != f || !k.op.empty() || k.m_tile() > m_rows) continue;
         if (!best || k.m_tile() > best->m_tile()) best = &k;
     }
     if (!best)
-        throw Error("bundle " + target() + " has no generic " + fam + " kernel for " +
+        throw Error("bundle " + target() + " has no generic " + family_name(f) + " kernel for " +
                     std::to_string(m_rows) + " rows");
     return *best;
 }
@@ -129,7 +130,7 @@ LinearPlan KernelSet::plan_linear(int k, int n, int threads, WeightFormat format
         // when any format will do).
         const auto generic =
             std::find_if(kernels_.begin(), kernels_.end(), [&](const KernelInfo& c) {
-                return c.family == "tmad" && c.op.empty() && c.m_tile() == 1 && readable(c);
+                return c.family == Family::tmad && c.op.empty() && c.m_tile() == 1 && readable(c);
             });
         if (generic == kernels_.end()) {
             const std::string form = format == WeightFormat::tuned

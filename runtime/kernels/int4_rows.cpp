@@ -10,7 +10,7 @@
 namespace tern {
 
 Int4Rows::Int4Rows(const KernelInfo& kernel, int n, int k) : kernel_(&kernel), n_(n), k_(k) {
-    if (kernel.family != "int4_gemv")
+    if (kernel.family != Family::int4_gemv)
         throw Error("Int4Rows: kernel " + kernel.name + " is not an int4_gemv kernel");
     if (n < 1 || k < ref::kInt4Group || k % ref::kInt4Group != 0)
         throw Error("Int4Rows: " + std::to_string(n) + " x " + std::to_string(k) +

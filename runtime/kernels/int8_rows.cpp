@@ -8,7 +8,7 @@
 namespace tern {
 
 Int8Rows::Int8Rows(const KernelInfo& kernel, int n, int k) : kernel_(&kernel), n_(n), k_(k) {
-    if (kernel.family != "int8_gemv")
+    if (kernel.family != Family::int8_gemv)
         throw Error("Int8Rows: kernel " + kernel.name + " is not an int8_gemv kernel");
     if (n < 1 || k < 4 || k % 4 != 0)
         throw Error("Int8Rows: " + std::to_string(n) + " x " + std::to_string(k) +
@@ -26,7 +26,7 @@ Int8Rows::Int8Rows(const KernelInfo& kernel, int n, int k) : kernel_(&kernel), n
 
 void Int8Rows::set_kernel(const KernelInfo& kernel) {
     // Lanes and dot fix the layout (as for the batch kernel, head_batch_kernel).
-    if (kernel.family != "int8_gemv" || kernel.knob("lanes") != kernel_->knob("lanes") ||
+    if (kernel.family != Family::int8_gemv || kernel.knob("lanes") != kernel_->knob("lanes") ||
         kernel.knob("dot") != kernel_->knob("dot"))
         throw Error("Int8Rows::set_kernel: kernel " + kernel.name +
                     " does not read the layout of " + kernel_->name);

@@ -87,15 +87,10 @@ void run_head_rows(const char* fn, const KernelInfo* kern, DenseBuffer& packed, 
 
 }  // namespace
 
-bool KernelInfo::is_ternary() const {
-    return family == "tmad" || family == "tlut" || family == "tadd";
-}
-
 Family KernelInfo::ternary_family() const {
-    if (family == "tmad") return Family::tmad;
-    if (family == "tlut") return Family::tlut;
-    if (family == "tadd") return Family::tadd;
-    throw Error("kernel " + name + " (" + family + ") is not a ternary kernel");
+    if (!is_ternary())
+        throw Error("kernel " + name + " (" + family_name(family) + ") is not a ternary kernel");
+    return family;
 }
 
 int KernelInfo::knob(const std::string& k) const {
@@ -189,7 +184,7 @@ void rmsnorm_quantize(const KernelInfo& kern, const float* x, const float* weigh
     require(k >= 1 && m_rows >= 1, std::string(fn) + ": k and m_rows must be positive, got k " +
                                        std::to_string(k) + ", m_rows " + std::to_string(m_rows));
     require(eps >= 0.0f, std::string(fn) + ": eps must be non-negative");
-    require(kern.family == "rmsnorm_quant",
+    require(kern.family == Family::rmsnorm_quant,
             std::string(fn) + ": kernel " + kern.name + " is not an rmsnorm_quant kernel");
     DenseBuffer xb(x, kF32, {k, m_rows});
     DenseBuffer wb(weight, kF32, {k});

@@ -59,6 +59,8 @@ int pow3(int g) { return g == 0 ? 1 : 3 * pow3(g - 1); }
 
 void check_layout(const Layout& l) {
     const char* f = family_name(l.family);
+    if (!is_ternary_family(l.family))
+        throw Error(std::string("layout ") + f + ": not a ternary kernel family");
     if (!knob_value_is_legal(l.family, "lanes", l.lanes))
         throw Error(std::string("layout ") + f + ": lanes " + std::to_string(l.lanes) +
                     " is not a legal value");
@@ -93,6 +95,8 @@ double Layout::bits_per_weight() const {
             return 2.0;  // two mask bits
         case Family::tlut:
             return 8.0 / g;
+        default:  // not a ternary layout
+            break;
     }
     return 0;
 }
@@ -169,6 +173,8 @@ PackedShape packed_shape(const Layout& layout, int n, int k) {
             break;
         case Family::tlut:
             s.dims = {T, s.k_pad / layout.g, s.n_pad / T};
+            break;
+        default:  // not a ternary layout (check_layout refuses it)
             break;
     }
     s.bytes = static_cast<size_t>(s.elem_bits / 8);
@@ -250,6 +256,8 @@ PackedMatrix pack(int n, int k, float scale, const RowSource& rows, const Layout
                     bytes[tlut_index(layout, p.k_pad, r, grp)] = static_cast<uint8_t>(idx);
                 }
                 break;
+            default:  // not a ternary layout (check_layout refuses it)
+                break;
         }
     }
     if (layout.base3) {
@@ -311,6 +319,8 @@ TernaryMatrix unpack(const PackedMatrix& p) {
                     w = (idx / pow3(c % l.g)) % 3 - 1;
                     break;
                 }
+                default:  // not a ternary layout
+                    break;
             }
             m.w[static_cast<size_t>(r) * p.k + c] = static_cast<int8_t>(w);
         }

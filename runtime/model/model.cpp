@@ -406,7 +406,7 @@ void Model::set_threads(int threads) {
 void KernelOverrides::use_gemv(Model& model, int k, int n, const KernelInfo& gemv) {
     Model::Impl& impl = *model.impl_;
     if (!gemv.is_ternary())
-        throw Error("use_gemv: kernel " + gemv.name + " (" + gemv.family +
+        throw Error("use_gemv: kernel " + gemv.name + " (" + family_name(gemv.family) +
                     ") is not a ternary kernel");
     const Layout layout = gemv.layout();
     bool found = false;

@@ -20,16 +20,16 @@ namespace tern {
 struct KernelInfo {
     using Entry = int (*)(void** args);
 
-    std::string name;    // e.g. "tmad_gemv"
-    std::string family;  // "tmad", "tlut", "tadd", "rmsnorm_quant", "int8_gemv"
+    std::string name;              // e.g. "tmad_gemv"
+    Family family = Family::tmad;  // its generator
     std::map<std::string, int> knobs;
     Entry entry = nullptr;
     // The problem a tuned kernel was tuned for; op is empty for generic kernels.
     std::string op;
     int k = 0, n = 0, m = 0, threads = 0;
 
-    bool is_ternary() const;
-    Family ternary_family() const;            // throws unless is_ternary()
+    bool is_ternary() const { return is_ternary_family(family); }
+    Family ternary_family() const;            // family; throws unless is_ternary()
     int knob(const std::string& name) const;  // throws if the kernel has no such knob
     int m_tile() const { return knob("m_tile"); }
     // The weight layout this kernel reads (ternary kernels only).

@@ -1,9 +1,11 @@
-// The search space of every ternary kernel family, declared once.
+// Every kernel family (one Halide generator each) and its knobs, declared once.
 //
 // Generators check their GeneratorParams against these lists, the runtime
-// derives weight layouts from them and the tuner enumerates them. Header-only so
-// that generators (built against GenGen) and the runtime share it without a
-// library between them.
+// derives weight layouts from them, the tuner enumerates the ternary families'
+// spaces, and the build validates schedule databases against the knob names
+// (cmake/knob_table.cpp prints them for CMake). Header-only so that
+// generators (built against GenGen) and the runtime share it without a library
+// between them.
 #pragma once
 
 #include <algorithm>
@@ -12,7 +14,11 @@
 
 namespace tern {
 
-enum class Family { tmad, tlut, tadd };
+// The ternary matmul families first (multiply-add, table lookup, add-only),
+// then the other kernels a bundle holds.
+enum class Family { tmad, tlut, tadd, rmsnorm_quant, int8_gemv, int4_gemv };
+inline constexpr Family kFamilies[] = {Family::tmad,          Family::tlut,      Family::tadd,
+                                       Family::rmsnorm_quant, Family::int8_gemv, Family::int4_gemv};
 
 inline const char* family_name(Family f) {
     switch (f) {
@@ -22,8 +28,29 @@ inline const char* family_name(Family f) {
             return "tlut";
         case Family::tadd:
             return "tadd";
+        case Family::rmsnorm_quant:
+            return "rmsnorm_quant";
+        case Family::int8_gemv:
+            return "int8_gemv";
+        case Family::int4_gemv:
+            return "int4_gemv";
     }
     return "?";
+}
+
+// The family a generator name gives; false if there is none.
+inline bool find_family(const std::string& name, Family* out) {
+    for (Family f : kFamilies)
+        if (name == family_name(f)) {
+            *out = f;
+            return true;
+        }
+    return false;
+}
+
+// Ternary weight matmuls: their knobs decide a weight layout.
+inline bool is_ternary_family(Family f) {
+    return f == Family::tmad || f == Family::tlut || f == Family::tadd;
 }
 
 // How tmad turns 2-bit codes and int8 activations into sums.
@@ -41,7 +68,8 @@ struct Knob {
 };
 
 // Legal values per family. The first value of each knob is not a default; defaults
-// live in schedules/<target>.yaml.
+// live in schedules/<target>.yaml. The tuner searches the ternary families'
+// spaces; the others list their knobs with the values tern's schedules and tuner use.
 inline std::vector<Knob> knob_space(Family f) {
     const Knob m_tile{
         "m_tile", {1, 2, 3, 4}, "activation rows per register tile (1 = GEMV)", false};
@@ -95,6 +123,23 @@ inline std::vector<Knob> knob_space(Family f) {
                     unroll,
                     prefetch,
                     tasks};
+        case Family::rmsnorm_quant:
+            return {
+                {"vector_width", {4, 8, 16, 32, 64}, "floats per vector of the row loops", false}};
+        case Family::int8_gemv:
+            return {
+                {"lanes", {4, 8, 16}, "rows per tile: int32 lanes of a vector", true},
+                {"dot", {0, 1, 2}, "as tmad's dot", false},
+                {"tiles", {1, 2, 4, 8}, "tiles per step: independent accumulators", false},
+                {"tasks", {1, 4, 16, 64}, "parallel tasks per call", false},
+                {"m_tile", {1, 2, 3, 4}, "activation rows per pass over a tile", false},
+                {"prefetch", {0, 8, 16, 32, 64}, "k-groups ahead to prefetch (0: none)", false}};
+        case Family::int4_gemv:
+            return {
+                {"lanes", {4, 8, 16}, "int32 lanes of a vector; a tile is 2 * lanes rows", true},
+                {"dot", {0, 1, 2}, "as tmad's dot", false},
+                {"tasks", {1, 4, 16, 64}, "row tiles per parallel task", false},
+                {"m_tile", {1, 2, 3, 4}, "activation rows per pass over a tile", false}};
     }
     return {};
 }
@@ -117,8 +162,9 @@ inline int k_alignment(Family f, int kblock, int g) {
             return 16 * kblock;
         case Family::tlut:
             return g * kblock;
+        default:
+            return 1;
     }
-    return 1;
 }
 
 // tmad's weights per byte: four 2-bit codes, or five base-3 digits.
@@ -145,8 +191,9 @@ inline int max_kblock(Family f, int g) {
             return 15;  // 15 * 16 * 128 < 32768
         case Family::tlut:
             return 32767 / (g * 128);  // |table entry| <= g * 128
+        default:
+            return 0;
     }
-    return 0;
 }
 
 }  // namespace tern
