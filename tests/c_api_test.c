@@ -52,6 +52,11 @@ int main(int argc, char** argv) {
     options.threads = 1;
     options.context = 128;
     options.slots = 2;
+    options.bundle = "x86-64-sse2";
+    CHECK(tern_engine_load(argv[1], &options, &engine) == TERN_ERROR_MODEL, "unknown bundle");
+    CHECK(strstr(tern_last_error(), "no bundle for target 'x86-64-sse2'") != NULL,
+          "error names the bundle");
+    options.bundle = NULL;
     CHECK(tern_engine_load(argv[1], &options, &engine) == TERN_OK, "load");
     if (!engine) return 1;
 

@@ -66,6 +66,7 @@ tern_status tern_engine_load(const char* path, const tern_engine_options* option
             if (options->slots > 0) o.slots = options->slots;
             if (options->prefill_chunk > 0) o.prefill_chunk = options->prefill_chunk;
             o.model.lm_head = options->file_head ? tern::LmHead::file : tern::LmHead::int8;
+            if (options->bundle) o.model.bundle = options->bundle;
         }
         auto e = std::make_unique<tern_engine>();
         e->engine = tern::Engine::load(path, o);

@@ -33,11 +33,13 @@ typedef struct tern_engine tern_engine;
 
 /* Zero means the default for every field; options may be null. */
 typedef struct tern_engine_options {
-    int threads;       /* 0: every core */
-    int context;       /* KV cache positions per slot (0: 2048) */
-    int slots;         /* sequences at once (0: 1) */
-    int prefill_chunk; /* prompt tokens per sequence and step (0: 64) */
-    int file_head;     /* 0: int8 LM head made at load (the default), 1: the file's precision */
+    int threads;        /* 0: every core */
+    int context;        /* KV cache positions per slot (0: 2048) */
+    int slots;          /* sequences at once (0: 1) */
+    int prefill_chunk;  /* prompt tokens per sequence and step (0: 64) */
+    int file_head;      /* 0: int8 LM head made at load (the default), 1: the file's precision */
+    const char* bundle; /* kernel bundle, e.g. "x86-64-avx2" (null or "": the best this CPU
+                           runs, or TERN_BUNDLE's) */
 } tern_engine_options;
 
 tern_status tern_engine_load(const char* path, const tern_engine_options* options,
