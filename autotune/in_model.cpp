@@ -9,9 +9,11 @@
 
 namespace tern::tune {
 
-InModelBench::InModelBench(const std::string& model_path, int threads) : threads_(threads) {
+InModelBench::InModelBench(const std::string& model_path, int threads, const std::string& bundle)
+    : threads_(threads) {
     ModelOptions o;
     o.threads = threads;
+    o.bundle = bundle;
     o.n_ctx = 256;  // decode steps at short context: attention stays a small part
     model_ = Model::load(model_path, o);
 }

@@ -25,8 +25,9 @@ struct InModelTiming {
 
 class InModelBench {
 public:
-    // Loads the model (its weights packed for the active bundle) for `threads`.
-    InModelBench(const std::string& model_path, int threads);
+    // Loads the model on `bundle` (its weights packed for that bundle's
+    // kernels) at `threads` threads.
+    InModelBench(const std::string& model_path, int threads, const std::string& bundle);
     ~InModelBench();
 
     // Times each kernel as the single-row kernel of the model's k x n weights
@@ -47,6 +48,7 @@ public:
     // Runs the model's k x n weights on `kernel` from now on.
     void use(int k, int n, const KernelInfo& kernel);
     int threads() const { return threads_; }
+    const KernelSet& bundle() const { return model_->backend().bundle(); }
 
 private:
     // Times install(i) for each of `count` kernels by the model's time in

@@ -314,10 +314,20 @@ struct InModelProblem {
     std::vector<Contender> contenders;
 };
 
+// The bundle a target's kernels are compared with and its model runs on: the
+// target's own when this binary links it (choose_target made sure this CPU
+// runs it), else the default one.
+const KernelSet& bundle_of(const TargetInfo& target) {
+    for (const KernelSet& b : bundles())
+        if (b.target() == target.name && b.runs_here()) return b;
+    return default_bundle();
+}
+
 // The search's finalists (their isolated medians from the final rounds, the
 // winner first) and the kernel the bundle runs for the shape today, timed here
 // on the same workload.
-std::vector<Contender> contenders(const Problem& p, const SearchResult& r, Workload& workload) {
+std::vector<Contender> contenders(const Problem& p, const SearchResult& r, Workload& workload,
+                                  const KernelSet& bundle) {
     std::vector<Contender> out;
     std::map<std::string, std::vector<double>> final_us;
     std::map<std::string, double> final_spread;
@@ -345,7 +355,7 @@ std::vector<Contender> contenders(const Problem& p, const SearchResult& r, Workl
         }
         out.push_back(e);
     }
-    const KernelInfo& current = *default_bundle().plan_linear(p.k, p.n, p.threads).gemv;
+    const KernelInfo& current = *bundle.plan_linear(p.k, p.n, p.threads).gemv;
     for (Contender& e : out)
         if (e.family == family_name(current.family) && e.knobs == current.knobs) {
             e.label += ", the bundle's " + current.name;
@@ -624,7 +634,8 @@ void search_problems(Session& s, const std::vector<Problem>& problems) {
         e.threads = p.threads;
         e.name = entry_name(e.family, p);
         if (o.in_model && p.op == Op::gemv)
-            s.in_model_problems.push_back({p, s.db.kernels.size(), contenders(p, r, workload)});
+            s.in_model_problems.push_back(
+                {p, s.db.kernels.size(), contenders(p, r, workload, bundle_of(*s.target))});
         set_rates(e, p);
         e.tried = r.tried;
         s.db.kernels.push_back(e);
@@ -655,7 +666,8 @@ void rerank_in_model(Session& s) {
                      [](const InModelProblem& a, const InModelProblem& b) {
                          return a.problem.threads < b.problem.threads;
                      });
-    const bool head = default_bundle().target() == s.target->name;
+    const KernelSet& bundle = bundle_of(*s.target);
+    const bool head = bundle.target() == s.target->name;
     std::map<std::map<std::string, int>, double> head_us;
     std::unique_ptr<InModelBench> bench;
     for (size_t i = 0; i < s.in_model_problems.size(); ++i) {
@@ -663,10 +675,11 @@ void rerank_in_model(Session& s) {
         const Problem& p = ip.problem;
         if (!bench || bench->threads() != p.threads) {
             bench.reset();
-            std::printf("loading %s at %d thread%s for in-model timing\n", o.model.c_str(),
-                        p.threads, p.threads == 1 ? "" : "s");
+            std::printf("loading %s at %d thread%s on bundle %s for in-model timing\n",
+                        o.model.c_str(), p.threads, p.threads == 1 ? "" : "s",
+                        bundle.target().c_str());
             std::fflush(stdout);
-            bench = std::make_unique<InModelBench>(o.model, p.threads);
+            bench = std::make_unique<InModelBench>(o.model, p.threads, bundle.target());
         }
         const size_t best = time_in_model(ip, s.halide_target, *bench, o.in_model_tokens,
                                           s.kept_kernels, s.in_model_rows);
@@ -689,7 +702,7 @@ void rerank_in_model(Session& s) {
     }
     if (!head) {
         std::printf("the LM head is not timed in the model: it runs bundle %s, not %s\n",
-                    default_bundle().target().c_str(), s.target->name.c_str());
+                    bundle.target().c_str(), s.target->name.c_str());
         return;
     }
     auto best = head_us.begin();
