@@ -1,10 +1,11 @@
 // Choosing a bundle: the most capable one this CPU runs, or the one TERN_BUNDLE
-// forces; clear errors for unknown and unrunnable bundles (also from Backend); per-shape plans from
-// a manifest's tuned and generic kernels.
+// forces; clear errors for unknown and unrunnable bundles (also from Backend);
+// per-shape plans from a manifest's tuned and generic kernels.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
+#include "error_of.h"
 #include "tern/backend.h"
 #include "tern/cpu.h"
 #include "tern/error.h"
@@ -13,14 +14,7 @@
 namespace tern {
 namespace {
 
-std::string error_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using test::error_of;
 
 TEST(Dispatch, DefaultBundleIsTheForcedOrTheMostCapableRunnable) {
     const char* forced = std::getenv("TERN_BUNDLE");

@@ -10,6 +10,7 @@
 #include <random>
 #include <utility>
 
+#include "error_of.h"
 #include "model/batch_rows.h"
 #include "model/kv_cache.h"
 #include "model/layer_weights.h"
@@ -154,14 +155,7 @@ TEST(OutputHeadParts, EveryKindMatchesTheFileRows) {
     }
 }
 
-std::string error_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using test::error_of;
 
 // The splitter refuses what eval must refuse, each with its reason.
 TEST(BatchRowsParts, RefusesBadBatches) {
