@@ -498,8 +498,8 @@ std::string defaults_path(const TargetInfo& target) {
 // The database to fill: the existing one with --resume (its finished kernels
 // kept), else the target's defaults without their tuned entries, so that it
 // builds on its own (the generic kernels: norm, LM head, fallbacks).
-ScheduleDb open_database(const Options& o, const TargetInfo& target, const Provenance& here,
-                         const std::string& out) {
+ScheduleDb open_database(const Options& o, const TargetInfo& target, const ScheduleDb& defaults,
+                         const Provenance& here, const std::string& out) {
     ScheduleDb db;
     if (o.resume && std::filesystem::exists(out)) {
         db = load_schedule_db(out);
@@ -511,7 +511,7 @@ ScheduleDb open_database(const Options& o, const TargetInfo& target, const Prove
                 out.c_str(), m.c_str());
         std::printf("resuming %s: %zu kernels present\n", out.c_str(), db.kernels.size());
     } else {
-        db = load_schedule_db(defaults_path(target));
+        db = defaults;
         for (auto it = db.kernels.begin(); it != db.kernels.end();)
             it = it->tuned() ? db.kernels.erase(it) : it + 1;
     }
@@ -756,8 +756,8 @@ int run(int argc, char** argv) {
     s.report_path = s.o.report.empty() ? s.out + ".html" : s.o.report;
     s.heading = "target " + s.target->name + " on " + cpu.model + ", Halide " + here.halide +
                 ", tern " + here.tern + ", " + here.date;
-    s.db = open_database(s.o, *s.target, here, s.out);
     s.defaults = load_schedule_db(defaults_path(*s.target));
+    s.db = open_database(s.o, *s.target, s.defaults, here, s.out);
     search_problems(s, plan_problems(s.o));
     rerank_in_model(s);
     print_tables(s);

@@ -36,9 +36,8 @@ int convert_command(int argc, char** argv) {
     args.require("output");
     convert::ConvertOptions o;
     const std::string type = args.str("type");
-    o.weight_type = gguf::parse_tensor_type(type, [](const gguf::TypeTraits& t) {
-        return t.ternary && t.encode_ternary != nullptr;
-    });
+    o.weight_type = gguf::parse_tensor_type(
+        type, [](const gguf::TypeTraits& t) { return t.ternary && t.encode_ternary != nullptr; });
     o.embedding_type = gguf::parse_float_type(args.str("embedding"));
     o.head_type = gguf::parse_float_type(args.str("head"));
     o.name = args.str("name");

@@ -27,9 +27,9 @@ int gen_model_command(int argc, char** argv) {
                 "model shape: tiny (4 layers, hidden 256) or 2b4t (BitNet b1.58 2B4T)");
     std::string arch_names, arch_help = "layout:";
     for (const Architecture& a : architectures()) {
-        arch_names += (arch_names.empty() ? "" : "|") + std::string(a.name);
-        arch_help += std::string(arch_names.find('|') == std::string::npos ? " " : "; ") + a.name +
-                     " (" + a.origin + ")";
+        const bool first = arch_names.empty();
+        arch_names += (first ? "" : "|") + std::string(a.name);
+        arch_help += (first ? " " : "; ") + std::string(a.name) + " (" + a.origin + ")";
     }
     args.option("arch", "", arch_names, "bitnet", arch_help);
     // Ternary types tern writes, then the float types that hold ternary values.

@@ -111,7 +111,7 @@ int info_command(int argc, char** argv) {
     std::printf("  loaded in %.2f s, %.1f MiB of repacked weights; a token reads %.1f MiB\n",
                 model->load_seconds(), model->packed_bytes() / 1048576.0,
                 model->bytes_per_token() / 1048576.0);
-    std::printf("kernels per weight shape (threads %d):\n", model->options().threads);
+    std::printf("kernels per weight shape (threads %d):\n", model->backend().threads());
     for (const Model::LinearChoice& l : model->linear_choices()) {
         std::printf("  %-26s %5d x %-5d %.2f bits per weight (%.2f with padding), %.2f MiB\n",
                     l.tensor.c_str(), l.k, l.n, l.layout.bits_per_weight(),

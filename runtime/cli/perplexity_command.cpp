@@ -171,7 +171,7 @@ int perplexity_command(int argc, char** argv) {
         "perplexity: %d chunks of %d tokens, %d scored per chunk, %s head, %s cache, %d "
         "threads\n",
         n_chunk, n_ctx, n_ctx - 1 - first, lm_head_name(model->options().lm_head),
-        cache_type_name(model->options().cache_type), model->options().threads);
+        cache_type_name(model->options().cache_type), model->backend().threads());
     Stat nll, kld, base_nll, same_top;
     std::vector<double> klds, lp, base_lp(V);
     std::vector<uint16_t> q(V);

@@ -35,7 +35,7 @@ int run_command(int argc, char** argv) {
     const std::vector<int> prompt = tok.encode(args.str("prompt"), tok.add_bos());
     std::fprintf(stderr, "loaded in %.2f s on %s, %d threads; prompt %zu tokens\n",
                  model.load_seconds(), model.backend().bundle().target().c_str(),
-                 model.options().threads, prompt.size());
+                 model.backend().threads(), prompt.size());
     std::printf("%s", args.str("prompt").c_str());
     std::fflush(stdout);
 

@@ -70,8 +70,8 @@ int serve_command(int argc, char** argv) {
                  "%s: %s, %d slots x %d tokens of context; KV cache %.1f MiB reserved, weights "
                  "%.1f MiB; %d threads, %s bundle\n",
                  so.model_name.c_str(), m.config().family.c_str(), eo.slots, m.context(),
-                 m.kv_cache_bytes() / 1048576.0, m.packed_bytes() / 1048576.0, m.options().threads,
-                 m.backend().bundle().target().c_str());
+                 m.kv_cache_bytes() / 1048576.0, m.packed_bytes() / 1048576.0,
+                 m.backend().threads(), m.backend().bundle().target().c_str());
     server::Server server(*engine, so);
     if (!server.chat_format_error().empty())
         std::fprintf(stderr, "warning: %s; give --chat-format to serve chat\n",

@@ -31,35 +31,23 @@ namespace avx512 {
 #pragma GCC pop_options
 #endif
 
-// What each row needs of a CPU (its bundle's features or this host's).
-struct IsaRow {
-    VectorIsa isa;
-    const char* name;
+// A row and what it needs of a CPU (its bundle's features or this host's).
+struct Row {
+    VectorLoops loops;
     std::vector<std::string> needs;
 };
 
-const std::vector<IsaRow>& isa_rows() {
-    static const std::vector<IsaRow> rows = {
-#if defined(__x86_64__) && defined(__GNUC__)
-        {VectorIsa::avx512, "avx512f", {"avx512f", "avx2", "fma", "f16c"}},
-        {VectorIsa::avx2, "avx2", {"avx2", "fma", "f16c"}},
-#endif
-        {VectorIsa::generic, "generic", {}},
-    };
-    return rows;
-}
-
-VectorLoops make_row(const IsaRow& r) {
+VectorLoops make_loops(VectorIsa isa, const char* name) {
     VectorLoops row;
-    row.isa = r.isa;
-    row.name = r.name;
+    row.isa = isa;
+    row.name = name;
     row.dot = generic::dot;
     row.gated_activation = generic::gated_activation;
 #if TERN_FLOAT_LOOPS_PER_ISA
-    if (r.isa == VectorIsa::avx2) {
+    if (isa == VectorIsa::avx2) {
         row.dot = avx2::dot;
         row.gated_activation = avx2::gated_activation;
-    } else if (r.isa == VectorIsa::avx512) {
+    } else if (isa == VectorIsa::avx512) {
         row.dot = avx512::dot;
         row.gated_activation = avx512::gated_activation;
     }
@@ -69,14 +57,16 @@ VectorLoops make_row(const IsaRow& r) {
     return row;
 }
 
-// One made row per IsaRow, in the same order.
-const std::vector<VectorLoops>& made_rows() {
-    static const std::vector<VectorLoops> rows = [] {
-        std::vector<VectorLoops> out;
-        for (const IsaRow& r : isa_rows()) out.push_back(make_row(r));
-        return out;
-    }();
-    return rows;
+// The widest first; generic last.
+const std::vector<Row>& rows() {
+    static const std::vector<Row> table = {
+#if defined(__x86_64__) && defined(__GNUC__)
+        {make_loops(VectorIsa::avx512, "avx512f"), {"avx512f", "avx2", "fma", "f16c"}},
+        {make_loops(VectorIsa::avx2, "avx2"), {"avx2", "fma", "f16c"}},
+#endif
+        {make_loops(VectorIsa::generic, "generic"), {}},
+    };
+    return table;
 }
 
 bool covers(const std::vector<std::string>& have, const std::vector<std::string>& needs) {
@@ -88,17 +78,17 @@ bool covers(const std::vector<std::string>& have, const std::vector<std::string>
 }  // namespace
 
 const VectorLoops& vector_loops_for(const std::vector<std::string>& features) {
-    for (size_t i = 0; i < isa_rows().size(); ++i)
-        if (covers(features, isa_rows()[i].needs)) return made_rows()[i];
-    return made_rows().back();
+    for (const Row& r : rows())
+        if (covers(features, r.needs)) return r.loops;
+    return rows().back().loops;
 }
 
 std::vector<const VectorLoops*> runnable_vector_loops() {
     const std::set<std::string>& host = host_cpu().features;
     const std::vector<std::string> have(host.begin(), host.end());
     std::vector<const VectorLoops*> out;
-    for (size_t i = isa_rows().size(); i-- > 0;)
-        if (covers(have, isa_rows()[i].needs)) out.push_back(&made_rows()[i]);
+    for (auto r = rows().rbegin(); r != rows().rend(); ++r)
+        if (covers(have, r->needs)) out.push_back(&r->loops);
     return out;
 }
 

@@ -104,12 +104,12 @@ ModelConfig model_config(const gguf::File& file, std::optional<Activation> activ
              ", expected [" + std::to_string(cfg.n_ff) + ", " + std::to_string(cfg.n_embd) + "] (" +
              cfg.key("feed_forward_length") + ")");
 
-    const ModelFamily& family =
-        cfg.arch->family(file.has("general.name") ? file.get_string("general.name") : "",
-                         cfg.n_embd, cfg.n_layer, cfg.n_ff);
+    const std::string general_name =
+        file.has("general.name") ? file.get_string("general.name") : "";
+    const ModelFamily& family = cfg.arch->family(general_name, cfg.n_embd, cfg.n_layer, cfg.n_ff);
     cfg.family = family.name;
     // gen-model's files name themselves so.
-    if (file.has("general.name") && file.get_string("general.name").rfind("tern synthetic", 0) == 0)
+    if (general_name.rfind("tern synthetic", 0) == 0)
         cfg.family += " shape (random weights, tern gen-model)";
     cfg.chat_format = *family.chat_format ? family.chat_format : cfg.arch->chat_format;
     if (activation) {

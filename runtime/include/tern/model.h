@@ -100,8 +100,9 @@ public:
     // whose KV cache (n_seq x n_ctx), weights and head would need more than the
     // machine's physical memory is refused first, the estimate in the message.
     // Without a backend, one is made from options.bundle and options.threads;
-    // with one, those two are ignored and options().threads reports the
-    // backend's count.
+    // with one, those two are ignored. The count in force is
+    // backend().threads() (models sharing a backend share it); options().threads
+    // is the count at load or at this model's last set_threads.
     static std::unique_ptr<Model> load(const std::string& path, const ModelOptions& options);
     static std::unique_ptr<Model> load(const std::string& path, const ModelOptions& options,
                                        std::shared_ptr<Backend> backend);
