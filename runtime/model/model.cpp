@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 
 #include "kernels/vector_loops.h"
 #include "model/batch_rows.h"
@@ -45,8 +44,6 @@ CacheType parse_cache_type(const std::string& name) {
     if (name == "f32") return CacheType::f32;
     throw Error("KV cache type '" + name + "' is not known (expected f16 or f32)");
 }
-
-namespace {}  // namespace
 
 struct Model::Impl {
     File file;
