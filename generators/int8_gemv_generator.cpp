@@ -18,6 +18,7 @@
 //   dot 2 (quad32s): g = 4, bytes are W, signed by signed quads (ARM sdot).
 //   packed(g * lanes, K / g, N / lanes) uint8
 #include "Halide.h"
+#include "cache_prefetch.h"
 #include "select_dot_products.h"
 
 namespace tern {
@@ -109,6 +110,7 @@ public:
         if (prefetch > 0) acc.update().prefetch(packed, r.y, r.y, prefetch);
         if (dot_kind == 1) qsum.compute_root();
         get_pipeline().add_custom_lowering_pass(new SelectDotProducts);
+        if (prefetch > 0) add_cache_prefetches(get_target(), *get_externs_map(), get_pipeline());
     }
 
 private:

@@ -13,14 +13,11 @@
 // never wrong.
 #pragma once
 
-#include <llvm-c/BitWriter.h>
-#include <llvm-c/Core.h>
-#include <llvm-c/IRReader.h>
-
 #include <string>
 #include <vector>
 
 #include "Halide.h"
+#include "llvm_bitcode.h"
 
 namespace tern {
 
@@ -102,50 +99,14 @@ inline std::string table_lookup_ir(const Halide::Target& target) {
     return ir;
 }
 
-// Bitcode of table_lookup_ir(target), made with LLVM's C API (the LLVM Halide
-// itself links).
-inline std::vector<uint8_t> table_lookup_bitcode(const Halide::Target& target) {
-    const std::string ir = table_lookup_ir(target);
-    if (ir.empty()) return {};
-    LLVMContextRef context = LLVMContextCreate();
-    LLVMMemoryBufferRef text =
-        LLVMCreateMemoryBufferWithMemoryRangeCopy(ir.data(), ir.size(), "tern_lut16");
-    LLVMModuleRef module = nullptr;
-    char* message = nullptr;
-    if (LLVMParseIRInContext(context, text, &module, &message)) {  // takes the buffer
-        const std::string why = message ? message : "unknown error";
-        LLVMDisposeMessage(message);
-        LLVMContextDispose(context);
-        throw Halide::CompileError("tern_lut16: cannot parse its LLVM IR: " + why);
-    }
-    // The data layout of Halide's modules for the targets tern builds (LLVM
-    // warns when it links modules whose layouts differ).
-    if (target.arch == Halide::Target::X86 && target.bits == 64)
-        LLVMSetDataLayout(module,
-                          "e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:64-f80:128-n8:16:32:64-S128");
-    else if (target.arch == Halide::Target::ARM && target.os == Halide::Target::OSX)
-        LLVMSetDataLayout(module, "e-m:o-i64:64-i128:128-n32:64-S128");
-    else if (target.arch == Halide::Target::ARM)
-        LLVMSetDataLayout(module, "e-m:e-i8:8:32-i16:16:32-i64:64-i128:128-n32:64-S128");
-    LLVMMemoryBufferRef bitcode = LLVMWriteBitcodeToMemoryBuffer(module);
-    const auto* start = reinterpret_cast<const uint8_t*>(LLVMGetBufferStart(bitcode));
-    std::vector<uint8_t> out(start, start + LLVMGetBufferSize(bitcode));
-    LLVMDisposeMemoryBuffer(bitcode);
-    LLVMDisposeModule(module);
-    LLVMContextDispose(context);
-    return out;
-}
-
 // Links tern_lut16's vector versions for `target` into a generator's pipeline
 // (through its externs map) and adds the pass that calls them. Call from
 // schedule(), as TernaryLinearGenerator::select_table_lookups does.
 inline void add_table_lookups(const Halide::Target& target,
                               Halide::GeneratorContext::ExternsMap& externs,
                               Halide::Pipeline pipeline) {
-    const std::vector<uint8_t> code = table_lookup_bitcode(target);
-    if (!code.empty())
-        externs.insert_or_assign("org.tern.lut16", Halide::ExternalCode::bitcode_wrapper(
-                                                       target, code, "org.tern.lut16"));
+    const std::string ir = table_lookup_ir(target);
+    if (!ir.empty()) link_llvm_ir(target, externs, "org.tern.lut16", ir);
     pipeline.add_custom_lowering_pass(new SelectTableLookups);
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "Halide.h"
+#include "cache_prefetch.h"
 #include "select_dot_products.h"
 #include "table_lookup.h"
 #include "tern/knob_space.h"
@@ -142,9 +143,13 @@ protected:
     // Called from a family's schedule(): the pipeline exists only after generate().
     // load_bounds: buffers of small u8 values and their largest value (see
     // select_dot_products.h).
+    // Prefetches (the prefetch knob) keep their lines (see cache_prefetch.h).
     void select_dot_products(std::map<std::string, uint64_t> load_bounds = {}) {
         this->get_pipeline().add_custom_lowering_pass(
             new SelectDotProducts(std::move(load_bounds)));
+        if (prefetch > 0)
+            add_cache_prefetches(this->get_target(), *this->get_externs_map(),
+                                 this->get_pipeline());
     }
     // Likewise, for families that look up lut16_ tables (see table_lookup.h).
     void select_table_lookups() {

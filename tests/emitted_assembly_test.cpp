@@ -41,6 +41,17 @@ TEST(EmittedAssembly, ArmDotProdUsesSdot) {
     EXPECT_GE(count(s, R"(\b[su]dot\s+v\d+\.4s)"), 4) << ASM_NEON;
 }
 
+// Scheduled prefetches keep their lines (cache_prefetch.h): Halide 14's own are
+// prefetchnta, which halved GEMV streams on the x86 machines measured.
+TEST(EmittedAssembly, PrefetchesKeepTheirLines) {
+    const std::string avx2 = read(ASM_AVX2);
+    EXPECT_GE(count(avx2, R"(\bprefetcht0\b)"), 1) << ASM_AVX2;
+    EXPECT_EQ(count(avx2, R"(\bprefetchnta\b)"), 0) << ASM_AVX2;
+    const std::string neon = read(ASM_NEON);
+    EXPECT_GE(count(neon, R"(\bprfm\s+pldl1keep\b)"), 1) << ASM_NEON;
+    EXPECT_EQ(count(neon, R"(\bprfm\s+pldl1strm\b)"), 0) << ASM_NEON;
+}
+
 // Base-3 bytes: the same instructions. VNNI sums the multiples t_0..t_5 of each
 // byte, six vpdpbusd per load; the others extract digits bounded by 2, which
 // keeps pmaddubsw exact (no widening multiply of the products).

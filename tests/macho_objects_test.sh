@@ -31,9 +31,10 @@ while read -r kernel family symbol; do
         grep -qx "$s" <<<"$symbols" && ok=1 || ok=0
         check $ok "$kernel: $obj does not export $s"
     done
-    # Besides the kernels: Halide's parallel-loop bodies, and table_lookup.h's
-    # lookup helpers (weak, hidden, inlined where used; one copy per object).
-    entries+=$(grep -vE '_(argv|metadata)$|_par_for_|^_tern_lut16x[0-9]+$' <<<"$symbols" || true)$'\n'
+    # Besides the kernels: Halide's parallel-loop bodies, and the helpers of
+    # table_lookup.h and cache_prefetch.h (weak, hidden, inlined where used; one
+    # copy per object).
+    entries+=$(grep -vE '_(argv|metadata)$|_par_for_|^_tern_lut16x[0-9]+$|^_tern_prefetch$' <<<"$symbols" || true)$'\n'
     if [[ $family == tmad ]]; then
         n=$("$objdump" -d --mattr=+dotprod "$obj" | grep -c $'\tsdot' || true)
         ((n >= 4)) && ok=1 || ok=0
