@@ -24,6 +24,15 @@ int count(const std::string& text, const std::string& pattern) {
         std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
 }
 
+// At least `at_least` instructions matching `used` in the assembly at `path`, and
+// none matching `unused`.
+void expect_instructions(const char* path, const std::string& used, int at_least,
+                         const std::string& unused) {
+    const std::string s = read(path);
+    EXPECT_GE(count(s, used), at_least) << path;
+    EXPECT_EQ(count(s, unused), 0) << path;
+}
+
 TEST(EmittedAssembly, Avx2UsesVectorMultiplyAdd) {
     const std::string s = read(ASM_AVX2);
     EXPECT_GE(count(s, R"(\bvpmaddubsw\s+%ymm)") + count(s, R"(\bvpmaddwd\s+%ymm)"), 4) << ASM_AVX2;
@@ -44,12 +53,8 @@ TEST(EmittedAssembly, ArmDotProdUsesSdot) {
 // Scheduled prefetches keep their lines (cache_prefetch.h): Halide 14's own are
 // prefetchnta, which halved GEMV streams on the x86 machines measured.
 TEST(EmittedAssembly, PrefetchesKeepTheirLines) {
-    const std::string avx2 = read(ASM_AVX2);
-    EXPECT_GE(count(avx2, R"(\bprefetcht0\b)"), 1) << ASM_AVX2;
-    EXPECT_EQ(count(avx2, R"(\bprefetchnta\b)"), 0) << ASM_AVX2;
-    const std::string neon = read(ASM_NEON);
-    EXPECT_GE(count(neon, R"(\bprfm\s+pldl1keep\b)"), 1) << ASM_NEON;
-    EXPECT_EQ(count(neon, R"(\bprfm\s+pldl1strm\b)"), 0) << ASM_NEON;
+    expect_instructions(ASM_AVX2, R"(\bprefetcht0\b)", 1, R"(\bprefetchnta\b)");
+    expect_instructions(ASM_NEON, R"(\bprfm\s+pldl1keep\b)", 1, R"(\bprfm\s+pldl1strm\b)");
 }
 
 // Base-3 bytes: the same instructions. VNNI sums the multiples t_0..t_5 of each
@@ -68,17 +73,13 @@ TEST(EmittedAssembly, Base3ReachesTheSameDotProducts) {
 // Codes decoded once per row tile and read back from memory (decode=1) are
 // still multiplied in pairs: no widening multiply of the products.
 TEST(EmittedAssembly, DecodedCodesReachVpmaddubsw) {
-    const std::string s = read(ASM_DECODE_AVX2);
-    EXPECT_GE(count(s, R"(\bvpmaddubsw\s+%ymm)"), 8) << ASM_DECODE_AVX2;
-    EXPECT_EQ(count(s, R"(\bvpmullw\b)"), 0) << ASM_DECODE_AVX2;
+    expect_instructions(ASM_DECODE_AVX2, R"(\bvpmaddubsw\s+%ymm)", 8, R"(\bvpmullw\b)");
 }
 
 // Two lookups (low and high bytes of the entries) per group of rows: vpshufb on
 // ymm, tbl on ARM, and no gather.
 TEST(EmittedAssembly, TableLookupsUseShuffles) {
-    const std::string avx2 = read(ASM_LUT_AVX2);
-    EXPECT_GE(count(avx2, R"(\bvpshufb\s+%ymm\d+, %ymm\d+, %ymm)"), 2) << ASM_LUT_AVX2;
-    EXPECT_EQ(count(avx2, R"(\bvpgather)"), 0) << ASM_LUT_AVX2;
+    expect_instructions(ASM_LUT_AVX2, R"(\bvpshufb\s+%ymm\d+, %ymm\d+, %ymm)", 2, R"(\bvpgather)");
     const std::string neon = read(ASM_LUT_NEON);
     EXPECT_GE(count(neon, R"(\btbl\s+v\d+\.16b)"), 2) << ASM_LUT_NEON;
 }
