@@ -2,10 +2,10 @@
 //
 // Halide 14 emits every prefetch with no temporal locality (x86 prefetchnta):
 // the line is brought close to the core but marked first to evict, and on the
-// x86 machines tern was measured on (Intel Xeon, AMD EPYC guests) weight streams
-// prefetched that way ran at about half the rate of the same kernels with
-// ordinary prefetches (prefetcht0, which also lets the hardware prefetchers
-// follow the stream). A GEMV reads each weight once, but the lines must still
+// Intel Xeon guest measured (2026-12-03) weight streams prefetched that way ran
+// at about half the rate of the same kernels with ordinary prefetches
+// (prefetcht0, which also lets the hardware prefetchers follow the stream). On
+// an AMD Zen 5 guest the old kernels had already streamed at plain-read speed. A GEMV reads each weight once, but the lines must still
 // survive until the loads a few blocks later.
 //
 // KeepPrefetchedLines (a custom lowering pass) replaces each one-line prefetch

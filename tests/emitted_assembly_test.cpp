@@ -51,7 +51,7 @@ TEST(EmittedAssembly, ArmDotProdUsesSdot) {
 }
 
 // Scheduled prefetches keep their lines (cache_prefetch.h): Halide 14's own are
-// prefetchnta, which halved GEMV streams on the x86 machines measured.
+// prefetchnta, which halved GEMV streams on the Intel Xeon guest measured.
 TEST(EmittedAssembly, PrefetchesKeepTheirLines) {
     expect_instructions(ASM_AVX2, R"(\bprefetcht0\b)", 1, R"(\bprefetchnta\b)");
     expect_instructions(ASM_NEON, R"(\bprfm\s+pldl1keep\b)", 1, R"(\bprfm\s+pldl1strm\b)");

@@ -17,11 +17,12 @@ namespace tern {
 namespace {
 
 // Independent accumulators keep enough loads in flight, and prefetches 1 KiB
-// ahead (ordinary, kept lines) add about 6% on the Xeon guests measured: the
+// ahead (ordinary, kept lines) raised this probe from 15.5 to 18.5 GB/s at one
+// thread and from 30 to 36 at two on the Intel Xeon guest (2026-12-03): the
 // kernels prefetch their weight streams too, and the probe must not be the
 // slower reader.
-constexpr size_t kAhead = 1024;
 #if defined(__x86_64__)
+constexpr size_t kAhead = 1024;
 __attribute__((target("avx512f"))) uint64_t read_slice_avx512(const uint8_t* p, size_t n) {
     // Two 64-byte loads per 128 bytes, four accumulators over 256.
     __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
@@ -65,7 +66,6 @@ uint64_t read_slice(const uint8_t* p, size_t n) {
 }
 #else
 uint64_t read_slice(const uint8_t* p, size_t n) {
-    (void)kAhead;
     uint64_t a = 0, b = 0, c = 0, d = 0, w[4];
     for (size_t i = 0; i + 32 <= n; i += 32) {
         std::memcpy(w, p + i, sizeof w);  // any alignment
