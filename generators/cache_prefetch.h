@@ -5,8 +5,9 @@
 // Intel Xeon guest measured (2026-12-03) weight streams prefetched that way ran
 // at about half the rate of the same kernels with ordinary prefetches
 // (prefetcht0, which also lets the hardware prefetchers follow the stream). On
-// an AMD Zen 5 guest the old kernels had already streamed at plain-read speed. A GEMV reads each
-// weight once, but the lines must still survive until the loads a few blocks later.
+// an AMD Zen 5 guest the old kernels had already streamed at plain-read speed.
+// A GEMV reads each weight once, but the lines must still survive until the
+// loads a few blocks later.
 //
 // KeepPrefetchedLines (a custom lowering pass) replaces each one-line prefetch
 // by a call to tern_prefetch(base, byte_offset), LLVM IR linked into the
