@@ -105,13 +105,12 @@ std::vector<std::pair<int, int>> preset_shapes(const std::string& name) {
     // The matrices the model runs, stacked as it stacks them (2560x3840 Q/K/V,
     // 2560x2560, 2560x13824 gate/up, 6912x2560).
     const ModelShape s = model_preset(name);
-    return linear_shapes(find_architecture("bitnet-25", "--preset 2b4t"), s.n_embd, s.n_ff,
-                         s.n_head_kv * s.head_dim());
+    return linear_shapes(find_architecture("bitnet-25", "--preset 2b4t"), s.widths());
 }
 
 std::vector<std::pair<int, int>> model_shapes(const std::string& path) {
     const ModelConfig c = read_model_config(path);
-    return linear_shapes(*c.arch, c.n_embd, c.n_ff, c.n_head_kv * c.head_dim);
+    return linear_shapes(*c.arch, ModelWidths(c));
 }
 
 // The flags, on tern's shared ArgParser; nullopt after --help.

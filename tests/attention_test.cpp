@@ -16,6 +16,7 @@
 
 #include "kernels/vector_loops.h"
 #include "tern/gguf_tensors.h"
+#include "tern/reference.h"
 
 namespace tern {
 namespace {
@@ -26,8 +27,10 @@ struct Case {
 
 class Attention : public ::testing::TestWithParam<Case> {};
 
+// Positions first .. n-1 (a sliding window when first > 0), scores scaled by
+// something other than 1/sqrt(hd) so that the factor is seen to be used.
 template <typename T>
-void check_attention(const VectorLoops& loops, const Case& c) {
+void check_attention(const VectorLoops& loops, const Case& c, int first) {
     const auto [hd, g, n] = c;
     const int n_head_kv = 2, kvh = 1;  // a second KV head, so strides matter
     const size_t key_floats = key_cache_floats(hd, n);
@@ -57,26 +60,27 @@ void check_attention(const VectorLoops& loops, const Case& c) {
     const float* K = &keys[kvh * key_floats];
     const float* V = &values[static_cast<size_t>(kvh) * hd];
 
+    const float scale = 0.7f / std::sqrt(float(hd));
     std::vector<float> scratch(static_cast<size_t>(g) * (n + kAttentionKeyBlock)),
         out(static_cast<size_t>(g) * hd);
     loops.attend(q.data(), g, hd,
                  KvHeadView<T>{&cache_keys[kvh * key_floats],
                                &cache_values[static_cast<size_t>(kvh) * hd], value_stride},
-                 n, scratch.data(), out.data());
+                 AttentionSpan{first, n, scale}, scratch.data(), out.data());
 
     for (int h = 0; h < g; ++h) {
         std::vector<double> s(n);
         double mx = -INFINITY, sum = 0;
-        for (int j = 0; j < n; ++j) {
+        for (int j = first; j < n; ++j) {
             double d = 0;
             for (int i = 0; i < hd; ++i) d += double(q[h * hd + i]) * K[key_offset(hd, j, i)];
-            s[j] = d / std::sqrt(double(hd));
+            s[j] = d * scale;
             mx = std::max(mx, s[j]);
         }
-        for (double& v : s) sum += (v = std::exp(v - mx));
+        for (int j = first; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
         for (int i = 0; i < hd; ++i) {
             double want = 0;
-            for (int j = 0; j < n; ++j) want += s[j] / sum * V[j * value_stride + i];
+            for (int j = first; j < n; ++j) want += s[j] / sum * V[j * value_stride + i];
             EXPECT_NEAR(out[h * hd + i], want, 1e-5 * (1 + std::abs(want)))
                 << "head " << h << " dim " << i;
         }
@@ -86,13 +90,15 @@ void check_attention(const VectorLoops& loops, const Case& c) {
 TEST_P(Attention, MatchesPlainSoftmax) {
     for (const VectorLoops* loops : runnable_vector_loops()) {
         SCOPED_TRACE(loops->name);
-        check_attention<float>(*loops, GetParam());
+        for (int first : {0, GetParam().n / 3, GetParam().n - 1})
+            check_attention<float>(*loops, GetParam(), first);
     }
 }
 TEST_P(Attention, MatchesPlainSoftmaxOverAHalfCache) {
     for (const VectorLoops* loops : runnable_vector_loops()) {
         SCOPED_TRACE(loops->name);
-        check_attention<uint16_t>(*loops, GetParam());
+        for (int first : {0, GetParam().n / 3, GetParam().n - 1})
+            check_attention<uint16_t>(*loops, GetParam(), first);
     }
 }
 
@@ -112,8 +118,8 @@ TEST(KvHalf, WidensExactlyAndSaturates) {
                 // Infinities and NaNs are never stored: zero in their place.
                 values[i] = (h & 0x7c00u) == 0x7c00u ? 0 : static_cast<uint16_t>(h);
             }
-            loops->attend(q.data(), 1, hd, KvHeadView<uint16_t>{keys.data(), values.data(), hd}, 1,
-                          scratch.data(), out.data());
+            loops->attend(q.data(), 1, hd, KvHeadView<uint16_t>{keys.data(), values.data(), hd},
+                          AttentionSpan{0, 1, 0.25f}, scratch.data(), out.data());
             for (int i = 0; i < hd; ++i) {
                 const float f = gguf::f16_to_f32(values[i]);
                 ASSERT_EQ(out[i], f) << values[i] << " " << loops->name;
@@ -175,15 +181,14 @@ TEST(VectorLoops, HeadAndActivationMatchPlainLoops) {
                 EXPECT_NEAR(loops->dot(&wf[r * k], x.data(), k), want, 1e-5 * mag + 1e-6)
                     << "dot k=" << k;
             }
-            for (Activation a : {Activation::relu2, Activation::silu}) {
+            for (Activation a : {Activation::relu2, Activation::silu, Activation::gelu}) {
                 std::vector<float> gate(k), up(k), out(k);
                 for (float& v : gate) v = 3 * normal(rng);
                 for (float& v : up) v = normal(rng);
                 loops->gated_activation(a, gate.data(), 0.5f, up.data(), 2.0f, k, out.data());
                 for (int i = 0; i < k; ++i) {
                     const double g = 0.5 * gate[i], u = 2.0 * up[i];
-                    const double act = a == Activation::relu2 ? std::max(g, 0.0) * std::max(g, 0.0)
-                                                              : g / (1 + std::exp(-g));
+                    const double act = ref::gate_activation(a, g);
                     EXPECT_NEAR(out[i], act * u, 1e-5 * (1 + std::abs(act * u)))
                         << activation_name(a) << " k=" << k << " i=" << i;
                 }

@@ -72,7 +72,7 @@ grep -q "architecture bitnet-25" "$work/info25.log" && grep -q "LM head: output.
     { bad "info bitnet-25"; cat "$work/info25.log"; }
 "$tern" info -m "$mll" > "$work/infoll.log" 2>&1
 grep -q "architecture llama" "$work/infoll.log" && grep -q "RoPE interleaved" "$work/infoll.log" &&
-    grep -q "sub-norms no" "$work/infoll.log" && grep -q "activation: silu" "$work/infoll.log" &&
+    grep -q "no sub-norms" "$work/infoll.log" && grep -q "activation: silu" "$work/infoll.log" &&
     grep -q "output.weight (untied, Q4_K)" "$work/infoll.log" && grep -q "token_embd.weight Q6_K" "$work/infoll.log" &&
     ok "info llama" || { bad "info llama"; cat "$work/infoll.log"; }
 "$tern" run -m "$mll" -p "Hello" -n 4 --temp 0 --lm-head file > /dev/null 2>&1 && ok "run llama, file head" || bad "run llama, file head"

@@ -68,7 +68,8 @@ TEST(KvCacheParts, EachTypeAttendsOverWhatItStored) {
         const int kvh = 1, group = 2;
         std::vector<float> scratch(static_cast<size_t>(group) * (n + kAttentionKeyBlock)),
             out(group * hd);
-        cache->attend(layer, slot, kvh, q.data(), group, n, scratch.data(), out.data());
+        cache->attend(layer, slot, kvh, q.data(), group,
+                      AttentionSpan{0, n, 1 / std::sqrt(float(hd))}, scratch.data(), out.data());
         for (int h = 0; h < group; ++h) {
             std::vector<double> s(n);
             double mx = -INFINITY, sum = 0;
@@ -214,8 +215,7 @@ TEST(LayerWeightsParts, StacksFollowTheArchitectureRow) {
     });
     EXPECT_EQ(reported, cfg.n_layer);
     ASSERT_EQ(layers.size(), cfg.n_layer);
-    const auto shapes =
-        linear_shapes(*cfg.arch, cfg.n_embd, cfg.n_ff, cfg.n_head_kv * cfg.head_dim);
+    const auto shapes = linear_shapes(*cfg.arch, ModelWidths(cfg));
     uint64_t bytes = 0;
     for (int l = 0; l < layers.size(); ++l) {
         const std::vector<const Linear*> stacks = std::as_const(layers)[l].linears();
@@ -225,8 +225,10 @@ TEST(LayerWeightsParts, StacksFollowTheArchitectureRow) {
             EXPECT_TRUE(can_read(*stacks[i]->plan.gemv, stacks[i]->w));
             bytes += stacks[i]->w.data.size();
         }
-        EXPECT_EQ(layers[l].attn_sub_norm.size(), static_cast<size_t>(cfg.n_embd));
-        EXPECT_EQ(layers[l].ffn_sub_norm.size(), static_cast<size_t>(cfg.n_ff));
+        EXPECT_EQ(layers[l].stacks[1].input_norm, layers[l].norm(LayerTensor::attn_sub_norm));
+        EXPECT_EQ(layers[l].norm(LayerTensor::attn_sub_norm).size(),
+                  static_cast<size_t>(cfg.n_embd));
+        EXPECT_EQ(layers[l].norm(LayerTensor::ffn_sub_norm).size(), static_cast<size_t>(cfg.n_ff));
     }
     EXPECT_EQ(layers.packed_bytes(), bytes);
     EXPECT_EQ(layers.linears().size(), 4u * cfg.n_layer);

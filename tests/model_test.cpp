@@ -192,6 +192,73 @@ TEST_P(ModelOnEachBundle, EveryArchitectureAtOddShapesMatchesReference) {
     }
 }
 
+// The embedding architectures (qwen3, gemma3, from tern's own writer; the
+// independent writer's files are embedding_test.sh's) against the reference:
+// pooled, normalised vectors of several texts in one batch, each as the
+// reference gives it alone; every pooling; the sliding window of gemma3's local
+// layers (prompts longer than it); heads wider than hidden / heads.
+TEST_P(ModelOnEachBundle, EmbeddingsMatchReference) {
+    struct Case {
+        const char* arch;
+        int n_embd, n_head, n_head_kv, head_dim, n_ff, n_layer, swa;
+        gguf::TensorType weights;
+    };
+    const std::vector<Case> cases = {
+        {"qwen3", 256, 4, 2, 96, 640, 2, 0, gguf::TensorType::i2_s},
+        {"gemma3", 384, 3, 1, 128, 768, 7, 5, gguf::TensorType::f16},  // ternary values in F16
+    };
+    const std::vector<std::vector<int>> texts = {
+        {5, 17, 300, 5, 700, 42, 77, 512, 9, 33, 1, 2, 3, 4, 5, 6}, {9}, {400, 401, 402}};
+    int index = 0;
+    for (const Case& c : cases) {
+        ModelShape shape = model_preset("tiny");
+        shape.n_embd = c.n_embd, shape.n_head = c.n_head, shape.n_head_kv = c.n_head_kv;
+        shape.n_head_dim = c.head_dim, shape.n_ff = c.n_ff, shape.n_layer = c.n_layer;
+        shape.n_swa = c.swa;
+        SyntheticModelOptions o;
+        o.arch = c.arch;
+        o.weight_type = c.weights;
+        o.seed = 40 + index;
+        const std::string path = tiny_model("embed_" + std::to_string(index++), o, shape);
+        ModelOptions mo = options();
+        mo.n_ctx = 32;
+        mo.n_seq = 3;
+        mo.ubatch = 7;  // chunks that split texts
+        auto model = Model::load(path, mo);
+        const ModelConfig& cfg = model->config();
+        ASSERT_TRUE(cfg.embedding_model()) << c.arch;
+        EXPECT_EQ(cfg.pooling, Pooling::last);
+        EXPECT_EQ(cfg.head_dim, c.head_dim);
+        EXPECT_THROW(model->eval({1, 2}), Error) << "an embedding model has no LM head";
+        for (Pooling p : {Pooling::last, Pooling::mean, Pooling::cls}) {
+            Model::EmbedOptions eo;
+            eo.pooling = p;
+            const auto got = model->embed(texts, eo);
+            ASSERT_EQ(got.size(), texts.size());
+            for (size_t t = 0; t < texts.size(); ++t) {
+                const std::string what =
+                    std::string(c.arch) + " " + pooling_name(p) + " text " + std::to_string(t);
+                const auto want = ref::embedding(model->file(), texts[t], p, true,
+                                                 ref::ActivationQuant::per_token, mo.cache_type);
+                double dot = 0, norm = 0;
+                for (size_t i = 0; i < want.size(); ++i) {
+                    dot += double(got[t][i]) * want[i];
+                    norm += double(got[t][i]) * got[t][i];
+                }
+                EXPECT_NEAR(norm, 1.0, 1e-5) << what;
+                EXPECT_GT(dot, 0.999) << what;
+                // One text alone: the vector it gives in the batch.
+                const auto alone = model->embed({texts[t]}, eo);
+                for (size_t i = 0; i < want.size(); ++i)
+                    ASSERT_NEAR(alone[0][i], got[t][i], 1e-5) << what;
+            }
+        }
+        EXPECT_EQ(model->position(0), 0) << "embed leaves the slots empty";
+        EXPECT_THROW(model->embed({{1}, {2}, {3}, {4}}, {}), Error) << "more texts than slots";
+        EXPECT_THROW(model->embed({{}}, {}), Error) << "an empty text";
+    }
+}
+
 // An untied head is the LM head: the same file with output.weight dropped (so
 // the embedding is the head) gives other logits.
 TEST_P(ModelOnEachBundle, UntiedHeadIsTheHead) {
@@ -551,7 +618,7 @@ TEST(Model, CacheAndVocabularyLimitsAreErrors) {
     EXPECT_THROW(model->eval({1, 2, 3, 4, 5, 6, 7, 8, 9}), Error);
     EXPECT_THROW(model->eval({1024}), Error);
     EXPECT_THROW(model->eval({-1}), Error);
-    EXPECT_THROW(parse_activation("gelu"), Error);
+    EXPECT_THROW(parse_activation("swish"), Error);
 }
 
 // Two models in one process, each on its own backend (different bundles and
@@ -673,7 +740,7 @@ TEST(Model, InconsistentFilesGiveSpecificErrors) {
     };
     expect({{}, {{"general.architecture", "falcon"}}, "", ""},
            "general.architecture is 'falcon', which tern does not run (supported: bitnet, "
-           "bitnet-25, llama)");
+           "bitnet-25, llama, qwen3, gemma3)");
     expect({{}, {{"general.architecture", "llama"}}, "", ""}, "'llama.embedding_length'");
     expect({{}, {}, "blk.2.ffn_up.weight", ""}, "missing tensor 'blk.2.ffn_up.weight'");
     expect({{{"bitnet.block_count", 5}}, {}, "", ""}, "missing tensor 'blk.4.attn_norm.weight'");
@@ -683,7 +750,7 @@ TEST(Model, InconsistentFilesGiveSpecificErrors) {
            "bitnet.vocab_size is 1000 but token_embd.weight has 1024 rows");
     expect({{{"bitnet.attention.head_count_kv", 3}}, {}, "", ""},
            "bitnet.attention.head_count 4 is not a multiple of bitnet.attention.head_count_kv 3");
-    expect({{}, {{"tern.ffn_activation", "gelu"}}, "", ""}, "activation 'gelu' is not known");
+    expect({{}, {{"tern.ffn_activation", "swish"}}, "", ""}, "activation 'swish' is not known");
     fs::remove(dst);
 }
 
@@ -786,7 +853,7 @@ TEST(Model, ConfigAndShapesWithoutLoadingWeights) {
     EXPECT_EQ(c.n_embd, 256);
     EXPECT_EQ(c.n_layer, 4);
     EXPECT_EQ(c.n_ff, 768);
-    const auto shapes = linear_shapes(*c.arch, c.n_embd, c.n_ff, c.n_head_kv * c.head_dim);
+    const auto shapes = linear_shapes(*c.arch, ModelWidths(c));
     const std::vector<std::pair<int, int>> expected = {
         {256, 512}, {256, 256}, {256, 1536}, {768, 256}};
     EXPECT_EQ(shapes, expected);

@@ -131,6 +131,9 @@ TEST(PreTokenizer, SplitsAsLlama3) {
     using V = std::vector<std::string>;
     EXPECT_EQ(Tokenizer::pre_tokenize("Hello world"), (V{"Hello", " world"}));
     EXPECT_EQ(Tokenizer::pre_tokenize("I'm 12345!"), (V{"I", "'m", " ", "123", "45", "!"}));
+    // Qwen2's (qwen2): digits one by one, the rest as LLaMA-3's.
+    EXPECT_EQ(Tokenizer::pre_tokenize("I'm 12345!", 1),
+              (V{"I", "'m", " ", "1", "2", "3", "4", "5", "!"}));
     EXPECT_EQ(Tokenizer::pre_tokenize("a  b\n\nc "), (V{"a", " ", " b", "\n\n", "c", " "}));
     const std::string invalid = std::string("x") + char(0xff) + " y";  // not UTF-8: kept as a byte
     EXPECT_EQ(Tokenizer::pre_tokenize(invalid), (V{"x", std::string(1, char(0xff)), " y"}));

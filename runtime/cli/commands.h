@@ -14,5 +14,6 @@ int eval_command(int argc, char** argv);
 int convert_command(int argc, char** argv);
 int perplexity_command(int argc, char** argv);
 int compare_heads_command(int argc, char** argv);
+int embed_command(int argc, char** argv);
 
 }  // namespace tern::cli

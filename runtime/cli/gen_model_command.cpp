@@ -22,9 +22,13 @@ bool can_hold_ternary(const gguf::TypeTraits& t) {
 }  // namespace
 
 int gen_model_command(int argc, char** argv) {
-    ArgParser args("gen-model", "--preset tiny|2b4t [options] -o FILE");
-    args.option("preset", "", "tiny|2b4t", "tiny",
-                "model shape: tiny (4 layers, hidden 256) or 2b4t (BitNet b1.58 2B4T)");
+    const std::vector<std::string> presets = {"tiny", "2b4t", "embedding-0.6b", "embedding-270m"};
+    ArgParser args("gen-model",
+                   "--preset tiny|2b4t|embedding-0.6b|embedding-270m [options] -o FILE");
+    args.option("preset", "", "NAME", "tiny",
+                "model shape: tiny (4 layers, hidden 256), 2b4t (BitNet b1.58 2B4T), "
+                "embedding-0.6b (BitNet-embedding-0.6B, with --arch qwen3) or embedding-270m "
+                "(BitNet-embedding-270M, with --arch gemma3)");
     std::string arch_names, arch_help = "layout:";
     for (const Architecture& a : architectures()) {
         const bool first = arch_names.empty();
@@ -46,11 +50,15 @@ int gen_model_command(int argc, char** argv) {
     args.option("head", "", "TYPE|tied", "",
                 "LM head: an untied output.weight of TYPE, or tied to the embedding (default: "
                 "the architecture's, f16 for bitnet-25 and llama)");
-    args.option("activation", "", "relu2|silu", "",
+    args.option("activation", "", "relu2|silu|gelu", "",
                 "feed-forward activation written into the file (default: none written, the "
                 "architecture decides)");
-    for (const char* size : {"n-embd", "n-layer", "n-head", "n-head-kv", "n-ff", "n-vocab"})
+    for (const char* size :
+         {"n-embd", "n-layer", "n-head", "n-head-kv", "n-ff", "n-vocab", "head-dim", "swa"})
         args.option(size, "", "N", "", std::string("override the preset's ") + size);
+    args.option("pooling", "", "none|mean|cls|last", "",
+                "embedding pooling written into the file (default: last for qwen3 and gemma3, "
+                "none otherwise)");
     args.option(
         "vocab", "", "DIR", "",
         "LLaMA-3 vocabulary (tokens.txt, merges.txt, special.txt; scripts/llama3_vocab.mjs)");
@@ -58,11 +66,12 @@ int gen_model_command(int argc, char** argv) {
     args.option("output", "o", "FILE", "", "where to write the model");
     if (!args.parse(argc, argv)) return 0;
     args.require("output");
-    ModelShape shape = model_preset(args.choice("preset", {"tiny", "2b4t"}));
-    int* sizes[] = {&shape.n_embd,    &shape.n_layer, &shape.n_head,
-                    &shape.n_head_kv, &shape.n_ff,    &shape.n_vocab};
-    const char* names[] = {"n-embd", "n-layer", "n-head", "n-head-kv", "n-ff", "n-vocab"};
-    for (int i = 0; i < 6; ++i)
+    ModelShape shape = model_preset(args.choice("preset", presets));
+    int* sizes[] = {&shape.n_embd, &shape.n_layer, &shape.n_head,     &shape.n_head_kv,
+                    &shape.n_ff,   &shape.n_vocab, &shape.n_head_dim, &shape.n_swa};
+    const char* names[] = {"n-embd", "n-layer", "n-head",   "n-head-kv",
+                           "n-ff",   "n-vocab", "head-dim", "swa"};
+    for (int i = 0; i < 8; ++i)
         if (args.given(names[i])) *sizes[i] = static_cast<int>(args.integer(names[i], 1, 1 << 20));
     SyntheticModelOptions o;
     o.arch = args.choice("arch", architecture_names());
@@ -74,7 +83,12 @@ int gen_model_command(int argc, char** argv) {
     else if (!args.str("head").empty())
         o.head_type = gguf::parse_float_type(args.str("head"));
     if (!args.str("activation").empty())
-        o.activation = args.choice("activation", {"relu2", "silu"});
+        o.activation = args.choice("activation", activation_names());
+    if (!args.str("pooling").empty()) {
+        const std::string p = args.choice("pooling", {"none", "mean", "cls", "last"});
+        for (Pooling v : {Pooling::none, Pooling::mean, Pooling::cls, Pooling::last})
+            if (p == pooling_name(v)) o.pooling = v;
+    }
     o.vocab_dir = args.str("vocab");
     o.seed = static_cast<uint64_t>(args.integer("seed", 0, 1L << 31));
     const auto start = std::chrono::steady_clock::now();

@@ -8,6 +8,7 @@
 #include "tern/chat_format.h"
 #include "tern/cpu.h"
 #include "tern/error.h"
+#include "tern/tokenizer.h"
 
 namespace tern::cli {
 namespace {
@@ -67,9 +68,18 @@ int info_command(int argc, char** argv) {
         "  %d layers, hidden %d, %d heads (%d KV heads, head size %d), FFN %d, vocabulary "
         "%d\n",
         c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim, c.n_ff, c.n_vocab);
-    std::printf("  RoPE %s, theta %g; RMSNorm eps %g; sub-norms %s; trained context %d\n",
+    std::string norms;
+    auto note = [&](bool has, const char* what) {
+        if (has) norms += (norms.empty() ? "" : ", ") + std::string(what);
+    };
+    note(c.arch->has(LayerTensor::attn_sub_norm), "sub-norms");
+    note(c.arch->has(LayerTensor::attn_q_norm_in), "per-projection input norms");
+    note(c.arch->q_head_norm.has_value(), "QK head norms");
+    note(c.arch->attn_post_norm.has_value(), "post-norms");
+    note(c.arch->embedding_scaled, "embeddings times sqrt(hidden)");
+    std::printf("  RoPE %s, theta %g; RMSNorm eps %g; %s; trained context %d\n",
                 rope_style_name(c.arch->rope), c.rope_theta, c.rms_eps,
-                c.arch->has(LayerTensor::attn_sub_norm) ? "yes" : "no", c.n_ctx_train);
+                norms.empty() ? "no sub-norms" : norms.c_str(), c.n_ctx_train);
     std::printf("  activation: %s, %s\n", activation_name(c.activation),
                 c.activation_source.c_str());
     // Tensor types by group, as stored in the file.
@@ -90,14 +100,27 @@ int info_command(int argc, char** argv) {
         std::printf(" %s %s;", group.c_str(), list.c_str());
     }
     std::printf("\n");
-    std::printf("  LM head: %s (%s, %s); run as %s\n", c.head_tensor.c_str(),
-                c.tied_head() ? "tied to the embedding" : "untied",
-                gguf::tensor_type_name(f.tensor(c.head_tensor).type),
-                model->options().lm_head == LmHead::int8 ? "int8 rows made at load"
-                : model->options().lm_head == LmHead::int4
-                    ? "4-bit rows made at load (groups of 64)"
-                    : "the file's rows");
-    {
+    if (c.embedding_model()) {
+        const Tokenizer tok = Tokenizer::from_gguf(f);
+        std::printf(
+            "  embedding model: %d floats per text, %s pooling%s, L2-normalised by default; no "
+            "LM head (tern embed, tern serve's /v1/embeddings)\n",
+            c.n_embd, pooling_name(c.pooling),
+            tok.add_eos() ? " (EOS appended to every text)" : "");
+    } else {
+        std::printf("  LM head: %s (%s, %s); run as %s\n", c.head_tensor.c_str(),
+                    c.tied_head() ? "tied to the embedding" : "untied",
+                    gguf::tensor_type_name(f.tensor(c.head_tensor).type),
+                    model->options().lm_head == LmHead::int8 ? "int8 rows made at load"
+                    : model->options().lm_head == LmHead::int4
+                        ? "4-bit rows made at load (groups of 64)"
+                        : "the file's rows");
+    }
+    if (c.n_swa > 0)
+        std::printf(
+            "  attention: a window of %d positions (RoPE base %g) except every %dth layer\n",
+            c.n_swa, c.rope_theta_swa, c.arch->swa_period);
+    if (!c.embedding_model()) {
         std::string source;
         try {
             const ChatFormat format = choose_chat_format(f, c, "", &source);

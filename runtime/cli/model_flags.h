@@ -20,7 +20,7 @@ inline void add_model_flags(ArgParser& args, const std::string& threads_default,
     args.option("model", "m", "FILE", "", "GGUF BitNet model");
     args.option("threads", "t", "N", threads_default, "threads (0: every core)");
     args.option("ctx-size", "c", "N", ctx_default, ctx_help);
-    args.option("activation", "", "relu2|silu", "",
+    args.option("activation", "", "relu2|silu|gelu", "",
                 "feed-forward activation (default: the file's, else relu2)");
     args.option("lm-head", "", "int8|int4|file", "int8",
                 "LM head: int8 rows, 4-bit rows (groups of 64, f16 scales), or the embedding "
@@ -44,7 +44,7 @@ inline ModelOptions model_options(const ArgParser& args, int threads) {
     if (!args.str("ctx-size").empty())
         o.n_ctx = static_cast<int>(args.integer("ctx-size", 1, 1 << 20));
     if (!args.str("activation").empty())
-        o.activation = parse_activation(args.choice("activation", {"relu2", "silu"}));
+        o.activation = parse_activation(args.choice("activation", activation_names()));
     o.lm_head = parse_lm_head(args.choice("lm-head", {"int8", "int4", "file"}));
     o.cache_type = parse_cache_type(args.choice("cache-type", {"f16", "f32"}));
     o.weights = parse_weight_format(args.choice("weights", {"tuned", "2", "1.6"}));

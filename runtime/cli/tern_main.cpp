@@ -17,10 +17,11 @@ void usage() {
         "  serve      an OpenAI-compatible HTTP server, many conversations at once\n"
         "  bench      prompt processing and generation speed (llama-bench style table)\n"
         "  info       CPU, kernel bundles, and the kernels chosen for a model's weights\n"
-        "  gen-model  write a random-weight BitNet model (tiny or 2b4t)\n"
+        "  gen-model  write a random-weight BitNet model (tiny, 2b4t, embedding shapes)\n"
         "  convert    a Hugging Face checkpoint (BitNet b1.58, ternary Llama) to GGUF\n"
         "  perplexity a text's perplexity (llama-perplexity's method), KL divergence from a "
         "base run\n"
+        "  embed      embeddings of texts from an embedding model (JSON or TSV)\n"
         "  eval       logits after a sequence of token ids, as JSON (for comparisons)\n"
         "  compare-heads  quantised LM heads against the file's over a text (correlation, "
         "top-1)\n");
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
         }
         if (command == "perplexity") return tern::cli::perplexity_command(argc - 2, argv + 2);
         if (command == "eval") return tern::cli::eval_command(argc - 2, argv + 2);
+        if (command == "embed") return tern::cli::embed_command(argc - 2, argv + 2);
         if (command == "compare-heads") return tern::cli::compare_heads_command(argc - 2, argv + 2);
         std::fprintf(stderr, "tern: unknown command '%s'\n", command.c_str());
         usage();

@@ -42,9 +42,16 @@ struct KvHeadView {
 // with gguf::f16_to_f32).
 uint16_t kv_half(float x);  // VectorLoops::kv_halves: the same, vectorised
 
+// The cached positions a query attends to, first .. n-1 (first > 0: a sliding
+// window), and the factor of its scores (1 / sqrt(head size) as a rule).
+struct AttentionSpan {
+    int first = 0, n = 0;
+    float scale = 1.0f;
+};
+
 // For the g query heads that share one KV head (q: g rows of hd floats, one
-// after another), over cached positions 0 .. n-1 (VectorLoops::attend):
-//   out_h = softmax(q_h . k / sqrt(hd)) . v
+// after another), over the span's cached positions (VectorLoops::attend):
+//   out_h = softmax(q_h . k * scale) . v
 // scratch holds g * round_up(n, kAttentionKeyBlock) floats. Each block of cached
 // keys and each value row is read once for all g heads; exp is a polynomial
 // (relative error ~1e-7) so that the softmax vectorises. Over an F16 cache,

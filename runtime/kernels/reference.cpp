@@ -8,6 +8,18 @@
 
 namespace tern::ref {
 
+double gate_activation(Activation a, double g) {
+    switch (a) {
+        case Activation::relu2:
+            return g > 0 ? g * g : 0.0;
+        case Activation::silu:
+            return g / (1.0 + std::exp(-g));
+        case Activation::gelu:
+            break;
+    }
+    return 0.5 * g * (1.0 + std::tanh(0.7978845608028654 * (g + 0.044715 * g * g * g)));
+}
+
 void quantize_row(const float* x, int k, int8_t* q, float* scale) {
     float absmax = 0.0f;
     for (int i = 0; i < k; ++i) absmax = std::max(absmax, std::fabs(x[i]));

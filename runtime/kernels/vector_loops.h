@@ -26,10 +26,10 @@ struct VectorLoops {
     const char* name = "generic";  // "avx512f", "avx2", "generic"
 
     // Attention of a KV head group, F32 or F16 cache (see attention.h).
-    void (*attend_f32)(const float* q, int g, int hd, const KvHeadView<float>& kv, int n,
-                       float* scratch, float* out) = nullptr;
-    void (*attend_f16)(const float* q, int g, int hd, const KvHeadView<uint16_t>& kv, int n,
-                       float* scratch, float* out) = nullptr;
+    void (*attend_f32)(const float* q, int g, int hd, const KvHeadView<float>& kv,
+                       const AttentionSpan& span, float* scratch, float* out) = nullptr;
+    void (*attend_f16)(const float* q, int g, int hd, const KvHeadView<uint16_t>& kv,
+                       const AttentionSpan& span, float* scratch, float* out) = nullptr;
     // kv_half of n values.
     void (*kv_halves)(const float* x, size_t n, uint16_t* out) = nullptr;
     // y[r] = sum_i half(rows[r * k + i]) * x[i] for r < n.
@@ -40,13 +40,13 @@ struct VectorLoops {
     void (*gated_activation)(Activation a, const float* gate, float gate_scale, const float* up,
                              float up_scale, int n, float* out) = nullptr;
 
-    void attend(const float* q, int g, int hd, const KvHeadView<float>& kv, int n, float* scratch,
-                float* out) const {
-        attend_f32(q, g, hd, kv, n, scratch, out);
+    void attend(const float* q, int g, int hd, const KvHeadView<float>& kv,
+                const AttentionSpan& span, float* scratch, float* out) const {
+        attend_f32(q, g, hd, kv, span, scratch, out);
     }
-    void attend(const float* q, int g, int hd, const KvHeadView<uint16_t>& kv, int n,
-                float* scratch, float* out) const {
-        attend_f16(q, g, hd, kv, n, scratch, out);
+    void attend(const float* q, int g, int hd, const KvHeadView<uint16_t>& kv,
+                const AttentionSpan& span, float* scratch, float* out) const {
+        attend_f16(q, g, hd, kv, span, scratch, out);
     }
 };
 

@@ -40,14 +40,14 @@ public:
         }
     }
 
-    void attend(int l, int slot, int kvh, const float* q, int group, int n, float* scratch,
-                float* out) const override {
+    void attend(int l, int slot, int kvh, const float* q, int group, const AttentionSpan& span,
+                float* scratch, float* out) const override {
         const size_t KV = static_cast<size_t>(shape_.kv_width());
         const size_t keys = (static_cast<size_t>(slot) * shape_.n_head_kv + kvh) * key_floats_;
         const size_t values = static_cast<size_t>(slot) * shape_.n_ctx * KV +
                               static_cast<size_t>(kvh) * shape_.head_dim;
-        loops_.attend(q, group, shape_.head_dim, KvHeadView<T>{&k_[l][keys], &v_[l][values], KV}, n,
-                      scratch, out);
+        loops_.attend(q, group, shape_.head_dim, KvHeadView<T>{&k_[l][keys], &v_[l][values], KV},
+                      span, scratch, out);
     }
 
 private:

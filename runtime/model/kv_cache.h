@@ -33,11 +33,11 @@ public:
     virtual void store(int l, int m, const int* slot, const int* pos, const float* k,
                        const float* v) = 0;
     // For the `group` query heads (q: group rows of head_dim floats) that share
-    // KV head kvh: softmax(q . k / sqrt(head_dim)) . v over positions 0 .. n-1 of
+    // KV head kvh: softmax(q . k * span.scale) . v over the span's positions of
     // slot's cache of layer l (see attend() in attention.h for scratch). Safe to
     // call from many threads at once.
-    virtual void attend(int l, int slot, int kvh, const float* q, int group, int n, float* scratch,
-                        float* out) const = 0;
+    virtual void attend(int l, int slot, int kvh, const float* q, int group,
+                        const AttentionSpan& span, float* scratch, float* out) const = 0;
 
 protected:
     explicit KvCache(const Shape& shape) : shape_(shape) {}

@@ -17,20 +17,19 @@ namespace {
 using gguf::TensorInfo;
 
 // The ternary matrices of a layer as the architecture stacks them (its
-// table row), in the order of Layer's qkv, o, gate_up and down, sized for this
-// model: each stacks its tensors' rows (parts) over k inputs.
+// table row), in its order, sized for this model: each stacks its tensors'
+// rows (parts) over k inputs.
 struct StackShape {
     std::vector<LayerTensor> tensors;
     int k;
     std::vector<int> parts;  // rows of each tensor
 };
 
-std::vector<StackShape> stack_shapes(const Architecture& arch, int E, int F, int KV) {
-    auto width = [&](Width w) { return w == Width::embd ? E : w == Width::ff ? F : KV; };
+std::vector<StackShape> stack_shapes(const Architecture& arch, const ModelWidths& widths) {
     std::vector<StackShape> out;
     for (const LinearStack& s : arch.stacks) {
-        StackShape shape{s.tensors, width(s.k), {}};
-        for (Width w : s.rows) shape.parts.push_back(width(w));
+        StackShape shape{s.tensors, widths(s.k), {}};
+        for (Width w : s.rows) shape.parts.push_back(widths(w));
         out.push_back(shape);
     }
     return out;
@@ -106,11 +105,9 @@ Linear load_linear(const gguf::File& file, const std::vector<std::string>& names
 
 LayerWeights::LayerWeights(const gguf::File& file, const ModelConfig& cfg, const Backend& backend,
                            WeightFormat weights, const std::function<void(int, int)>& progress) {
-    const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim;
     const TensorReader reader(file);
-    const std::vector<StackShape> stacks = stack_shapes(*cfg.arch, E, F, KV);
-    if (stacks.size() != 4)  // the forward pass runs qkv, o, gate_up and down
-        reader.fail(std::string("architecture ") + cfg.arch->name + " does not stack 4 matrices");
+    const ModelWidths widths(cfg);
+    const std::vector<StackShape> stacks = stack_shapes(*cfg.arch, widths);
 
     // The plan of each stack (the same in every layer), and one zeroed buffer
     // for every layer's packed matrices, sliced per matrix in load order: the
@@ -141,20 +138,17 @@ LayerWeights::LayerWeights(const gguf::File& file, const ModelConfig& cfg, const
     layers_.resize(cfg.n_layer);
     auto load_layer = [&](int l) {
         Layer& L = layers_[l];
-        auto norm = [&](LayerTensor t, int n) {
-            return cfg.arch->has(t) ? reader.vector(tensor_name(l, t), n)
-                                    : std::vector<float>(n, 1.0f);
-        };
-        L.attn_norm = norm(LayerTensor::attn_norm, E);
-        L.ffn_norm = norm(LayerTensor::ffn_norm, E);
-        L.attn_sub_norm = norm(LayerTensor::attn_sub_norm, E);
-        L.ffn_sub_norm = norm(LayerTensor::ffn_sub_norm, F);
-        const std::vector<Linear*> targets = L.linears();
+        for (LayerTensor t : cfg.arch->layer_tensors)
+            if (const auto w = norm_width(t))
+                L.norms[static_cast<int>(t)] = reader.vector(tensor_name(l, t), widths(*w));
+        L.stacks.resize(stacks.size());
         for (size_t i = 0; i < stacks.size(); ++i) {
             std::vector<std::string> names;
             for (LayerTensor t : stacks[i].tensors) names.push_back(tensor_name(l, t));
-            *targets[i] = load_linear(file, names, stacks[i].k, stacks[i].parts, plans[i],
+            L.stacks[i] = load_linear(file, names, stacks[i].k, stacks[i].parts, plans[i],
                                       storage[l * stacks.size() + i]);
+            const std::optional<LayerTensor> norm = cfg.arch->stacks[i].norm;
+            L.stacks[i].input_norm = norm ? L.norm(*norm) : std::vector<float>(stacks[i].k, 1.0f);
         }
     };
 
@@ -181,6 +175,18 @@ LayerWeights::LayerWeights(const gguf::File& file, const ModelConfig& cfg, const
     worker();
     for (auto& t : pool) t.join();
     if (error) std::rethrow_exception(error);
+}
+
+std::vector<Linear*> Layer::linears() {
+    std::vector<Linear*> out;
+    for (Linear& l : stacks) out.push_back(&l);
+    return out;
+}
+
+std::vector<const Linear*> Layer::linears() const {
+    std::vector<const Linear*> out;
+    for (const Linear& l : stacks) out.push_back(&l);
+    return out;
 }
 
 std::vector<Linear*> LayerWeights::linears() {
@@ -214,10 +220,10 @@ uint64_t LayerWeights::packed_bytes() const {
     return total;
 }
 
-std::vector<std::pair<int, int>> linear_shapes(const Architecture& arch, int n_embd, int n_ff,
-                                               int kv_width) {
+std::vector<std::pair<int, int>> linear_shapes(const Architecture& arch,
+                                               const ModelWidths& widths) {
     std::vector<std::pair<int, int>> shapes;
-    for (const StackShape& s : stack_shapes(arch, n_embd, n_ff, kv_width)) {
+    for (const StackShape& s : stack_shapes(arch, widths)) {
         int n = 0;
         for (int part : s.parts) n += part;
         shapes.emplace_back(s.k, n);

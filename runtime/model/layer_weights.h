@@ -4,6 +4,7 @@
 // presence, shape, type and values; errors name the file and the tensor.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ struct Linear {
         float scale = 1.0f;
     };
     std::vector<Part> parts;
+    // The RMSNorm weights of its input, applied before quantising (ones where
+    // the architecture has no such norm: the normalisation stays).
+    std::vector<float> input_norm;
     LinearPlan plan;
     PackedMatrix w;
     bool scaled_in_kernel = true;
@@ -35,12 +39,13 @@ struct Linear {
 };
 
 struct Layer {
-    // Without sub-norms (Llama) those weights are ones: the normalisation before
-    // quantising stays.
-    std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;
-    Linear qkv, o, gate_up, down;  // the architecture's four stacks, in order
-    std::vector<Linear*> linears() { return {&qkv, &o, &gate_up, &down}; }
-    std::vector<const Linear*> linears() const { return {&qkv, &o, &gate_up, &down}; }
+    // Norm weights other than the stacks' input norms, by LayerTensor: block,
+    // per-head and post norms (empty where the architecture has none).
+    std::array<std::vector<float>, kLayerTensors> norms;
+    const std::vector<float>& norm(LayerTensor t) const { return norms[static_cast<int>(t)]; }
+    std::vector<Linear> stacks;  // the architecture's stacks, in its order
+    std::vector<Linear*> linears();
+    std::vector<const Linear*> linears() const;
 };
 
 // A GGUF file's tensors read with the checks every weight gets; errors name

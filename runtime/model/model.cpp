@@ -81,10 +81,18 @@ struct Model::Impl {
         timing.push_back({part, kernel, s});
     }
 
-    // Scratch, sized for the largest batch seen.
-    std::vector<float> x, xb, q, kbuf, vbuf, att, stacked, rope_cos, rope_sin;
+    // Scratch, sized for the largest batch seen: the residual stream x, a
+    // block's output xb, its normalised input h (per-projection norms), queries,
+    // keys, values, attention out, stacked outputs (gate/up), up alone.
+    std::vector<float> x, xb, h, q, kbuf, vbuf, att, stacked, up;
     std::vector<int8_t> qx;
     std::vector<float> sx;
+    // RoPE angles per distinct base (global and local layers) of the rows.
+    struct RopeAngles {
+        float theta = 0;
+        std::vector<float> cos, sin;
+    };
+    std::vector<RopeAngles> rope_tables;
 
     explicit Impl(File f) : file(std::move(f)) {}
 
@@ -98,22 +106,102 @@ struct Model::Impl {
         head_weights = &file.tensor(cfg.head_tensor);
     }
 
+    // An embedding model gets no LM head: its output is the pooled hidden state.
     void load_weights() {
         output_norm = TensorReader(file).vector(kOutputNormTensor, cfg.n_embd);
         layers =
             std::make_unique<LayerWeights>(file, cfg, *backend, options.weights, options.progress);
-        head = OutputHead::make(options.lm_head, *backend, file, *head_weights, cfg.n_vocab,
-                                cfg.n_embd);
+        if (!cfg.embedding_model())
+            head = OutputHead::make(options.lm_head, *backend, file, *head_weights, cfg.n_vocab,
+                                    cfg.n_embd);
     }
 
     void ensure_scratch(int m) {
-        const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim;
+        const int E = cfg.n_embd, F = cfg.n_ff, Q = cfg.q_width(), KV = cfg.kv_width();
         const size_t need = static_cast<size_t>(m);
         if (x.size() >= need * E) return;
-        x.resize(need * E), xb.resize(need * E), q.resize(need * E), att.resize(need * E);
+        x.resize(need * E), xb.resize(need * E), q.resize(need * Q), att.resize(need * Q);
+        if (cfg.arch->attn_block_norm || cfg.arch->ffn_block_norm) h.resize(need * E);
         kbuf.resize(need * KV), vbuf.resize(need * KV);
-        stacked.resize(need * std::max(E + 2 * KV, 2 * F));
-        qx.resize(need * std::max(E, F)), sx.resize(need);
+        stacked.resize(need * std::max(Q + 2 * KV, 2 * F));
+        up.resize(need * F);
+        qx.resize(need * std::max({E, F, Q})), sx.resize(need);
+    }
+
+    // Where the rows of a matrix's output go.
+    float* output_of(LayerTensor t) {
+        switch (t) {
+            case LayerTensor::attn_q:
+                return q.data();
+            case LayerTensor::attn_k:
+                return kbuf.data();
+            case LayerTensor::attn_v:
+                return vbuf.data();
+            case LayerTensor::ffn_gate:
+                return stacked.data();
+            case LayerTensor::ffn_up:
+                return up.data();
+            default:
+                return xb.data();  // attn_output, ffn_down
+        }
+    }
+
+    // The stacks of one stage of layer l over m rows of `in` (k wide): each
+    // normalises and quantises the input with its own norm, runs, and its
+    // parts land in their outputs. A stacked gate/up stays stacked (rows of
+    // 2F) for the activation to read in place; returns that stack, if any.
+    const Linear* run_stage(const Layer& L, Stage stage, const float* in, int m) {
+        const Linear* stacked_gate_up = nullptr;
+        for (size_t s = 0; s < cfg.arch->stacks.size(); ++s) {
+            const LinearStack& row = cfg.arch->stacks[s];
+            if (row.stage != stage) continue;
+            const Linear& l = L.stacks[s];
+            norm_quantize(in, l.input_norm, l.w.k, m);
+            if (row.tensors.size() == 1) {
+                run_linear(l, m, output_of(row.tensors[0]));
+            } else if (stage == Stage::ffn_in) {
+                run_linear(l, m, stacked.data());
+                stacked_gate_up = &l;
+            } else {
+                run_linear(l, m, stacked.data());
+                std::vector<float*> outs;
+                for (LayerTensor t : row.tensors) outs.push_back(output_of(t));
+                split(l, m, outs);
+            }
+        }
+        return stacked_gate_up;
+    }
+
+    // The residual stream normalised by a block norm, when the architecture has
+    // one (the stacks then normalise this again); else the stream itself.
+    const float* block_input(const Layer& L, std::optional<LayerTensor> norm, int m) {
+        if (!norm) return x.data();
+        const int E = cfg.n_embd;
+        for (int t = 0; t < m; ++t)
+            rmsnorm(&x[static_cast<size_t>(t) * E], L.norm(*norm).data(), E,
+                    &h[static_cast<size_t>(t) * E]);
+        return h.data();
+    }
+
+    // x += the block's output (xb), normalised first where the architecture
+    // has a post-norm.
+    void add_block_output(const Layer& L, std::optional<LayerTensor> post_norm, int m) {
+        const int E = cfg.n_embd;
+        if (post_norm)
+            for (int t = 0; t < m; ++t) {
+                float* row = &xb[static_cast<size_t>(t) * E];
+                rmsnorm(row, L.norm(*post_norm).data(), E, row);
+            }
+        for (size_t i = 0; i < static_cast<size_t>(m) * E; ++i) x[i] += xb[i];
+    }
+
+    // Per-head RMSNorm of m rows of `heads` heads, in place.
+    void head_norm(const Layer& L, std::optional<LayerTensor> norm, float* v, int m, int heads) {
+        if (!norm) return;
+        const int hd = cfg.head_dim;
+        for (int r = 0; r < m * heads; ++r)
+            rmsnorm(v + static_cast<size_t>(r) * hd, L.norm(*norm).data(), hd,
+                    v + static_cast<size_t>(r) * hd);
     }
 
     // Copies the m rows of a stacked output into one buffer per part, scaled.
@@ -142,33 +230,49 @@ struct Model::Impl {
         charge(Model::Part::norm_quantize);
     }
 
-    // The rotation angles of the m rows being evaluated, the same in every
-    // layer and for queries and keys: computed once per eval.
+    // The rotation angles of the m rows being evaluated for each RoPE base the
+    // layers use (global, and local layers'), the same in every layer of that
+    // base and for queries and keys: computed once per eval.
     void rope_angles(const Rows& rows) {
         const int half = cfg.n_rot / 2, m = rows.m;
-        rope_cos.resize(static_cast<size_t>(m) * half);
-        rope_sin.resize(rope_cos.size());
-        for (int t = 0; t < m; ++t) {
-            const float p = static_cast<float>(rows.pos[t]);
-            for (int i = 0; i < half; ++i) {
-                const float theta = p * std::pow(cfg.rope_theta, -2.0f * i / cfg.n_rot);
-                rope_cos[static_cast<size_t>(t) * half + i] = std::cos(theta);
-                rope_sin[static_cast<size_t>(t) * half + i] = std::sin(theta);
+        rope_tables.clear();
+        for (int l = 0; l < cfg.n_layer; ++l) {
+            const float base = cfg.layer_rope_theta(l);
+            bool seen = false;
+            for (const RopeAngles& r : rope_tables) seen = seen || r.theta == base;
+            if (seen) continue;
+            RopeAngles r;
+            r.theta = base;
+            r.cos.resize(static_cast<size_t>(m) * half);
+            r.sin.resize(r.cos.size());
+            for (int t = 0; t < m; ++t) {
+                const float p = static_cast<float>(rows.pos[t]);
+                for (int i = 0; i < half; ++i) {
+                    const float theta = p * std::pow(base, -2.0f * i / cfg.n_rot);
+                    r.cos[static_cast<size_t>(t) * half + i] = std::cos(theta);
+                    r.sin[static_cast<size_t>(t) * half + i] = std::sin(theta);
+                }
             }
+            rope_tables.push_back(std::move(r));
         }
     }
 
-    // RoPE: pair i of a head is dimensions (i, i + n_rot / 2) in NEOX style,
-    // (2i, 2i + 1) in the interleaved style; rotated by angle i of the position.
-    void rope(float* v, int m, int heads, int row_stride) const {
+    // RoPE with layer l's base: pair i of a head is dimensions (i, i + n_rot / 2)
+    // in NEOX style, (2i, 2i + 1) in the interleaved style; rotated by angle i
+    // of the position.
+    void rope(int l, float* v, int m, int heads, int row_stride) const {
         const int hd = cfg.head_dim, half = cfg.n_rot / 2;
         const bool neox = cfg.arch->rope == RopeStyle::neox;
         const int second = neox ? half : 1, step = neox ? 1 : 2;
+        const float base = cfg.layer_rope_theta(l);
+        const RopeAngles* angles = &rope_tables.front();
+        for (const RopeAngles& r : rope_tables)
+            if (r.theta == base) angles = &r;
         for (int t = 0; t < m; ++t)
             for (int h = 0; h < heads; ++h) {
                 float* r = v + static_cast<size_t>(t) * row_stride + h * hd;
-                const float* c = &rope_cos[static_cast<size_t>(t) * half];
-                const float* s = &rope_sin[static_cast<size_t>(t) * half];
+                const float* c = &angles->cos[static_cast<size_t>(t) * half];
+                const float* s = &angles->sin[static_cast<size_t>(t) * half];
                 for (int i = 0; i < half; ++i) {
                     float* p = r + i * step;
                     const float a = p[0], b = p[second];
@@ -180,14 +284,17 @@ struct Model::Impl {
 
     // Causal grouped-query attention of m new rows, each over its own
     // sequence's cache of layer l.
+    // A local layer's rows see the last n_swa positions only.
     void attention(int l, const Rows& rows) {
         const int hd = cfg.head_dim, KVH = cfg.n_head_kv, group = cfg.n_head / cfg.n_head_kv;
+        const bool local = cfg.is_local(l);
         backend->parallel_for(rows.m * KVH, [&](int job) {
             const int t = job / KVH, kvh = job % KVH, n = rows.pos[t] + 1;
+            const AttentionSpan span{local ? std::max(0, n - cfg.n_swa) : 0, n, cfg.attn_scale};
             thread_local std::vector<float> scratch;
             scratch.resize(static_cast<size_t>(group) * (n + kAttentionKeyBlock));
-            const size_t first = static_cast<size_t>(t) * cfg.n_embd + kvh * group * hd;
-            kv->attend(l, rows.slot[t], kvh, &q[first], group, n, scratch.data(), &att[first]);
+            const size_t first = static_cast<size_t>(t) * cfg.q_width() + kvh * group * hd;
+            kv->attend(l, rows.slot[t], kvh, &q[first], group, span, scratch.data(), &att[first]);
         });
     }
 
@@ -219,75 +326,131 @@ struct Model::Impl {
     // The layers of the rows: embedding in, the final hidden state left in x;
     // keys and values appended to each row's sequence in the cache.
     void forward(const Rows& rows) {
-        const int E = cfg.n_embd, F = cfg.n_ff, KV = cfg.n_head_kv * cfg.head_dim, m = rows.m;
+        const int E = cfg.n_embd, F = cfg.n_ff, Q = cfg.q_width(), KV = cfg.kv_width(), m = rows.m;
+        const Architecture& arch = *cfg.arch;
         const int* tokens = rows.token;
         start_timer();
         ensure_scratch(m);
         const uint64_t row_bytes = embedding->bytes / cfg.n_vocab;
         std::vector<uint8_t> raw(row_bytes);
+        const float embedding_scale = arch.embedding_scaled ? std::sqrt(float(E)) : 1.0f;
         for (int t = 0; t < m; ++t) {
+            float* row = &x[static_cast<size_t>(t) * E];
             // pread, not the mapping: a prompt's rows are scattered over the file.
             file.read(embedding->data + row_bytes * tokens[t], row_bytes, raw.data());
-            gguf::decode_values(embedding->type, raw.data(), E, &x[static_cast<size_t>(t) * E]);
-            TensorReader(file).check_finite(&x[static_cast<size_t>(t) * E], E, embedding->name,
-                                            tokens[t]);
+            gguf::decode_values(embedding->type, raw.data(), E, row);
+            TensorReader(file).check_finite(row, E, embedding->name, tokens[t]);
+            if (embedding_scale != 1.0f)
+                for (int i = 0; i < E; ++i) row[i] *= embedding_scale;
         }
         rope_angles(rows);
         for (int l = 0; l < cfg.n_layer; ++l) {
             const Layer& L = (*layers)[l];
             // Attention block.
             charge(Model::Part::other);
-            norm_quantize(x.data(), L.attn_norm, E, m);
-            run_linear(L.qkv, m, stacked.data());
-            split(L.qkv, m, {q.data(), kbuf.data(), vbuf.data()});
-            rope(q.data(), m, cfg.n_head, E);
-            rope(kbuf.data(), m, cfg.n_head_kv, KV);
+            run_stage(L, Stage::attn_in, block_input(L, arch.attn_block_norm, m), m);
+            head_norm(L, arch.q_head_norm, q.data(), m, cfg.n_head);
+            head_norm(L, arch.k_head_norm, kbuf.data(), m, cfg.n_head_kv);
+            rope(l, q.data(), m, cfg.n_head, Q);
+            rope(l, kbuf.data(), m, cfg.n_head_kv, KV);
             cache_kv(l, rows);
             charge(Model::Part::other);
             attention(l, rows);
             charge(Model::Part::attention);
-            norm_quantize(att.data(), L.attn_sub_norm, E, m);
-            run_linear(L.o, m, xb.data());
-            for (size_t i = 0; i < static_cast<size_t>(m) * E; ++i) x[i] += xb[i];
+            run_stage(L, Stage::attn_out, att.data(), m);
+            add_block_output(L, arch.attn_post_norm, m);
             // Feed-forward block.
             charge(Model::Part::other);
-            norm_quantize(x.data(), L.ffn_norm, E, m);
-            run_linear(L.gate_up, m, stacked.data());
+            const Linear* gate_up =
+                run_stage(L, Stage::ffn_in, block_input(L, arch.ffn_block_norm, m), m);
             // In place, rows compacted to F wide: row t's output lands at or before
             // its gate values, over rows already read (no buffer of m x F).
             for (int t = 0; t < m; ++t) {
-                const float* gate = &stacked[static_cast<size_t>(t) * 2 * F];
+                const float* gate = &stacked[static_cast<size_t>(t) * (gate_up ? 2 * F : F)];
+                const float* up_row = gate_up ? gate + F : &up[static_cast<size_t>(t) * F];
                 backend->vector_loops().gated_activation(
-                    cfg.activation, gate, L.gate_up.part_scale(0), gate + F,
-                    L.gate_up.part_scale(1), F, &stacked[static_cast<size_t>(t) * F]);
+                    cfg.activation, gate, gate_up ? gate_up->part_scale(0) : 1.0f, up_row,
+                    gate_up ? gate_up->part_scale(1) : 1.0f, F,
+                    &stacked[static_cast<size_t>(t) * F]);
             }
             charge(Model::Part::other);
-            norm_quantize(stacked.data(), L.ffn_sub_norm, F, m);
-            run_linear(L.down, m, xb.data());
-            for (size_t i = 0; i < static_cast<size_t>(m) * E; ++i) x[i] += xb[i];
+            run_stage(L, Stage::ffn_out, stacked.data(), m);
+            add_block_output(L, arch.ffn_post_norm, m);
         }
         charge(Model::Part::other);
     }
 
-    std::vector<std::vector<float>> eval(const std::vector<Model::Batch>& batch) {
-        const BatchRows rows(batch, seq_pos, n_ctx, cfg.n_vocab);
+    // Runs the batch's rows through the layers, at most options.ubatch at a
+    // time: activations grow with the rows evaluated together, and a chunk's
+    // rows see the earlier chunks' keys and values in the cache as if they had
+    // been evaluated at once. After each chunk, take(r0, m) reads rows r0 ..
+    // r0 + m - 1's final hidden states from x.
+    void run(const std::vector<Model::Batch>& batch, const BatchRows& rows,
+             const std::function<void(int, int)>& take) {
         const Backend::Scope on_backend(*backend);  // the kernels' loops run on its threads
-        std::vector<float> logits(rows.wanted() * static_cast<size_t>(cfg.n_vocab));
-        // At most options.ubatch rows at a time: activations grow with the rows
-        // evaluated together, and a chunk's rows see the earlier chunks' keys
-        // and values in the cache as if they had been evaluated at once.
         for (int r0 = 0; r0 < rows.rows(); r0 += options.ubatch) {
             const int m = std::min(options.ubatch, rows.rows() - r0);
             forward(rows.chunk(r0, m));
+            take(r0, m);
+        }
+        for (const Model::Batch& e : batch) seq_pos[e.seq] += static_cast<int>(e.tokens.size());
+    }
+
+    std::vector<std::vector<float>> eval(const std::vector<Model::Batch>& batch) {
+        if (!head)
+            throw Error(file.path() + " is an embedding model (" + pooling_name(cfg.pooling) +
+                        " pooling): it has no LM head to give logits; use tern embed");
+        const BatchRows rows(batch, seq_pos, n_ctx, cfg.n_vocab);
+        std::vector<float> logits(rows.wanted() * static_cast<size_t>(cfg.n_vocab));
+        run(batch, rows, [&](int r0, int m) {
             size_t first = 0;
             const std::vector<int> wanted = rows.wanted_in(r0, m, &first);
             if (!wanted.empty()) {
                 logits_of(wanted, &logits[first * cfg.n_vocab]);
                 charge(Model::Part::lm_head);
             }
-        }
-        for (const Model::Batch& e : batch) seq_pos[e.seq] += static_cast<int>(e.tokens.size());
+        });
         return rows.scatter(logits, cfg.n_vocab);
+    }
+
+    // Each entry's final hidden states (after the output norm) pooled as the
+    // file says, L2-normalised if asked.
+    std::vector<std::vector<float>> embed(const std::vector<Model::Batch>& batch, Pooling pooling,
+                                          bool normalize) {
+        const BatchRows rows(batch, seq_pos, n_ctx, cfg.n_vocab);
+        const int E = cfg.n_embd;
+        std::vector<std::vector<float>> out(batch.size(), std::vector<float>(E, 0.0f));
+        std::vector<int> entry_of, first_of, last_of;  // per row, per entry, per entry
+        for (size_t b = 0; b < batch.size(); ++b) {
+            first_of.push_back(static_cast<int>(entry_of.size()));
+            entry_of.insert(entry_of.end(), batch[b].tokens.size(), static_cast<int>(b));
+            last_of.push_back(static_cast<int>(entry_of.size()) - 1);
+        }
+        std::vector<float> xn(E);
+        run(batch, rows, [&](int r0, int m) {
+            for (int t = 0; t < m; ++t) {
+                const int r = r0 + t, b = entry_of[r];
+                const bool take = pooling == Pooling::mean ||
+                                  (pooling == Pooling::cls && r == first_of[b]) ||
+                                  (pooling == Pooling::last && r == last_of[b]);
+                if (!take) continue;
+                rmsnorm(&x[static_cast<size_t>(t) * E], output_norm.data(), E, xn.data());
+                for (int i = 0; i < E; ++i) out[b][i] += xn[i];
+            }
+            charge(Model::Part::other);
+        });
+        for (size_t b = 0; b < batch.size(); ++b) {
+            std::vector<float>& v = out[b];
+            if (pooling == Pooling::mean)
+                for (float& e : v) e /= static_cast<float>(batch[b].tokens.size());
+            if (!normalize) continue;
+            double ss = 0;
+            for (float e : v) ss += double(e) * e;
+            // A zero vector stays zero (llama.cpp's convention), not NaN.
+            const float inv = ss > 0 ? static_cast<float>(1.0 / std::sqrt(ss)) : 0.0f;
+            for (float& e : v) e *= inv;
+        }
+        return out;
     }
 };
 
@@ -431,16 +594,20 @@ void KernelOverrides::use_gemv(Model& model, int k, int n, const KernelInfo& gem
 }
 
 void KernelOverrides::use_head_gemv(Model& model, const KernelInfo& kernel) {
+    if (!model.impl_->head) throw Error("use_head_gemv: an embedding model has no LM head");
     model.impl_->head->use_kernel(kernel);
 }
 
-uint64_t Model::bytes_per_token() const { return packed_bytes() + impl_->head->bytes_per_token(); }
+uint64_t Model::bytes_per_token() const {
+    return packed_bytes() + (impl_->head ? impl_->head->bytes_per_token() : 0);
+}
 
 std::vector<Region> Model::weight_regions() const {
     std::vector<Region> out;
     for (const Linear* l : impl_->layers->linears())
         out.push_back({l->w.data.data(), l->w.data.size()});
-    for (const Region& r : impl_->head->regions()) out.push_back(r);
+    if (impl_->head)
+        for (const Region& r : impl_->head->regions()) out.push_back(r);
     return out;
 }
 
@@ -474,6 +641,36 @@ std::vector<float> Model::eval(const std::vector<int>& tokens, bool all_logits) 
 
 std::vector<std::vector<float>> Model::eval_batch(const std::vector<Batch>& batch) {
     return impl_->eval(batch);
+}
+
+std::vector<std::vector<float>> Model::embed(const std::vector<std::vector<int>>& texts,
+                                             const EmbedOptions& o) {
+    Impl& m = *impl_;
+    const Pooling pooling = o.pooling.value_or(m.cfg.pooling);
+    if (pooling == Pooling::none)
+        throw Error(m.file.path() + " says no pooling (" + m.cfg.key("pooling_type") +
+                    " absent or 0): it is not an embedding model; give a pooling to embed with");
+    if (texts.empty()) return {};
+    if (static_cast<int>(texts.size()) > m.options.n_seq)
+        throw Error("embed: " + std::to_string(texts.size()) +
+                    " texts at once, but the model was "
+                    "loaded for " +
+                    std::to_string(m.options.n_seq) + " sequences");
+    std::vector<Batch> batch;
+    for (size_t i = 0; i < texts.size(); ++i) {
+        if (texts[i].empty()) throw Error("embed: text " + std::to_string(i) + " has no tokens");
+        m.seq_pos[i] = 0;
+        batch.push_back({static_cast<int>(i), texts[i], false});
+    }
+    std::vector<std::vector<float>> out;
+    try {
+        out = m.embed(batch, pooling, o.normalize);
+    } catch (...) {
+        for (size_t i = 0; i < texts.size(); ++i) m.seq_pos[i] = 0;
+        throw;
+    }
+    for (size_t i = 0; i < texts.size(); ++i) m.seq_pos[i] = 0;
+    return out;
 }
 
 std::vector<Model::LinearChoice> Model::linear_choices() const {

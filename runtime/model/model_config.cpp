@@ -2,6 +2,7 @@
 // table in architecture.cpp), its family, shapes, activation and LM head, all
 // validated before any weight is read.
 #include <algorithm>
+#include <cmath>
 
 #include "tern/error.h"
 #include "tern/model.h"
@@ -16,6 +17,11 @@ using gguf::TensorInfo;
 std::optional<Activation> file_activation(const gguf::File& file) {
     if (!file.has("tern.ffn_activation")) return std::nullopt;
     return parse_activation(file.get_string("tern.ffn_activation"));
+}
+
+const char* pooling_name(Pooling p) {
+    static const char* const names[] = {"none", "mean", "cls", "last"};
+    return names[static_cast<int>(p)];
 }
 
 std::string ModelConfig::key(const std::string& name) const {
@@ -41,15 +47,50 @@ ModelConfig model_config(const gguf::File& file, std::optional<Activation> activ
     cfg.rms_eps = file.get_float(cfg.key("attention.layer_norm_rms_epsilon"));
     cfg.rope_theta =
         file.has(cfg.key("rope.freq_base")) ? file.get_float(cfg.key("rope.freq_base")) : 10000.0f;
-    if (cfg.n_embd % cfg.n_head != 0)
-        fail(cfg.key("embedding_length") + " " + std::to_string(cfg.n_embd) +
-             " is not a multiple of " + cfg.key("attention.head_count") + " " +
-             std::to_string(cfg.n_head));
     if (cfg.n_head % cfg.n_head_kv != 0)
         fail(cfg.key("attention.head_count") + " " + std::to_string(cfg.n_head) +
              " is not a multiple of " + cfg.key("attention.head_count_kv") + " " +
              std::to_string(cfg.n_head_kv));
-    cfg.head_dim = cfg.n_embd / cfg.n_head;
+    // The head size: the file's key_length (Qwen3 and Gemma3 heads are wider than
+    // hidden / heads), else hidden / heads.
+    if (file.has(cfg.key("attention.key_length"))) {
+        cfg.head_dim = u("attention.key_length");
+        if (file.has(cfg.key("attention.value_length")) &&
+            u("attention.value_length") != cfg.head_dim)
+            fail(cfg.key("attention.value_length") + " " +
+                 std::to_string(u("attention.value_length")) + " differs from " +
+                 cfg.key("attention.key_length") + " " + std::to_string(cfg.head_dim) +
+                 "; tern needs keys and values of one size");
+    } else {
+        if (cfg.n_embd % cfg.n_head != 0)
+            fail(cfg.key("embedding_length") + " " + std::to_string(cfg.n_embd) +
+                 " is not a multiple of " + cfg.key("attention.head_count") + " " +
+                 std::to_string(cfg.n_head) + " (and the file has no " +
+                 cfg.key("attention.key_length") + ")");
+        cfg.head_dim = cfg.n_embd / cfg.n_head;
+    }
+    if (cfg.head_dim % 2 != 0)
+        fail("the head size " + std::to_string(cfg.head_dim) +
+             " must be even (RoPE rotates pairs)");
+    cfg.attn_scale = file.has(cfg.key("attention.scale"))
+                         ? file.get_float(cfg.key("attention.scale"))
+                         : 1.0f / std::sqrt(static_cast<float>(cfg.head_dim));
+    if (!(cfg.attn_scale > 0) || !std::isfinite(cfg.attn_scale))
+        fail("key '" + cfg.key("attention.scale") + "' must be a positive number");
+    if (cfg.arch->swa_period > 0 && file.has(cfg.key("attention.sliding_window"))) {
+        cfg.n_swa = static_cast<int>(
+            std::min<uint64_t>(file.get_uint(cfg.key("attention.sliding_window")), 1u << 24));
+        cfg.rope_theta_swa = file.has(cfg.key("rope.freq_base_swa"))
+                                 ? file.get_float(cfg.key("rope.freq_base_swa"))
+                                 : cfg.arch->swa_rope_base;
+    }
+    if (file.has(cfg.key("pooling_type"))) {
+        const uint64_t p = file.get_uint(cfg.key("pooling_type"));
+        if (p > 3)
+            fail("key '" + cfg.key("pooling_type") + "' is " + std::to_string(p) +
+                 "; tern pools by mean (1), first token (2) or last token (3), or not at all (0)");
+        cfg.pooling = static_cast<Pooling>(p);
+    }
     cfg.n_rot =
         file.has(cfg.key("rope.dimension_count")) ? u("rope.dimension_count") : cfg.head_dim;
     if (cfg.n_rot > cfg.head_dim || cfg.n_rot % 2 != 0)

@@ -22,6 +22,11 @@ void write_model_keys(gguf::Writer& w, const std::string& arch, const std::strin
     w.set_f32(arch + ".attention.layer_norm_rms_epsilon", shape.rms_eps);
     w.set_f32(arch + ".rope.freq_base", shape.rope_theta);
     w.set_u32(arch + ".rope.dimension_count", shape.head_dim());
+    if (shape.n_head_dim > 0) {  // heads not hidden / heads wide (Qwen3, Gemma3)
+        w.set_u32(arch + ".attention.key_length", shape.n_head_dim);
+        w.set_u32(arch + ".attention.value_length", shape.n_head_dim);
+    }
+    if (shape.n_swa > 0) w.set_u32(arch + ".attention.sliding_window", shape.n_swa);
 }
 
 void write_vocab(gguf::Writer& w, const FileVocab& v) {
@@ -34,6 +39,7 @@ void write_vocab(gguf::Writer& w, const FileVocab& v) {
     w.set_u32("tokenizer.ggml.eos_token_id", v.eos);
     if (v.eot >= 0) w.set_u32("tokenizer.ggml.eot_token_id", v.eot);
     w.set_bool("tokenizer.ggml.add_bos_token", v.add_bos);
+    if (v.add_eos) w.set_bool("tokenizer.ggml.add_eos_token", true);
     if (!v.chat_template.empty()) w.set_string("tokenizer.chat_template", v.chat_template);
 }
 

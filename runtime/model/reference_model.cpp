@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "kernels/attention.h"
@@ -87,45 +88,87 @@ ActivationQuant parse_activation_quant(const std::string& name) {
                 "' is not known (expected per-token, per-block or none)");
 }
 
-std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, Activation act,
-                           ActivationQuant quant, CacheType cache) {
+namespace {
+
+// y = RMSNorm(x) with weights w, or x itself without a norm.
+std::vector<float> maybe_norm(const gguf::File& f, int l, std::optional<LayerTensor> norm,
+                              const std::vector<float>& x, float eps) {
+    return norm ? rmsnorm(x, vec(f, tensor_name(l, *norm)), eps) : x;
+}
+
+// RMSNorm of each head of a row (hd values each).
+void norm_heads(std::vector<float>& r, const std::vector<float>& w, int hd, float eps) {
+    for (size_t h = 0; h * hd < r.size(); ++h) {
+        const std::vector<float> head(r.begin() + h * hd, r.begin() + (h + 1) * hd);
+        const std::vector<float> n = rmsnorm(head, w, eps);
+        std::copy(n.begin(), n.end(), r.begin() + h * hd);
+    }
+}
+
+}  // namespace
+
+std::vector<float> hidden_states(const gguf::File& f, const std::vector<int>& tokens,
+                                 Activation act, ActivationQuant quant, CacheType cache) {
     const ModelConfig c = model_config(f, act);
+    const Architecture& arch = *c.arch;
     const int E = c.n_embd, L = c.n_layer, H = c.n_head, HKV = c.n_head_kv, hd = c.head_dim;
-    const int n_rot = c.n_rot, V = c.n_vocab;
+    const int n_rot = c.n_rot;
     const float eps = c.rms_eps;
-    const double theta = c.rope_theta;
-    const bool neox = c.arch->rope == RopeStyle::neox;
+    const bool neox = arch.rope == RopeStyle::neox;
     const gguf::TensorInfo& embd = f.tensor(kTokenEmbdTensor);
-    const gguf::TensorInfo& head = f.tensor(c.head_tensor);
     const int T = static_cast<int>(tokens.size());
 
     Matrix x(T, std::vector<float>(E));
-    for (int t = 0; t < T; ++t) gguf::decode_row(f, embd, tokens[t], x[t].data());
+    for (int t = 0; t < T; ++t) {
+        gguf::decode_row(f, embd, tokens[t], x[t].data());
+        if (arch.embedding_scaled)
+            for (float& v : x[t]) v = static_cast<float>(v * std::sqrt(double(E)));
+    }
 
     for (int l = 0; l < L; ++l) {
-        const Ternary wq = ternary(f, tensor_name(l, LayerTensor::attn_q)),
-                      wk = ternary(f, tensor_name(l, LayerTensor::attn_k)),
-                      wv = ternary(f, tensor_name(l, LayerTensor::attn_v)),
-                      wo = ternary(f, tensor_name(l, LayerTensor::attn_output)),
-                      wg = ternary(f, tensor_name(l, LayerTensor::ffn_gate)),
-                      wu = ternary(f, tensor_name(l, LayerTensor::ffn_up)),
-                      wd = ternary(f, tensor_name(l, LayerTensor::ffn_down));
-        const auto attn_norm = vec(f, tensor_name(l, LayerTensor::attn_norm)),
-                   ffn_norm = vec(f, tensor_name(l, LayerTensor::ffn_norm));
-        // Without sub-norms (Llama) the input of attn_output and ffn_down is still
-        // RMS-normalised before BitNet's quantisation, with unit weights.
-        const auto attn_sub = c.arch->has(LayerTensor::attn_sub_norm)
-                                  ? vec(f, tensor_name(l, LayerTensor::attn_sub_norm))
-                                  : std::vector<float>(E, 1.0f);
-        const auto ffn_sub = c.arch->has(LayerTensor::ffn_sub_norm)
-                                 ? vec(f, tensor_name(l, LayerTensor::ffn_sub_norm))
-                                 : std::vector<float>(c.n_ff, 1.0f);
+        // Each stack: its matrices and the weights of its input's norm (ones
+        // without one: Llama's missing sub-norms).
+        struct Stack {
+            std::vector<Ternary> w;
+            std::vector<float> norm;
+        };
+        std::vector<Stack> stacks;
+        for (const LinearStack& s : arch.stacks) {
+            Stack st;
+            for (LayerTensor t : s.tensors) st.w.push_back(ternary(f, tensor_name(l, t)));
+            st.norm =
+                s.norm ? vec(f, tensor_name(l, *s.norm)) : std::vector<float>(st.w.front().k, 1.0f);
+            stacks.push_back(std::move(st));
+        }
+        // The outputs of a stage's matrices for one row, by tensor.
+        auto stage = [&](Stage which, const std::vector<float>& in) {
+            std::vector<std::pair<LayerTensor, std::vector<float>>> out;
+            for (size_t s = 0; s < arch.stacks.size(); ++s) {
+                if (arch.stacks[s].stage != which) continue;
+                const std::vector<float> xn = rmsnorm(in, stacks[s].norm, eps);
+                for (size_t i = 0; i < stacks[s].w.size(); ++i)
+                    out.emplace_back(arch.stacks[s].tensors[i], linear(stacks[s].w[i], xn, quant));
+            }
+            return out;
+        };
+        auto output = [](const std::vector<std::pair<LayerTensor, std::vector<float>>>& outs,
+                         LayerTensor t) {
+            for (const auto& o : outs)
+                if (o.first == t) return o.second;
+            throw Error(std::string("reference: no output ") + layer_tensor_key(t));
+        };
         Matrix Q(T), K(T), Vv(T);
+        const double theta = c.layer_rope_theta(l);
         for (int t = 0; t < T; ++t) {
-            const auto xn = rmsnorm(x[t], attn_norm, eps);
-            Q[t] = linear(wq, xn, quant);
-            K[t] = linear(wk, xn, quant);
-            Vv[t] = linear(wv, xn, quant);
+            const auto outs =
+                stage(Stage::attn_in, maybe_norm(f, l, arch.attn_block_norm, x[t], eps));
+            Q[t] = output(outs, LayerTensor::attn_q);
+            K[t] = output(outs, LayerTensor::attn_k);
+            Vv[t] = output(outs, LayerTensor::attn_v);
+            if (arch.q_head_norm)
+                norm_heads(Q[t], vec(f, tensor_name(l, *arch.q_head_norm)), hd, eps);
+            if (arch.k_head_norm)
+                norm_heads(K[t], vec(f, tensor_name(l, *arch.k_head_norm)), hd, eps);
             // RoPE at position t: pair i is dimensions (i, i + n_rot / 2) in NEOX
             // style, (2i, 2i + 1) interleaved.
             for (Matrix* m : {&Q, &K}) {
@@ -147,52 +190,88 @@ std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, 
                 for (std::vector<float>& row : *m)
                     for (float& v : row) v = gguf::f16_to_f32(kv_half(v));
         for (int t = 0; t < T; ++t) {
-            std::vector<float> att(E);
+            // Causal; a local layer sees the last n_swa positions only.
+            const int first = c.is_local(l) ? std::max(0, t + 1 - c.n_swa) : 0;
+            std::vector<float> att(static_cast<size_t>(H) * hd);
             for (int h = 0; h < H; ++h) {
                 const int kvh = h / (H / HKV);
                 std::vector<double> s(t + 1);
                 double mx = -1e300;
-                for (int j = 0; j <= t; ++j) {
+                for (int j = first; j <= t; ++j) {
                     double d = 0;
                     for (int i = 0; i < hd; ++i) d += double(Q[t][h * hd + i]) * K[j][kvh * hd + i];
-                    s[j] = d / std::sqrt(double(hd));
+                    s[j] = d * c.attn_scale;
                     mx = std::max(mx, s[j]);
                 }
                 double sum = 0;
-                for (double& v : s) sum += (v = std::exp(v - mx));
+                for (int j = first; j <= t; ++j) sum += (s[j] = std::exp(s[j] - mx));
                 for (int i = 0; i < hd; ++i) {
                     double o = 0;
-                    for (int j = 0; j <= t; ++j) o += s[j] / sum * Vv[j][kvh * hd + i];
+                    for (int j = first; j <= t; ++j) o += s[j] / sum * Vv[j][kvh * hd + i];
                     att[h * hd + i] = static_cast<float>(o);
                 }
             }
-            const auto o = linear(wo, rmsnorm(att, attn_sub, eps), quant);
-            for (int i = 0; i < E; ++i) x[t][i] += o[i];
-            const auto xn = rmsnorm(x[t], ffn_norm, eps);
-            const auto g = linear(wg, xn, quant), u = linear(wu, xn, quant);
+            auto add = [&](std::vector<float> out, std::optional<LayerTensor> post) {
+                out = maybe_norm(f, l, post, out, eps);
+                for (int i = 0; i < E; ++i) x[t][i] += out[i];
+            };
+            add(output(stage(Stage::attn_out, att), LayerTensor::attn_output), arch.attn_post_norm);
+            const auto ffn = stage(Stage::ffn_in, maybe_norm(f, l, arch.ffn_block_norm, x[t], eps));
+            const auto g = output(ffn, LayerTensor::ffn_gate), u = output(ffn, LayerTensor::ffn_up);
             std::vector<float> hidden(g.size());
-            for (size_t i = 0; i < g.size(); ++i) {
-                const double a = act == Activation::relu2 ? (g[i] > 0 ? double(g[i]) * g[i] : 0.0)
-                                                          : g[i] / (1.0 + std::exp(-double(g[i])));
-                hidden[i] = static_cast<float>(a * u[i]);
-            }
-            const auto d = linear(wd, rmsnorm(hidden, ffn_sub, eps), quant);
-            for (int i = 0; i < E; ++i) x[t][i] += d[i];
+            for (size_t i = 0; i < g.size(); ++i)
+                hidden[i] = static_cast<float>(gate_activation(act, g[i]) * u[i]);
+            add(output(stage(Stage::ffn_out, hidden), LayerTensor::ffn_down), arch.ffn_post_norm);
         }
     }
     const auto out_norm = vec(f, kOutputNormTensor);
-    std::vector<float> logits(static_cast<size_t>(T) * V);
-    std::vector<float> row(E);
+    std::vector<float> out(static_cast<size_t>(T) * E);
     for (int t = 0; t < T; ++t) {
         const auto xn = rmsnorm(x[t], out_norm, eps);
-        for (int v = 0; v < V; ++v) {
-            gguf::decode_row(f, head, v, row.data());
+        std::copy(xn.begin(), xn.end(), out.begin() + static_cast<size_t>(t) * E);
+    }
+    return out;
+}
+
+std::vector<float> forward(const gguf::File& f, const std::vector<int>& tokens, Activation act,
+                           ActivationQuant quant, CacheType cache) {
+    const ModelConfig c = model_config(f, act);
+    const int E = c.n_embd, V = c.n_vocab, T = static_cast<int>(tokens.size());
+    const gguf::TensorInfo& head = f.tensor(c.head_tensor);
+    const std::vector<float> xn = hidden_states(f, tokens, act, quant, cache);
+    std::vector<float> logits(static_cast<size_t>(T) * V);
+    std::vector<float> row(E);
+    for (int v = 0; v < V; ++v) {
+        gguf::decode_row(f, head, v, row.data());
+        for (int t = 0; t < T; ++t) {
             double d = 0;
-            for (int i = 0; i < E; ++i) d += double(row[i]) * xn[i];
+            for (int i = 0; i < E; ++i) d += double(row[i]) * xn[static_cast<size_t>(t) * E + i];
             logits[static_cast<size_t>(t) * V + v] = static_cast<float>(d);
         }
     }
     return logits;
+}
+
+std::vector<float> embedding(const gguf::File& f, const std::vector<int>& tokens, Pooling pooling,
+                             bool normalize, ActivationQuant quant, CacheType cache) {
+    const ModelConfig c = model_config(f);
+    const int E = c.n_embd, T = static_cast<int>(tokens.size());
+    const std::vector<float> xn = hidden_states(f, tokens, c.activation, quant, cache);
+    std::vector<double> v(E, 0.0);
+    for (int t = 0; t < T; ++t) {
+        const bool take = pooling == Pooling::mean || (pooling == Pooling::cls && t == 0) ||
+                          (pooling == Pooling::last && t == T - 1);
+        if (take)
+            for (int i = 0; i < E; ++i) v[i] += xn[static_cast<size_t>(t) * E + i];
+    }
+    if (pooling == Pooling::mean)
+        for (double& e : v) e /= T;
+    double ss = 0;
+    for (double e : v) ss += e * e;
+    const double inv = normalize && ss > 0 ? 1.0 / std::sqrt(ss) : 1.0;
+    std::vector<float> out(E);
+    for (int i = 0; i < E; ++i) out[i] = static_cast<float>(v[i] * inv);
+    return out;
 }
 
 }  // namespace tern::ref

@@ -124,8 +124,16 @@ ModelShape model_preset(const std::string& name) {
     } else if (name == "2b4t") {
         s.n_embd = 2560, s.n_layer = 30, s.n_head = 20, s.n_head_kv = 5, s.n_ff = 6912;
         s.n_vocab = 128256;
+    } else if (name == "embedding-0.6b") {
+        s.n_embd = 1024, s.n_layer = 28, s.n_head = 16, s.n_head_kv = 8, s.n_head_dim = 128;
+        s.n_ff = 3072, s.n_vocab = 151936, s.rope_theta = 1000000.0f, s.rms_eps = 1e-6f;
+    } else if (name == "embedding-270m") {
+        s.n_embd = 640, s.n_layer = 18, s.n_head = 4, s.n_head_kv = 1, s.n_head_dim = 256;
+        s.n_ff = 2048, s.n_vocab = 262144, s.rope_theta = 1000000.0f, s.rms_eps = 1e-6f;
+        s.n_swa = 512;
     } else {
-        throw Error("unknown model preset '" + name + "' (known: tiny, 2b4t)");
+        throw Error("unknown model preset '" + name +
+                    "' (known: tiny, 2b4t, embedding-0.6b, embedding-270m)");
     }
     return s;
 }
@@ -139,8 +147,7 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
     if (!gguf::is_float(o.embedding_type))
         throw Error(std::string("gen-model: the embedding type ") +
                     gguf::tensor_type_name(o.embedding_type) + " is not a float type");
-    if (!o.activation.empty() && o.activation != "relu2" && o.activation != "silu")
-        throw Error("gen-model: activation '" + o.activation + "' (expected relu2 or silu)");
+    if (!o.activation.empty()) parse_activation(o.activation);
     const Architecture& arch_info = find_architecture(o.arch, "gen-model --arch");
     const std::string arch = arch_info.name;
     // The untied head's type, if the file gets one (a plain pair: GCC 12 warns
@@ -157,27 +164,32 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
     };
     check(E > 0 && shape.n_layer > 0 && shape.n_head > 0 && shape.n_head_kv > 0 && F > 0,
           "every size must be positive");
-    check(E % shape.n_head == 0, "--n-embd " + std::to_string(E) +
-                                     " is not a multiple of --n-head " +
-                                     std::to_string(shape.n_head));
+    check(shape.n_head_dim > 0 || E % shape.n_head == 0,
+          "--n-embd " + std::to_string(E) + " is not a multiple of --n-head " +
+              std::to_string(shape.n_head) + " (give --head-dim)");
     check(shape.n_head % shape.n_head_kv == 0, "--n-head " + std::to_string(shape.n_head) +
                                                    " is not a multiple of --n-head-kv " +
                                                    std::to_string(shape.n_head_kv));
     check(shape.head_dim() % 2 == 0, "the head size " + std::to_string(shape.head_dim()) +
                                          " must be even (RoPE rotates pairs)");
-    for (const auto& [n, name] : {std::pair{E, "--n-embd"}, std::pair{F, "--n-ff"}})
+    const int Q = shape.n_head * shape.head_dim();
+    for (const auto& [n, name] :
+         {std::pair{E, "--n-embd"}, std::pair{F, "--n-ff"}, std::pair{Q, "--n-head x --head-dim"}})
         for (TensorType t :
              {o.weight_type, o.embedding_type, has_head ? head_type : o.embedding_type})
             check(n % gguf::block_values(t) == 0,
                   std::string(name) + " " + std::to_string(n) + " is not a multiple of " +
                       std::to_string(gguf::block_values(t)) + ", the " + gguf::tensor_type_name(t) +
                       " block");
-    const int HD = shape.head_dim(), KV = shape.n_head_kv * HD;
+    const ModelWidths widths = shape.widths();
+    const Pooling pooling =
+        o.pooling.value_or(arch_info.attn_block_norm ? Pooling::last : Pooling::none);
 
     gguf::Writer w;
     write_model_keys(w, arch, "tern synthetic " + arch + " " + shape.preset + " (random weights)",
                      shape, o.weight_type);
     if (!o.activation.empty()) w.set_string("tern.ffn_activation", o.activation);
+    if (pooling != Pooling::none) w.set_u32(arch + ".pooling_type", static_cast<uint32_t>(pooling));
     w.set_string("tern.vocabulary",
                  real_vocab ? "LLaMA-3 tokens and merges (from " + o.vocab_dir + ")"
                             : "placeholder: byte-level BPE tokens and merges made up by tern "
@@ -185,6 +197,10 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
                               "LLaMA-3 would)");
     w.set_u32("tern.seed", static_cast<uint32_t>(o.seed));
     vocab.chat_template = published_chat_template(arch);
+    // Qwen3's pre-tokenizer; embedding models end every text with EOS, the token
+    // last-token pooling reads.
+    if (arch == "qwen3") vocab.pre = "qwen2";
+    vocab.add_eos = pooling != Pooling::none;
     write_vocab(w, vocab);
 
     size_t index = 0;
@@ -216,8 +232,7 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
             if (type == TensorType::i2_s) gguf::encode_i2s_scale(scale, dst + n * row_bytes);
         });
     };
-    auto norm = [&](const std::string& name, int n) {
-        const uint64_t seed = tensor_seed(o.seed, index++);
+    auto norm = [&](const std::string& name, int n, uint64_t seed) {
         w.add_tensor(name, {uint64_t(n)}, TensorType::f32, [=](uint8_t* dst) {
             SplitMix rng(seed);
             for (int i = 0; i < n; ++i) {
@@ -240,24 +255,31 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
         });
     };
     vocab_matrix(kTokenEmbdTensor, o.embedding_type, tensor_seed(o.seed, index++));
-    norm(kOutputNormTensor, E);
-    auto width = [&](Width w) { return w == Width::embd ? E : w == Width::ff ? F : KV; };
+    norm(kOutputNormTensor, E, tensor_seed(o.seed, index++));
+    // BitNet b1.58's eleven tensors per layer draw seeds in sequence; a norm the
+    // architecture lacks still draws its seed, so that files of every
+    // architecture with one seed hold the same ternary weights. The later
+    // norms (per-head, per-projection, post) draw from seeds of their own.
+    constexpr int kSequencedTensors = static_cast<int>(LayerTensor::ffn_down) + 1;
     for (int l = 0; l < shape.n_layer; ++l)
         for (int i = 0; i < kLayerTensors; ++i) {
             const LayerTensor t = static_cast<LayerTensor>(i);
             if (const auto n = norm_width(t)) {
-                // A norm the architecture lacks still draws its seed, so that
-                // files of every architecture with one seed hold the same
-                // ternary weights.
-                if (arch_info.has(t))
-                    norm(tensor_name(l, t), width(*n));
-                else
+                if (i >= kSequencedTensors) {
+                    if (arch_info.has(t))
+                        norm(tensor_name(l, t), widths(*n),
+                             tensor_seed(o.seed ^ 0x6e6f726d, size_t(l) * kLayerTensors + i));
+                } else if (arch_info.has(t)) {
+                    norm(tensor_name(l, t), widths(*n), tensor_seed(o.seed, index++));
+                } else {
                     ++index;
+                }
                 continue;
             }
             for (const LinearStack& s : arch_info.stacks)
                 for (size_t j = 0; j < s.tensors.size(); ++j)
-                    if (s.tensors[j] == t) ternary(tensor_name(l, t), width(s.k), width(s.rows[j]));
+                    if (s.tensors[j] == t)
+                        ternary(tensor_name(l, t), widths(s.k), widths(s.rows[j]));
         }
     if (has_head) vocab_matrix(kOutputTensor, head_type, tensor_seed(o.seed, index++));
     w.write(path, progress);

@@ -1,8 +1,9 @@
-// Byte-level BPE with LLaMA-3's pre-tokenizer. The pre-tokenizer is the regex
+// Byte-level BPE with LLaMA-3's or Qwen2's pre-tokenizer. LLaMA-3's is the regex
 //   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
 //    ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
-// written out as a scanner over code points: at each position the first
-// alternative that matches wins, as in the regex.
+// and Qwen2's (Qwen2, Qwen3) the same with \p{N} single digits; written out
+// as a scanner over code points: at each position the first alternative that
+// matches wins, as in the regex.
 #include "tern/tokenizer.h"
 
 #include <algorithm>
@@ -70,8 +71,9 @@ Text decode_utf8(const std::string& s) {
 
 uint32_t lower_ascii(uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
-// Length (in code points) of the match starting at i.
-size_t match_at(const std::vector<uint32_t>& c, size_t i) {
+// Length (in code points) of the match starting at i; digits run in groups of
+// at most max_digits.
+size_t match_at(const std::vector<uint32_t>& c, size_t i, size_t max_digits) {
     const size_t n = c.size();
     auto letter = [&](size_t j) { return j < n && is_letter(c[j]); };
     auto number = [&](size_t j) { return j < n && is_number(c[j]); };
@@ -91,10 +93,10 @@ size_t match_at(const std::vector<uint32_t>& c, size_t i) {
             return j - i;
         }
     }
-    // \p{N}{1,3}
+    // \p{N}{1,3} (LLaMA-3), \p{N} (Qwen2)
     if (number(i)) {
         size_t j = i;
-        while (j < i + 3 && number(j)) ++j;
+        while (j < i + max_digits && number(j)) ++j;
         return j - i;
     }
     // " ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -124,6 +126,24 @@ size_t match_at(const std::vector<uint32_t>& c, size_t i) {
     return 1;
 }
 
+// The pre-tokenizers tern implements, by tokenizer.ggml.pre (llama.cpp's
+// names): how many digits group together, and whether a piece that is a token
+// whole skips merging (LLaMA-3's ignore_merges; llama.cpp's llama-vocab.cpp).
+struct PreTokenizer {
+    std::vector<const char*> names;
+    size_t max_digits;
+    bool ignore_merges;
+};
+const std::vector<PreTokenizer>& pre_tokenizers() {
+    // Falcon3 and llama-v3 name LLaMA-3's too; "default" files (and files
+    // without the key) get LLaMA-3's, as tern always gave them.
+    static const std::vector<PreTokenizer> table = {
+        {{"llama-bpe", "llama3", "llama-v3", "falcon3", "default"}, 3, true},
+        {{"qwen2"}, 1, false},
+    };
+    return table;
+}
+
 }  // namespace
 
 const std::vector<std::string>& byte_level_chars() {
@@ -148,11 +168,11 @@ const std::vector<std::string>& byte_level_chars() {
     return chars;
 }
 
-std::vector<std::string> Tokenizer::pre_tokenize(const std::string& text) {
+std::vector<std::string> Tokenizer::pre_tokenize(const std::string& text, size_t max_digits) {
     const Text t = decode_utf8(text);
     std::vector<std::string> out;
     for (size_t i = 0; i < t.cp.size();) {
-        const size_t len = match_at(t.cp, i);
+        const size_t len = match_at(t.cp, i, max_digits);
         out.push_back(text.substr(t.at[i], t.at[i + len] - t.at[i]));
         i += len;
     }
@@ -164,16 +184,21 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
     if (model != "gpt2")
         throw Error(f.path() + ": tokenizer.ggml.model is '" + model +
                     "', expected 'gpt2' (byte-level BPE, as LLaMA-3)");
-    if (f.has("tokenizer.ggml.pre")) {
-        const std::string pre = f.get_string("tokenizer.ggml.pre");
-        // Falcon3 and llama-v3 name LLaMA-3's pre-tokenizer too (llama.cpp's llama-vocab.cpp).
-        if (pre != "llama-bpe" && pre != "llama3" && pre != "llama-v3" && pre != "falcon3" &&
-            pre != "default")
-            throw Error(f.path() + ": tokenizer.ggml.pre is '" + pre +
-                        "', expected 'llama-bpe' (LLaMA-3's pre-tokenizer, the only one tern "
-                        "implements; 'llama3', 'llama-v3' and 'falcon3' name it too)");
-    }
     Tokenizer t;
+    const std::string pre =
+        f.has("tokenizer.ggml.pre") ? f.get_string("tokenizer.ggml.pre") : "llama-bpe";
+    const PreTokenizer* found = nullptr;
+    std::string known;
+    for (const PreTokenizer& p : pre_tokenizers())
+        for (const char* name : p.names) {
+            if (pre == name) found = &p;
+            known += (known.empty() ? "'" : ", '") + std::string(name) + "'";
+        }
+    if (!found)
+        throw Error(f.path() + ": tokenizer.ggml.pre is '" + pre +
+                    "', which tern does not implement (known: " + known + ")");
+    t.max_digits_ = found->max_digits;
+    t.ignore_merges_ = found->ignore_merges;
     for (std::string_view s : f.get_strings("tokenizer.ggml.tokens")) t.tokens_.emplace_back(s);
     const int n = t.n_vocab();
     if (f.has("tokenizer.ggml.token_type")) {
@@ -205,6 +230,8 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
     t.eos_ = id_key("tokenizer.ggml.eos_token_id");
     t.add_bos_ =
         f.has("tokenizer.ggml.add_bos_token") ? f.get_bool("tokenizer.ggml.add_bos_token") : true;
+    t.add_eos_ =
+        f.has("tokenizer.ggml.add_eos_token") && f.get_bool("tokenizer.ggml.add_eos_token");
     t.end_ids_ = {t.eos_};
     for (const char* name : {"<|eot_id|>", "<|end_of_text|>", "<|eom_id|>"})
         if (auto it = t.ids_.find(name); it != t.ids_.end()) t.end_ids_.push_back(it->second);
@@ -317,7 +344,7 @@ std::vector<int> Tokenizer::encode(const std::string& text, bool add_bos,
         ids.insert(ids.end(), rest.begin(), rest.end());
         return ids;
     }
-    for (const std::string& piece : pre_tokenize(text)) {
+    for (const std::string& piece : pre_tokenize(text, max_digits_)) {
         std::vector<std::string> sym;
         std::string mapped;
         for (unsigned char b : piece) {
@@ -325,7 +352,7 @@ std::vector<int> Tokenizer::encode(const std::string& text, bool add_bos,
             mapped += sym.back();
         }
         // Whole pieces that are tokens skip the merge loop (LLaMA-3's ignore_merges).
-        const auto it = ids_.find(mapped);
+        const auto it = ignore_merges_ ? ids_.find(mapped) : ids_.end();
         if (it != ids_.end() && types_[it->second] != 3) {
             ids.push_back(it->second);
             continue;

@@ -40,6 +40,12 @@ enum class CacheType { f32, f16 };
 const char* cache_type_name(CacheType t);
 CacheType parse_cache_type(const std::string& name);  // "f32" or "f16"
 
+// How an embedding model pools its final hidden states into one vector per
+// text (llama.cpp's pooling types, `<arch>.pooling_type`): none (a generative
+// model), the mean of every position, the first position (CLS) or the last.
+enum class Pooling { none = 0, mean = 1, cls = 2, last = 3 };
+const char* pooling_name(Pooling p);
+
 struct ModelConfig {
     const Architecture* arch = nullptr;
     std::string family;       // as users name the model: "BitNet b1.58 2B4T", "Llama3-8B-1.58", ...
@@ -47,6 +53,23 @@ struct ModelConfig {
     int n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_vocab = 0;
     int n_ctx_train = 0, head_dim = 0, n_rot = 0;
     float rope_theta = 10000.0f, rms_eps = 1e-5f;
+    // Query heads' width: n_head x head_dim (the embedding, unless the file's
+    // attention.key_length sets another head size).
+    int q_width() const { return n_head * head_dim; }
+    int kv_width() const { return n_head_kv * head_dim; }
+    float attn_scale = 0;  // scores are q.k times this: 1/sqrt(head_dim), or the file's
+    // Sliding-window attention (Gemma3): layers for which is_local() attend to the
+    // last n_swa positions only, with RoPE base rope_theta_swa; 0: none.
+    int n_swa = 0;
+    float rope_theta_swa = 10000.0f;
+    bool is_local(int layer) const {
+        return n_swa > 0 && arch->swa_period > 0 && (layer + 1) % arch->swa_period != 0;
+    }
+    float layer_rope_theta(int layer) const {
+        return is_local(layer) ? rope_theta_swa : rope_theta;
+    }
+    Pooling pooling = Pooling::none;  // an embedding model's; none for generative ones
+    bool embedding_model() const { return pooling != Pooling::none; }
     Activation activation = Activation::relu2;
     std::string activation_source;  // where the activation came from
     // The LM head's tensor: "output.weight" (untied) or "token_embd.weight" (tied).
@@ -63,10 +86,34 @@ ModelConfig model_config(const gguf::File& file,
                          std::optional<Activation> activation = std::nullopt);
 ModelConfig read_model_config(const std::string& path);
 
+// The sizes a model's Widths stand for.
+struct ModelWidths {
+    int embd = 0, ff = 0, q = 0, kv = 0, head = 0;
+    ModelWidths() = default;
+    ModelWidths(int embd_, int ff_, int q_, int kv_, int head_)
+        : embd(embd_), ff(ff_), q(q_), kv(kv_), head(head_) {}
+    explicit ModelWidths(const ModelConfig& c)
+        : ModelWidths(c.n_embd, c.n_ff, c.q_width(), c.kv_width(), c.head_dim) {}
+    int operator()(Width w) const {
+        switch (w) {
+            case Width::embd:
+                return embd;
+            case Width::ff:
+                return ff;
+            case Width::q:
+                return q;
+            case Width::kv:
+                return kv;
+            case Width::head:
+                break;
+        }
+        return head;
+    }
+};
+
 // The ternary matrices a model of `arch` runs, as {K inputs, N outputs},
-// stacked as its table row says (kv_width = KV heads x head size).
-std::vector<std::pair<int, int>> linear_shapes(const Architecture& arch, int n_embd, int n_ff,
-                                               int kv_width);
+// stacked as its table row says.
+std::vector<std::pair<int, int>> linear_shapes(const Architecture& arch, const ModelWidths& widths);
 
 struct ModelOptions {
     // The backend Model::load makes when it is given none: this bundle ("":
@@ -124,7 +171,8 @@ public:
     // Runs tokens of sequence 0 at positions position() .. position() + n - 1,
     // appending to its KV cache. Returns the logits of the last token, or of
     // every token (n x n_vocab, row-major) when all_logits is set. Throws if the
-    // cache is full or a token id is out of range.
+    // cache is full, a token id is out of range, or the model is an embedding
+    // model (no LM head).
     std::vector<float> eval(const std::vector<int>& tokens, bool all_logits = false);
 
     // One sequence's part of a batch: new tokens appended to its own cache.
@@ -138,6 +186,19 @@ public:
     // reads each sequence's own cache. Returns each entry's logits as eval()
     // does. A sequence may appear once per batch.
     std::vector<std::vector<float>> eval_batch(const std::vector<Batch>& batch);
+
+    // Embedding models: one vector of n_embd floats per text (token ids), the
+    // final hidden states after the output norm pooled as the file says (or as
+    // asked) and L2-normalised unless told not to. The texts run as one batch,
+    // text i in sequence slot i from position 0 (at most options().n_seq
+    // texts); the slots are left empty. Throws for an empty text, more texts
+    // than slots, too many tokens, or no pooling.
+    struct EmbedOptions {
+        std::optional<Pooling> pooling;  // unset: the file's
+        bool normalize = true;
+    };
+    std::vector<std::vector<float>> embed(const std::vector<std::vector<int>>& texts,
+                                          const EmbedOptions& options);
     int position(int seq = 0) const;
     void reset(int seq = 0);  // empties a sequence's KV cache
     // Keeps the first n positions of a sequence's KV cache and forgets the rest

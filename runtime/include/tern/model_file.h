@@ -19,6 +19,7 @@ struct FileVocab {
     int bos = 0, eos = 0;
     int eot = -1;  // end of turn (tokenizer.ggml.eot_token_id), -1: none written
     bool add_bos = true;
+    bool add_eos = false;           // written only when set
     std::string pre = "llama-bpe";  // tokenizer.ggml.pre
     std::string chat_template;      // empty: none written
 };

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "tern/architecture.h"
 #include "tern/ternary.h"
 
 namespace tern::ref {
@@ -25,6 +26,10 @@ void ternary_dot(const TernaryMatrix& w, const int8_t* q, int m_rows, int32_t* o
 // The BitNet linear layer: y[m * N + n] = float(dot) * (q_scale[m] * w.scale).
 void ternary_linear(const TernaryMatrix& w, const int8_t* q, const float* q_scale, int m_rows,
                     float* y);
+
+// The feed-forward gate's activation of g: squared ReLU max(g, 0)^2, SiLU
+// g / (1 + e^-g), or GELU's tanh form 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))).
+double gate_activation(Activation a, double g);
 
 // int8-row GEMV (the LM head): y[n] = float(sum_k W[n * K + k] * q[k]) * (row_scale[n] * q_scale).
 void int8_gemv(const int8_t* w, const float* row_scale, int n, int k, const int8_t* q,

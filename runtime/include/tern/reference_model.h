@@ -27,4 +27,16 @@ std::vector<float> forward(const gguf::File& file, const std::vector<int>& token
                            ActivationQuant quant = ActivationQuant::per_token,
                            CacheType cache = CacheType::f32);
 
+// The final hidden states after the output norm (tokens.size() x n_embd).
+std::vector<float> hidden_states(const gguf::File& file, const std::vector<int>& tokens,
+                                 Activation act, ActivationQuant quant = ActivationQuant::per_token,
+                                 CacheType cache = CacheType::f32);
+
+// An embedding model's vector of one text: hidden states pooled (mean, first
+// or last position), L2-normalised if asked; the file's activation.
+std::vector<float> embedding(const gguf::File& file, const std::vector<int>& tokens,
+                             Pooling pooling, bool normalize,
+                             ActivationQuant quant = ActivationQuant::per_token,
+                             CacheType cache = CacheType::f32);
+
 }  // namespace tern::ref

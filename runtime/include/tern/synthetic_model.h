@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tern/gguf.h"
+#include "tern/model.h"
 
 namespace tern {
 
@@ -17,13 +18,22 @@ struct ModelShape {
     int n_ctx = 4096;
     float rope_theta = 500000.0f;
     float rms_eps = 1e-5f;
-    int head_dim() const { return n_embd / n_head; }
+    int n_swa = 0;       // sliding window of local layers (attention.sliding_window), 0: none
+    int n_head_dim = 0;  // the head size, written as attention.key_length; 0: n_embd / n_head
+    int head_dim() const { return n_head_dim > 0 ? n_head_dim : n_embd / n_head; }
+    ModelWidths widths() const {
+        return {n_embd, n_ff, n_head * head_dim(), n_head_kv * head_dim(), head_dim()};
+    }
 };
 
-// "tiny" (4 layers, hidden 256: tests and the default demo) or "2b4t" (BitNet
+// "tiny" (4 layers, hidden 256: tests and the default demo), "2b4t" (BitNet
 // b1.58 2B4T: hidden 2560, 30 layers, 20 heads, 5 KV heads, FFN 6912, vocabulary
-// 128256). Throws naming the preset and the known ones otherwise. Any field may
-// be changed before writing (gen-model's --n-embd and friends).
+// 128256), "embedding-0.6b" (BitNet-embedding-0.6B's Qwen3 shape: hidden 1024,
+// 28 layers, 16 heads of 128, 8 KV heads, FFN 3072, vocabulary 151936) or
+// "embedding-270m" (BitNet-embedding-270M's Gemma3 shape: hidden 640, 18
+// layers, 4 heads of 256, 1 KV head, FFN 2048, vocabulary 262144, window 512). Throws naming the
+// preset and the known ones otherwise. Any field may be changed before writing (gen-model's
+// --n-embd and friends).
 ModelShape model_preset(const std::string& name);
 
 struct SyntheticModelOptions {
@@ -42,6 +52,9 @@ struct SyntheticModelOptions {
     // the architecture decides, as for files from other tools.
     std::string activation;
     uint64_t seed = 1;
+    // Written as <arch>.pooling_type (an embedding model); unset: last-token
+    // pooling for the embedding architectures (qwen3, gemma3), none otherwise.
+    std::optional<Pooling> pooling;
     // A directory with tokens.txt, merges.txt and special.txt (one entry per
     // line, see scripts/llama3_vocab.mjs): the real LLaMA-3 vocabulary instead of
     // a placeholder. The vocabulary size then follows the files.

@@ -1,5 +1,6 @@
-// LLaMA-3's tokenizer: byte-level BPE (tokenizer.ggml.model "gpt2") with the
-// "llama-bpe" pre-tokenizer, read from a GGUF file's metadata.
+// Byte-level BPE tokenizers (tokenizer.ggml.model "gpt2") with LLaMA-3's
+// ("llama-bpe") or Qwen2's ("qwen2") pre-tokenizer, read from a GGUF file's
+// metadata.
 #pragma once
 
 #include <string>
@@ -36,11 +37,15 @@ public:
     int bos() const { return bos_; }
     int eos() const { return eos_; }
     bool add_bos() const { return add_bos_; }
+    // Whether texts end with EOS (tokenizer.ggml.add_eos_token: embedding
+    // models pool the last token, the appended EOS).
+    bool add_eos() const { return add_eos_; }
     // End of generation: EOS, or <|eot_id|> / <|end_of_text|> where present.
     bool is_end_of_generation(int id) const;
 
-    // The pre-tokenizer alone: the pieces BPE runs on (exposed for tests).
-    static std::vector<std::string> pre_tokenize(const std::string& text);
+    // The pre-tokenizer alone: the pieces BPE runs on (exposed for tests);
+    // digits group by up to max_digits (3: LLaMA-3, 1: Qwen2).
+    static std::vector<std::string> pre_tokenize(const std::string& text, size_t max_digits = 3);
 
 private:
     std::vector<std::string> tokens_;
@@ -51,7 +56,9 @@ private:
     std::vector<int> end_ids_;
     std::vector<int> specials_;  // control tokens, longest text first
     int bos_ = -1, eos_ = -1;
-    bool add_bos_ = true;
+    bool add_bos_ = true, add_eos_ = false;
+    size_t max_digits_ = 3;
+    bool ignore_merges_ = true;
 
     // Merges byte-level symbols by rank and appends their token ids.
     void bpe(std::vector<std::string> symbols, std::vector<int>& out) const;
