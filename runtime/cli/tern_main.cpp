@@ -23,6 +23,7 @@ void usage() {
         "base run\n"
         "  embed      embeddings of texts from an embedding model (JSON or TSV)\n"
         "  eval       logits after a sequence of token ids, as JSON (for comparisons)\n"
+        "  tokenize   a model file's tokenizer on text: ids and pieces\n"
         "  compare-heads  quantised LM heads against the file's over a text (correlation, "
         "top-1)\n");
 }
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
         if (command == "perplexity") return tern::cli::perplexity_command(argc - 2, argv + 2);
         if (command == "eval") return tern::cli::eval_command(argc - 2, argv + 2);
         if (command == "embed") return tern::cli::embed_command(argc - 2, argv + 2);
+        if (command == "tokenize") return tern::cli::tokenize_command(argc - 2, argv + 2);
         if (command == "compare-heads") return tern::cli::compare_heads_command(argc - 2, argv + 2);
         std::fprintf(stderr, "tern: unknown command '%s'\n", command.c_str());
         usage();

@@ -414,6 +414,15 @@ std::vector<int32_t> File::get_int32s(const std::string& key) const {
     throw Error(path_ + ": key '" + key + "' is not an array of 32-bit integers");
 }
 
+std::vector<float> File::get_floats(const std::string& key) const {
+    const Value& v = value(key, "an array of floats");
+    if (v.type != ValueType::array || v.elem_type != ValueType::f32)
+        throw Error(path_ + ": key '" + key + "' is not an array of 32-bit floats");
+    std::vector<float> out(v.count);
+    std::memcpy(out.data(), v.raw, v.count * 4);
+    return out;
+}
+
 const TensorInfo* File::find_tensor(const std::string& name) const {
     auto it = by_name_.find(name);
     return it == by_name_.end() ? nullptr : &tensors_[it->second];

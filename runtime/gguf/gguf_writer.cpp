@@ -82,6 +82,16 @@ void Writer::set_i32s(const std::string& key, const std::vector<int32_t>& v) {
     set(key, std::move(e));
 }
 
+void Writer::set_f32s(const std::string& key, const std::vector<float>& v) {
+    auto e = typed(ValueType::array);
+    put<uint32_t>(e, static_cast<uint32_t>(ValueType::f32));
+    put<uint64_t>(e, v.size());
+    const size_t at = e.size();
+    e.resize(at + 4 * v.size());
+    std::memcpy(e.data() + at, v.data(), 4 * v.size());
+    set(key, std::move(e));
+}
+
 void Writer::add_tensor(const std::string& name, const std::vector<uint64_t>& dims, TensorType type,
                         Fill fill) {
     if (dims.empty() || dims[0] % block_values(type) != 0)

@@ -7,6 +7,7 @@
 #include "tern/tokenizer.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <functional>
 #include <queue>
 
@@ -179,28 +180,60 @@ std::vector<std::string> Tokenizer::pre_tokenize(const std::string& text, size_t
     return out;
 }
 
+namespace {
+
+// "<0x41>" for byte 0x41: SentencePiece's byte-fallback tokens.
+std::string byte_token(int b) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+    return buf;
+}
+
+const std::string kSpace = "\xe2\x96\x81";  // U+2581, SentencePiece's visible space
+
+}  // namespace
+
 Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
     const std::string model = f.get_string("tokenizer.ggml.model");
-    if (model != "gpt2")
+    if (model != "gpt2" && model != "llama")
         throw Error(f.path() + ": tokenizer.ggml.model is '" + model +
-                    "', expected 'gpt2' (byte-level BPE, as LLaMA-3)");
+                    "', expected 'gpt2' (byte-level BPE: LLaMA-3, Qwen) or 'llama' "
+                    "(SentencePiece: Gemma)");
     Tokenizer t;
-    const std::string pre =
-        f.has("tokenizer.ggml.pre") ? f.get_string("tokenizer.ggml.pre") : "llama-bpe";
-    const PreTokenizer* found = nullptr;
-    std::string known;
-    for (const PreTokenizer& p : pre_tokenizers())
-        for (const char* name : p.names) {
-            if (pre == name) found = &p;
-            known += (known.empty() ? "'" : ", '") + std::string(name) + "'";
-        }
-    if (!found)
-        throw Error(f.path() + ": tokenizer.ggml.pre is '" + pre +
-                    "', which tern does not implement (known: " + known + ")");
-    t.max_digits_ = found->max_digits;
-    t.ignore_merges_ = found->ignore_merges;
     for (std::string_view s : f.get_strings("tokenizer.ggml.tokens")) t.tokens_.emplace_back(s);
     const int n = t.n_vocab();
+    for (int i = 0; i < n; ++i) t.ids_.emplace(t.tokens_[i], i);
+    // SentencePiece vocabularies: the "llama" model, or a "gpt2" file whose
+    // tokens are SentencePiece's (bitnet.cpp's Gemma3 embedding files): the
+    // visible space and all 256 "<0x..>" byte tokens. (Gemma's vocabulary
+    // holds byte-level characters such as "Ġ" too, as ordinary tokens.)
+    bool byte_tokens = t.ids_.count(kSpace) != 0;
+    for (int b = 0; b < 256 && byte_tokens; ++b) byte_tokens = t.ids_.count(byte_token(b)) != 0;
+    t.sentencepiece_ = model == "llama" || byte_tokens;
+    if (!t.sentencepiece_) {
+        const std::string pre =
+            f.has("tokenizer.ggml.pre") ? f.get_string("tokenizer.ggml.pre") : "llama-bpe";
+        const PreTokenizer* found = nullptr;
+        std::string known;
+        for (const PreTokenizer& p : pre_tokenizers())
+            for (const char* name : p.names) {
+                if (pre == name) found = &p;
+                known += (known.empty() ? "'" : ", '") + std::string(name) + "'";
+            }
+        if (!found)
+            throw Error(f.path() + ": tokenizer.ggml.pre is '" + pre +
+                        "', which tern does not implement (known: " + known + ")");
+        t.max_digits_ = found->max_digits;
+        t.ignore_merges_ = found->ignore_merges;
+    } else {
+        t.ignore_merges_ = false;
+        // llama.cpp's default for SentencePiece models is a leading space;
+        // Gemma's files say false.
+        t.add_space_prefix_ = f.has("tokenizer.ggml.add_space_prefix")
+                                  ? f.get_bool("tokenizer.ggml.add_space_prefix")
+                                  : model == "llama";
+        for (int b = 0; b < 256; ++b) t.byte_ids_[b] = t.find(byte_token(b));
+    }
     if (f.has("tokenizer.ggml.token_type")) {
         t.types_ = f.get_int32s("tokenizer.ggml.token_type");
         if (static_cast<int>(t.types_.size()) != n)
@@ -210,14 +243,27 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
     } else {
         t.types_.assign(n, 1);
     }
-    for (int i = 0; i < n; ++i) t.ids_.emplace(t.tokens_[i], i);
-    const auto& merges = f.get_strings("tokenizer.ggml.merges");
-    for (size_t r = 0; r < merges.size(); ++r) {
-        const std::string m(merges[r]);
-        if (std::count(m.begin(), m.end(), ' ') != 1)
-            throw Error(f.path() + ": tokenizer.ggml.merges entry " + std::to_string(r) + " ('" +
-                        m + "') is not two tokens separated by one space");
-        t.merge_rank_.emplace(m, static_cast<int>(r));
+    // Merge priority: the merge rules' ranks where the file has them (BPE),
+    // else the tokens' scores (SentencePiece: the higher, the earlier).
+    if (f.has("tokenizer.ggml.merges")) {
+        const auto& merges = f.get_strings("tokenizer.ggml.merges");
+        for (size_t r = 0; r < merges.size(); ++r) {
+            const std::string m(merges[r]);
+            if (std::count(m.begin(), m.end(), ' ') != 1)
+                throw Error(f.path() + ": tokenizer.ggml.merges entry " + std::to_string(r) +
+                            " ('" + m + "') is not two tokens separated by one space");
+            t.merge_rank_.emplace(m, static_cast<int>(r));
+        }
+    } else if (!t.sentencepiece_) {
+        throw Error(f.path() +
+                    ": key 'tokenizer.ggml.merges' is missing (byte-level BPE needs "
+                    "its merge rules)");
+    } else {
+        t.scores_ = f.get_floats("tokenizer.ggml.scores");
+        if (static_cast<int>(t.scores_.size()) != n)
+            throw Error(f.path() + ": tokenizer.ggml.scores has " +
+                        std::to_string(t.scores_.size()) + " entries, expected one per token (" +
+                        std::to_string(n) + ")");
     }
     auto id_key = [&](const char* key) {
         const uint64_t id = f.get_uint(key);
@@ -226,22 +272,35 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
                         ", outside the vocabulary of " + std::to_string(n));
         return static_cast<int>(id);
     };
-    t.bos_ = id_key("tokenizer.ggml.bos_token_id");
     t.eos_ = id_key("tokenizer.ggml.eos_token_id");
+    // Qwen's files may have no BOS: they never add one.
+    t.bos_ = f.has("tokenizer.ggml.bos_token_id") ? id_key("tokenizer.ggml.bos_token_id") : -1;
     t.add_bos_ =
-        f.has("tokenizer.ggml.add_bos_token") ? f.get_bool("tokenizer.ggml.add_bos_token") : true;
+        t.bos_ >= 0 &&
+        (f.has("tokenizer.ggml.add_bos_token") ? f.get_bool("tokenizer.ggml.add_bos_token") : true);
     t.add_eos_ =
         f.has("tokenizer.ggml.add_eos_token") && f.get_bool("tokenizer.ggml.add_eos_token");
+    if (f.has("tokenizer.ggml.unknown_token_id"))
+        t.unk_ = id_key("tokenizer.ggml.unknown_token_id");
     t.end_ids_ = {t.eos_};
-    for (const char* name : {"<|eot_id|>", "<|end_of_text|>", "<|eom_id|>"})
+    for (const char* name : {"<|eot_id|>", "<|end_of_text|>", "<|eom_id|>", "<|im_end|>",
+                             "<|endoftext|>", "<end_of_turn>"})
         if (auto it = t.ids_.find(name); it != t.ids_.end()) t.end_ids_.push_back(it->second);
 
-    for (int i = 0; i < n; ++i)
-        if (t.types_[i] == 3 && !t.tokens_[i].empty()) t.specials_.push_back(i);
-    std::stable_sort(t.specials_.begin(), t.specials_.end(),
-                     [&](int a, int b) { return t.tokens_[a].size() > t.tokens_[b].size(); });
+    // Control tokens (type 3) are recognised in text only when asked;
+    // user-defined ones (type 4: added tokens that are not special) always, as
+    // Hugging Face's tokenizers and llama.cpp match them before BPE.
+    for (int i = 0; i < n; ++i) {
+        if (t.tokens_[i].empty()) continue;
+        if (t.types_[i] == 3) t.specials_.push_back(i);
+        if (t.types_[i] == 4) t.user_defined_.push_back(i);
+    }
+    for (std::vector<int>* list : {&t.specials_, &t.user_defined_})
+        std::stable_sort(list->begin(), list->end(),
+                         [&](int a, int b) { return t.tokens_[a].size() > t.tokens_[b].size(); });
 
-    // Byte strings of tokens: map each byte-level character back to its byte.
+    // Byte strings of tokens: map each byte-level character back to its byte,
+    // or SentencePiece's visible space back to a space and "<0x..>" to its byte.
     std::unordered_map<std::string, char> byte_of;
     for (int b = 0; b < 256; ++b) byte_of[byte_level_chars()[b]] = static_cast<char>(b);
     t.decoded_.resize(n);
@@ -249,6 +308,22 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
         if (t.types_[i] == 3) continue;  // control tokens print nothing
         const std::string& s = t.tokens_[i];
         std::string bytes;
+        if (t.sentencepiece_) {
+            unsigned b = 0;
+            if (s.size() == 6 && std::sscanf(s.c_str(), "<0x%02X>", &b) == 1) {
+                bytes = std::string(1, static_cast<char>(b));
+            } else {
+                for (size_t p = 0; p < s.size();)
+                    if (s.compare(p, kSpace.size(), kSpace) == 0) {
+                        bytes += ' ';
+                        p += kSpace.size();
+                    } else {
+                        bytes += s[p++];
+                    }
+            }
+            t.decoded_[i] = bytes;
+            continue;
+        }
         for (size_t p = 0; p < s.size();) {
             const size_t len = (static_cast<unsigned char>(s[p]) & 0x80) ? 2 : 1;
             auto it = byte_of.find(s.substr(p, len));
@@ -264,17 +339,19 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
     return t;
 }
 
-// Byte-pair merging: repeatedly merge the adjacent pair of lowest merge rank
-// (the leftmost among equals). A priority queue of candidate pairs over a
-// linked list of symbols makes this O(n log n) in the piece's length: a naive
-// scan per merge is O(n^2), which a single 1 MiB word (one HTTP request) would
-// turn into hours.
+// Byte-pair merging: repeatedly merge the adjacent pair of highest priority
+// (lowest merge rank, or highest score of the merged token where the file has
+// scores instead of merges; the leftmost among equals). A priority queue of
+// candidate pairs over a linked list of symbols makes this O(n log n) in the
+// piece's length: a naive scan per merge is O(n^2), which a single 1 MiB word
+// (one HTTP request) would turn into hours.
 void Tokenizer::bpe(std::vector<std::string> sym, std::vector<int>& out) const {
     const int n = static_cast<int>(sym.size());
     std::vector<int> next(n), prev(n);
     for (int i = 0; i < n; ++i) next[i] = i + 1 < n ? i + 1 : -1, prev[i] = i - 1;
     struct Pair {
-        int rank, left, right;
+        double rank;  // lower merges first
+        int left, right;
         size_t bytes;  // of the merged text: a stale pair's sides have grown since
         bool operator>(const Pair& o) const {
             return rank != o.rank ? rank > o.rank : left > o.left;
@@ -283,9 +360,16 @@ void Tokenizer::bpe(std::vector<std::string> sym, std::vector<int>& out) const {
     std::priority_queue<Pair, std::vector<Pair>, std::greater<Pair>> queue;
     auto consider = [&](int left, int right) {
         if (left < 0 || right < 0) return;
-        const auto it = merge_rank_.find(sym[left] + " " + sym[right]);
-        if (it != merge_rank_.end())
-            queue.push({it->second, left, right, sym[left].size() + sym[right].size()});
+        if (!merge_rank_.empty()) {
+            const auto it = merge_rank_.find(sym[left] + " " + sym[right]);
+            if (it != merge_rank_.end())
+                queue.push({double(it->second), left, right, sym[left].size() + sym[right].size()});
+        } else {
+            const auto it = ids_.find(sym[left] + sym[right]);
+            if (it != ids_.end())
+                queue.push({-double(scores_[it->second]), left, right,
+                            sym[left].size() + sym[right].size()});
+        }
     };
     for (int i = 0; i + 1 < n; ++i) consider(i, i + 1);
     while (!queue.empty()) {
@@ -305,9 +389,21 @@ void Tokenizer::bpe(std::vector<std::string> sym, std::vector<int>& out) const {
     }
     for (int i = n > 0 ? 0 : -1; i >= 0; i = next[i]) {
         auto it = ids_.find(sym[i]);
-        if (it == ids_.end())
+        if (it != ids_.end()) {
+            out.push_back(it->second);
+            continue;
+        }
+        // SentencePiece's byte fallback: a character outside the vocabulary as
+        // its UTF-8 bytes' tokens.
+        bool bytes = sentencepiece_;
+        for (unsigned char b : sym[i]) bytes = bytes && byte_ids_[b] >= 0;
+        if (bytes) {
+            for (unsigned char b : sym[i]) out.push_back(byte_ids_[b]);
+        } else if (unk_ >= 0) {
+            out.push_back(unk_);
+        } else {
             throw Error("tokenizer: the vocabulary has no token '" + sym[i] + "'");
-        out.push_back(it->second);
+        }
     }
 }
 
@@ -316,33 +412,19 @@ int Tokenizer::find(const std::string& token) const {
     return it == ids_.end() ? -1 : it->second;
 }
 
-std::vector<int> Tokenizer::encode(const std::string& text, bool add_bos,
-                                   bool parse_special) const {
-    std::vector<int> ids;
-    if (add_bos) ids.push_back(bos_);
-    if (parse_special) {
-        // Split at the control tokens' names (the longest where several match);
-        // the text between them is encoded as usual.
-        size_t start = 0;
-        bool starts[256] = {};  // first bytes of control-token names: others skip the scan
-        for (int id : specials_)
-            if (!tokens_[id].empty()) starts[static_cast<unsigned char>(tokens_[id][0])] = true;
-        for (size_t i = 0; i < text.size(); ++i) {
-            if (!starts[static_cast<unsigned char>(text[i])]) continue;
-            for (int id : specials_) {
-                const std::string& name = tokens_[id];
-                if (text.compare(i, name.size(), name) != 0) continue;
-                const std::vector<int> before = encode(text.substr(start, i - start), false);
-                ids.insert(ids.end(), before.begin(), before.end());
-                ids.push_back(id);
-                i += name.size() - 1;
-                start = i + 1;
-                break;
-            }
-        }
-        const std::vector<int> rest = encode(text.substr(start), false);
-        ids.insert(ids.end(), rest.begin(), rest.end());
-        return ids;
+// Text between added tokens: pre-tokenised byte-level BPE, or SentencePiece's
+// spaces made visible and characters merged.
+void Tokenizer::encode_plain(const std::string& text, bool at_start, std::vector<int>& ids) const {
+    if (text.empty()) return;
+    if (sentencepiece_) {
+        std::string s = add_space_prefix_ && at_start ? kSpace : "";
+        for (char c : text) s += c == ' ' ? kSpace : std::string(1, c);
+        const Text t = decode_utf8(s);
+        std::vector<std::string> sym;
+        for (size_t i = 0; i < t.cp.size(); ++i)
+            sym.push_back(s.substr(t.at[i], t.at[i + 1] - t.at[i]));
+        bpe(std::move(sym), ids);
+        return;
     }
     for (const std::string& piece : pre_tokenize(text, max_digits_)) {
         std::vector<std::string> sym;
@@ -359,6 +441,42 @@ std::vector<int> Tokenizer::encode(const std::string& text, bool add_bos,
         }
         bpe(std::move(sym), ids);
     }
+}
+
+std::vector<int> Tokenizer::encode(const std::string& text, bool add_bos,
+                                   bool parse_special) const {
+    std::vector<int> ids;
+    if (add_bos && bos_ >= 0) ids.push_back(bos_);
+    // Split at added tokens: user-defined ones always, control tokens' names
+    // only when asked (the longest where several match); the text between
+    // them is encoded as usual.
+    bool starts[256] = {};  // first bytes of those tokens: others skip the scan
+    for (const std::vector<int>* list : {&user_defined_, &specials_}) {
+        if (list == &specials_ && !parse_special) continue;
+        for (int id : *list) starts[static_cast<unsigned char>(tokens_[id][0])] = true;
+    }
+    size_t start = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (!starts[static_cast<unsigned char>(text[i])]) continue;
+        int match = -1;
+        for (const std::vector<int>* list : {&user_defined_, &specials_}) {
+            if (list == &specials_ && !parse_special) continue;
+            for (int id : *list) {  // longest first
+                const std::string& name = tokens_[id];
+                if (match >= 0 && name.size() <= tokens_[match].size()) break;
+                if (text.compare(i, name.size(), name) == 0) {
+                    match = id;
+                    break;
+                }
+            }
+        }
+        if (match < 0) continue;
+        encode_plain(text.substr(start, i - start), start == 0, ids);
+        ids.push_back(match);
+        i += tokens_[match].size() - 1;
+        start = i + 1;
+    }
+    encode_plain(text.substr(start), start == 0, ids);
     return ids;
 }
 

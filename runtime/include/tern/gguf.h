@@ -146,6 +146,7 @@ public:
     std::string get_string(const std::string& key) const;
     const std::vector<std::string_view>& get_strings(const std::string& key) const;
     std::vector<int32_t> get_int32s(const std::string& key) const;
+    std::vector<float> get_floats(const std::string& key) const;  // an array of f32
 
     const std::vector<TensorInfo>& tensors() const { return tensors_; }
     const TensorInfo* find_tensor(const std::string& name) const;

@@ -21,6 +21,7 @@ public:
     void set_string(const std::string& key, const std::string& v);
     void set_strings(const std::string& key, const std::vector<std::string>& v);
     void set_i32s(const std::string& key, const std::vector<int32_t>& v);
+    void set_f32s(const std::string& key, const std::vector<float>& v);
 
     // fill(dst) writes exactly tensor_bytes(type, dims) bytes.
     using Fill = std::function<void(uint8_t* dst)>;

@@ -1,6 +1,8 @@
-// Byte-level BPE tokenizers (tokenizer.ggml.model "gpt2") with LLaMA-3's
-// ("llama-bpe") or Qwen2's ("qwen2") pre-tokenizer, read from a GGUF file's
-// metadata.
+// The tokenizers of the models tern runs, read from a GGUF file's metadata:
+// byte-level BPE (tokenizer.ggml.model "gpt2") with LLaMA-3's ("llama-bpe") or
+// Qwen2's ("qwen2") pre-tokenizer, and SentencePiece-style BPE with byte
+// fallback (Gemma: "llama" with scores, or "gpt2" with SentencePiece tokens and
+// merges as bitnet.cpp's embedding converter writes them).
 #pragma once
 
 #include <string>
@@ -17,14 +19,16 @@ const std::vector<std::string>& byte_level_chars();
 
 class Tokenizer {
 public:
-    // Reads tokenizer.ggml.{model, pre, tokens, token_type, merges, bos_token_id,
-    // eos_token_id, add_bos_token}; errors name the file and the key.
+    // Reads tokenizer.ggml.{model, pre, tokens, token_type, merges or scores,
+    // bos_token_id, eos_token_id, add_bos_token, add_eos_token, add_space_prefix};
+    // errors name the file and the key.
     static Tokenizer from_gguf(const gguf::File& file);
 
-    // Text to token ids; BOS first when add_bos. With parse_special, the names
-    // of control tokens in the text ("<|eot_id|>") become those tokens, as chat
-    // templates need; otherwise they are encoded as the characters they are made
-    // of (user text must not be able to forge a turn).
+    // Text to token ids; BOS first when add_bos (and the vocabulary has one).
+    // With parse_special, the names of control tokens in the text
+    // ("<|eot_id|>") become those tokens, as chat templates need; otherwise they
+    // are encoded as the characters they are made of (user text must not be
+    // able to forge a turn). User-defined tokens always match.
     std::vector<int> encode(const std::string& text, bool add_bos,
                             bool parse_special = false) const;
     // The id of a token by its text, or -1.
@@ -34,7 +38,7 @@ public:
     std::string decode(const std::vector<int>& ids) const;
 
     int n_vocab() const { return static_cast<int>(tokens_.size()); }
-    int bos() const { return bos_; }
+    int bos() const { return bos_; }  // -1: none
     int eos() const { return eos_; }
     bool add_bos() const { return add_bos_; }
     // Whether texts end with EOS (tokenizer.ggml.add_eos_token: embedding
@@ -54,14 +58,19 @@ private:
     std::unordered_map<std::string, int> merge_rank_;  // "left right" -> rank
     std::vector<std::string> decoded_;                 // bytes of each token
     std::vector<int> end_ids_;
-    std::vector<int> specials_;  // control tokens, longest text first
-    int bos_ = -1, eos_ = -1;
+    std::vector<int> specials_;      // control tokens, longest text first
+    std::vector<int> user_defined_;  // user-defined tokens, longest text first
+    std::vector<float> scores_;      // SentencePiece merge priority (files without merges)
+    int byte_ids_[256] = {};         // "<0x..>" tokens (SentencePiece), -1 where absent
+    bool sentencepiece_ = false, add_space_prefix_ = false;
+    int bos_ = -1, eos_ = -1, unk_ = -1;
     bool add_bos_ = true, add_eos_ = false;
     size_t max_digits_ = 3;
     bool ignore_merges_ = true;
 
-    // Merges byte-level symbols by rank and appends their token ids.
+    // Merges symbols by priority and appends their token ids.
     void bpe(std::vector<std::string> symbols, std::vector<int>& out) const;
+    void encode_plain(const std::string& text, bool at_start, std::vector<int>& out) const;
 };
 
 }  // namespace tern
