@@ -1,7 +1,7 @@
 // Fuzz target: an HTTP request body as tern serve parses it, through the chat
-// formats into tokens. The first byte picks the route (chat or completion) and
-// the chat format; the rest is the body. ApiError is the expected answer to a
-// bad body, and its JSON must serialise; anything else is a finding.
+// formats into tokens. The first byte picks the route (chat, completion or,
+// with its top bit, embeddings) and the chat format; the rest is the body. ApiError is the expected
+// answer to a bad body, and its JSON must serialise; anything else is a finding.
 #include <cstdint>
 #include <string>
 
@@ -35,6 +35,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const tern::server::RequestContext context{served.tokenizer, format, "no chat format",
                                                "tern-model", 64};
     try {
+        if (data[0] & 0x80) {
+            const tern::server::EmbeddingRequest r =
+                tern::server::parse_embedding_request(body, context, 256);
+            for (const std::vector<int>& input : r.inputs) {
+                if (input.empty() || input.size() > 64) __builtin_trap();
+                for (int id : input)
+                    if (id < 0 || id >= served.tokenizer.n_vocab()) __builtin_trap();
+            }
+            return 0;
+        }
         const tern::server::CompletionRequest r =
             tern::server::parse_completion_request(body, chat, context, 42);
         for (int id : r.prompt)

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 
 #include "commands.h"
 #include "model_flags.h"
@@ -14,9 +15,14 @@ namespace tern::cli {
 
 namespace {
 
+// One text per line of a file, or of standard input ("-").
 std::vector<std::string> read_lines(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(path + ": cannot open");
+    std::ifstream file;
+    if (path != "-") {
+        file.open(path);
+        if (!file) throw Error(path + ": cannot open");
+    }
+    std::istream& in = path == "-" ? std::cin : file;
     std::vector<std::string> lines;
     for (std::string line; std::getline(in, line);) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -39,7 +45,8 @@ int embed_command(int argc, char** argv) {
     ArgParser args("embed", "-m FILE (-p TEXT | -f FILE) [options]");
     add_model_flags(args, "0", "512", "tokens per text at most (longer texts are errors)");
     args.option("prompt", "p", "TEXT", "", "one text to embed");
-    args.option("file", "f", "FILE", "", "texts to embed, one per line (empty lines skipped)");
+    args.option("file", "f", "FILE", "",
+                "texts to embed, one per line (empty lines skipped; - for standard input)");
     args.option("batch", "b", "N", "16", "texts evaluated together");
     args.option("pooling", "", "mean|cls|last", "", "pooling (default: the file's)");
     args.flag("no-normalize", "", "leave the pooled vectors as they are (default: L2-normalised)");

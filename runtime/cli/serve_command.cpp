@@ -73,7 +73,10 @@ int serve_command(int argc, char** argv) {
                  m.kv_cache_bytes() / 1048576.0, m.packed_bytes() / 1048576.0,
                  m.backend().threads(), m.backend().bundle().target().c_str());
     server::Server server(*engine, so);
-    if (!server.chat_format_error().empty())
+    if (m.config().embedding_model())
+        std::fprintf(stderr, "embedding model (%d floats, %s pooling): serving /v1/embeddings\n",
+                     m.config().n_embd, pooling_name(m.config().pooling));
+    else if (!server.chat_format_error().empty())
         std::fprintf(stderr, "warning: %s; give --chat-format to serve chat\n",
                      server.chat_format_error().c_str());
     struct sigaction sa = {};

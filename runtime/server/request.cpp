@@ -195,7 +195,92 @@ GenerationParams generation_params(const Fields& f, int prompt_tokens, const Req
     return p;
 }
 
+// One input of an embedding request: text, or token ids.
+std::vector<int> embedding_input(const json& v, const std::string& param, const Tokenizer& tok) {
+    std::vector<int> ids;
+    if (v.is_string()) {
+        const std::string text = v.get<std::string>();
+        if (text.empty()) throw ApiError{400, "'" + param + "' is an empty string", param};
+        try {
+            ids = tok.encode(text, tok.add_bos());
+        } catch (const Error& e) {
+            throw ApiError{400, e.what(), param};
+        }
+        if (tok.add_eos()) ids.push_back(tok.eos());
+        return ids;
+    }
+    if (!v.is_array() || v.empty())
+        throw ApiError{400,
+                       "'" + param +
+                           "' must be a non-empty string or a non-empty array of "
+                           "token ids",
+                       param};
+    for (const json& id : v) {
+        if (!(id.is_number_unsigned() && id.get<uint64_t>() < static_cast<uint64_t>(tok.n_vocab())))
+            throw ApiError{
+                400, "'" + param + "' must hold token ids below " + std::to_string(tok.n_vocab()),
+                param};
+        ids.push_back(static_cast<int>(id.get<uint64_t>()));
+    }
+    if (tok.add_eos() && ids.back() != tok.eos()) ids.push_back(tok.eos());
+    return ids;
+}
+
 }  // namespace
+
+EmbeddingRequest parse_embedding_request(const std::string& text, const RequestContext& context,
+                                         int n_embd) {
+    const json body = parse_body(text);
+    const Fields f{body, ""};
+    check_model(f, context.model_name);
+    EmbeddingRequest r;
+    const json* input = f.get("input");
+    if (!input) throw ApiError{400, "'input' is required", "input"};
+    // One text, or one array of token ids; else an array of inputs.
+    const bool single =
+        input->is_string() || (input->is_array() && !input->empty() && (*input)[0].is_number());
+    if (!single && !(input->is_array() && !input->empty()))
+        throw ApiError{400,
+                       "'input' must be a string, an array of strings, an array of token ids or "
+                       "an array of such arrays, and not empty",
+                       "input"};
+    if (!single && input->size() > static_cast<size_t>(kMaxEmbeddingInputs))
+        throw ApiError{400,
+                       "'input' has " + std::to_string(input->size()) + " entries, more than " +
+                           std::to_string(kMaxEmbeddingInputs),
+                       "input"};
+    const size_t n = single ? 1 : input->size();
+    for (size_t i = 0; i < n; ++i) {
+        const std::string param = single ? "input" : "input[" + std::to_string(i) + "]";
+        std::vector<int> ids =
+            embedding_input(single ? *input : (*input)[i], param, context.tokenizer);
+        if (static_cast<int>(ids.size()) > context.n_ctx)
+            throw ApiError{400,
+                           "'" + param + "' has " + std::to_string(ids.size()) +
+                               " tokens, more than the context of " + std::to_string(context.n_ctx),
+                           param, "context_length_exceeded"};
+        r.prompt_tokens += static_cast<int>(ids.size());
+        r.inputs.push_back(std::move(ids));
+    }
+    if (const json* e = f.get("encoding_format")) {
+        if (!e->is_string() || (*e != "float" && *e != "base64"))
+            throw ApiError{400, "'encoding_format' must be \"float\" or \"base64\"",
+                           "encoding_format"};
+        r.base64 = *e == "base64";
+    }
+    const long dims = f.integer("dimensions", 1, 1L << 30, n_embd);
+    if (dims != n_embd)
+        throw ApiError{400,
+                       "'dimensions' is " + std::to_string(dims) +
+                           ", but this model's embeddings "
+                           "have " +
+                           std::to_string(n_embd) +
+                           " (tern does not shorten them: the model was not trained for it)",
+                       "dimensions"};
+    if (const json* u = f.get("user"); u && !u->is_string())
+        throw ApiError{400, "'user' must be a string", "user"};
+    return r;
+}
 
 json error_body(const ApiError& e) {
     return {{"error",

@@ -1,5 +1,6 @@
-// OpenAI completion requests: a JSON body to a prompt and generation settings,
-// or an ApiError naming the field that is wrong. No I/O and no engine, so the
+// OpenAI completion and embedding requests: a JSON body to a prompt and
+// generation settings (or texts to embed), or an ApiError naming the field that
+// is wrong. No I/O and no engine, so the
 // server's handlers, the tests and the fuzzer (fuzz/server_request_fuzzer.cpp)
 // share it.
 #pragma once
@@ -45,5 +46,23 @@ struct CompletionRequest {
 // large, gets an answer naming what was expected.
 CompletionRequest parse_completion_request(const std::string& body, bool chat,
                                            const RequestContext& context, uint64_t seed);
+
+// A /v1/embeddings request: each input as token ids (texts tokenised with the
+// file's BOS and EOS; token arrays as given, EOS appended where the file adds
+// one and the array lacks it, as last-token pooling reads it).
+struct EmbeddingRequest {
+    std::vector<std::vector<int>> inputs;
+    bool base64 = false;  // encoding_format "base64": little-endian float32 bytes
+    int prompt_tokens = 0;
+};
+inline constexpr int kMaxEmbeddingInputs = 2048;  // OpenAI's limit per request
+
+// Parses a /v1/embeddings body: input (a string, an array of strings, an
+// array of token ids or an array of such arrays; none empty, each at most the
+// context), encoding_format (float or base64), dimensions (absent or the
+// model's n_embd: tern does not shorten vectors), model, user. Throws ApiError
+// naming the field.
+EmbeddingRequest parse_embedding_request(const std::string& body, const RequestContext& context,
+                                         int n_embd);
 
 }  // namespace tern::server

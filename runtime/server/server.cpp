@@ -41,6 +41,35 @@ struct Job {
     Clock::time_point queued = Clock::now();
 };
 
+// An embedding request between its handler thread and the engine thread; its
+// inputs may be spread over several batches, with other requests' inputs.
+struct EmbedJob {
+    std::vector<std::vector<int>> inputs;
+    size_t handed_out = 0;  // inputs given to a batch (engine thread, under Impl::mu)
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::vector<float>> vectors;
+    size_t finished = 0;
+    std::string error;
+    bool done = false;
+};
+
+// RFC 4648 base64 of bytes (OpenAI's encoding_format "base64": float32, little endian).
+std::string base64(const uint8_t* p, size_t n) {
+    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((n + 2) / 3 * 4);
+    for (size_t i = 0; i < n; i += 3) {
+        const uint32_t v = uint32_t(p[i]) << 16 | (i + 1 < n ? uint32_t(p[i + 1]) << 8 : 0) |
+                           (i + 2 < n ? p[i + 2] : 0);
+        out += digits[v >> 18 & 63];
+        out += digits[v >> 12 & 63];
+        out += i + 1 < n ? digits[v >> 6 & 63] : '=';
+        out += i + 2 < n ? digits[v & 63] : '=';
+    }
+    return out;
+}
+
 std::string now_id(const char* prefix, uint64_t n) {
     return std::string(prefix) + std::to_string(n);
 }
@@ -56,6 +85,8 @@ long unix_time() {
 struct Server::Impl {
     Engine& engine;
     ServerOptions options;
+    // An embedding model answers /v1/embeddings only; a generative one the rest.
+    const bool embedding_model;
     std::optional<ChatFormat> format;
     std::string format_error;
     httplib::Server http;
@@ -69,16 +100,19 @@ struct Server::Impl {
     std::condition_variable work;
     std::deque<std::shared_ptr<Job>> queue;
     std::map<int, std::shared_ptr<Job>> running;
+    std::deque<std::shared_ptr<EmbedJob>> embed_queue;
     std::thread engine_thread;
 
     // Metrics.
     std::mutex metrics_mu;
     std::map<int, uint64_t> responses;  // by HTTP status
-    std::atomic<uint64_t> prompt_tokens{0}, completion_tokens{0}, cancelled{0}, cached_tokens{0};
+    std::atomic<uint64_t> prompt_tokens{0}, completion_tokens{0}, cancelled{0}, cached_tokens{0},
+        embeddings{0};
     Clock::time_point started = Clock::now();
     std::deque<std::pair<Clock::time_point, uint64_t>> recent;  // (time, completion tokens)
 
-    Impl(Engine& e, const ServerOptions& o) : engine(e), options(o) {
+    Impl(Engine& e, const ServerOptions& o)
+        : engine(e), options(o), embedding_model(e.model().config().embedding_model()) {
         std::string source;
         try {
             format = choose_chat_format(engine.model().file(), engine.model().config(),
@@ -132,6 +166,7 @@ struct Server::Impl {
     // --- The engine thread ----------------------------------------------------
 
     void engine_loop() {
+        if (embedding_model) return embed_loop();
         while (true) {
             {
                 std::unique_lock<std::mutex> lock(mu);
@@ -173,6 +208,61 @@ struct Server::Impl {
         running.clear();
         for (auto& job : queue) end(*job, FinishReason::cancelled);
         queue.clear();
+    }
+
+    // Embedding models: batches of up to one input per slot, taken from the
+    // queued requests oldest first (a batch may mix requests; a large request
+    // spans batches), embedded together through the GEMM kernels.
+    void embed_loop() {
+        Model& model = engine.model();
+        const size_t slots = static_cast<size_t>(engine.options().slots);
+        while (true) {
+            std::vector<std::pair<std::shared_ptr<EmbedJob>, size_t>> batch;
+            std::vector<std::vector<int>> texts;
+            {
+                std::unique_lock<std::mutex> lock(mu);
+                while (embed_queue.empty() && !stopping)
+                    work.wait_for(lock, std::chrono::milliseconds(200));
+                if (stopping) break;
+                for (auto it = embed_queue.begin();
+                     it != embed_queue.end() && texts.size() < slots;) {
+                    EmbedJob& j = **it;
+                    while (j.handed_out < j.inputs.size() && texts.size() < slots) {
+                        batch.emplace_back(*it, j.handed_out);
+                        texts.push_back(j.inputs[j.handed_out++]);
+                    }
+                    it = j.handed_out == j.inputs.size() ? embed_queue.erase(it) : std::next(it);
+                }
+            }
+            std::vector<std::vector<float>> vectors;
+            std::string error;
+            try {
+                vectors = model.embed(texts, {});
+            } catch (const std::exception& e) {  // inputs were validated; a defect if reached
+                error = e.what();
+            }
+            embeddings += texts.size();
+            for (size_t i = 0; i < batch.size(); ++i) {
+                EmbedJob& j = *batch[i].first;
+                std::lock_guard<std::mutex> lock(j.mu);
+                if (error.empty())
+                    j.vectors[batch[i].second] = std::move(vectors[i]);
+                else
+                    j.error = error;
+                if (++j.finished == j.inputs.size()) {
+                    j.done = true;
+                    j.cv.notify_all();
+                }
+            }
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        for (auto& job : embed_queue) {
+            std::lock_guard<std::mutex> job_lock(job->mu);
+            job->error = "the server is shutting down";
+            job->done = true;
+            job->cv.notify_all();
+        }
+        embed_queue.clear();
     }
 
     void on_token(Job& job, const TokenEvent& e) {
@@ -253,6 +343,12 @@ struct Server::Impl {
     // Completions and chat completions share everything but the prompt and the
     // shape of the answer.
     void generate(const httplib::Request& req, httplib::Response& res, bool chat) {
+        if (embedding_model)
+            throw ApiError{400,
+                           "model '" + options.model_name +
+                               "' is an embedding model: it answers /v1/embeddings, not " +
+                               (chat ? "chat completions" : "completions"),
+                           ""};
         uint64_t seed;
         {
             std::lock_guard<std::mutex> lock(seeds_mu);
@@ -363,6 +459,57 @@ struct Server::Impl {
         });
     }
 
+    // POST /v1/embeddings: queued whole (503 when the queue is full), embedded
+    // in batches with other requests' inputs, answered as OpenAI does.
+    void embed(const httplib::Request& req, httplib::Response& res) {
+        if (!embedding_model)
+            throw ApiError{400,
+                           "model '" + options.model_name +
+                               "' is not an embedding model (its file gives no pooling type): "
+                               "/v1/embeddings needs one, such as a BitNet embedding file",
+                           ""};
+        const int n_embd = engine.model().config().n_embd;
+        EmbeddingRequest request = parse_embedding_request(req.body, request_context(), n_embd);
+        auto job = std::make_shared<EmbedJob>();
+        job->inputs = std::move(request.inputs);
+        job->vectors.resize(job->inputs.size());
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            if (stopping) throw ApiError{503, "the server is shutting down", "", "server_error"};
+            if (static_cast<int>(embed_queue.size()) >= options.max_queue)
+                throw ApiError{503,
+                               "too many requests: " + std::to_string(embed_queue.size()) +
+                                   " are waiting; retry later",
+                               "", "server_busy"};
+            embed_queue.push_back(job);
+            prompt_tokens += static_cast<uint64_t>(request.prompt_tokens);
+        }
+        work.notify_one();
+        {
+            std::unique_lock<std::mutex> lock(job->mu);
+            job->cv.wait(lock, [&] { return job->done; });
+        }
+        if (!job->error.empty()) throw ApiError{500, job->error, "", "server_error"};
+        json data = json::array();
+        for (size_t i = 0; i < job->vectors.size(); ++i) {
+            const std::vector<float>& v = job->vectors[i];
+            json e = {{"object", "embedding"}, {"index", i}};
+            if (request.base64)
+                e["embedding"] =
+                    base64(reinterpret_cast<const uint8_t*>(v.data()), v.size() * sizeof(float));
+            else
+                e["embedding"] = v;
+            data.push_back(std::move(e));
+        }
+        send_json(res, 200,
+                  {{"object", "list"},
+                   {"data", std::move(data)},
+                   {"model", options.model_name},
+                   {"usage",
+                    {{"prompt_tokens", request.prompt_tokens},
+                     {"total_tokens", request.prompt_tokens}}}});
+    }
+
     std::string metrics_text() {
         const double uptime = std::chrono::duration<double>(Clock::now() - started).count();
         double recent_rate = 0;
@@ -403,6 +550,8 @@ struct Server::Impl {
         metric("tern_prompt_tokens_cached_total", "counter",
                "Prompt tokens taken from a slot's KV cache instead of evaluated.",
                std::to_string(cached_tokens.load()));
+        metric("tern_embeddings_total", "counter", "Inputs embedded (/v1/embeddings).",
+               std::to_string(embeddings.load()));
         metric("tern_requests_cancelled_total", "counter",
                "Requests ended early (client gone, shutdown).", std::to_string(cancelled.load()));
         metric("tern_tokens_per_second", "gauge", "Tokens generated per second over the last 10 s.",
@@ -426,6 +575,8 @@ struct Server::Impl {
                   route([this](const httplib::Request& req, httplib::Response& res) {
                       generate(req, res, false);
                   }));
+        http.Post("/v1/embeddings", route([this](const httplib::Request& req,
+                                                 httplib::Response& res) { embed(req, res); }));
         http.Get("/v1/models", route([this](const httplib::Request&, httplib::Response& res) {
                      send_json(res, 200,
                                {{"object", "list"},
