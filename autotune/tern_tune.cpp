@@ -7,6 +7,7 @@
 // run() is a pipeline of named steps: choose the target, open the database,
 // plan the problems, search each, rerank the GEMVs in the model (and tune the
 // LM head there), print the tables.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -108,9 +109,14 @@ std::vector<std::pair<int, int>> preset_shapes(const std::string& name) {
     return linear_shapes(find_architecture("bitnet-25", "--preset 2b4t"), s.widths());
 }
 
+// Each distinct shape once, in the model's order (per-projection stacks, as the
+// embedding models have, repeat the K/V and gate/up shapes).
 std::vector<std::pair<int, int>> model_shapes(const std::string& path) {
     const ModelConfig c = read_model_config(path);
-    return linear_shapes(*c.arch, ModelWidths(c));
+    std::vector<std::pair<int, int>> out;
+    for (const auto& shape : linear_shapes(*c.arch, ModelWidths(c)))
+        if (std::find(out.begin(), out.end(), shape) == out.end()) out.push_back(shape);
+    return out;
 }
 
 // The flags, on tern's shared ArgParser; nullopt after --help.

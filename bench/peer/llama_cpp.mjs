@@ -7,6 +7,10 @@
 //   node llama_cpp.mjs bench MODEL [--threads T] [--pp 512] [--tg 128] [--reps 3] [--vocab 32000]
 //       prompt processing and generation tokens/s (median of reps, each from an
 //       empty cache after one warm-up) and peak resident memory, as one JSON line
+//   node llama_cpp.mjs embed MODEL [--threads T] [--tokens 128] [--reps 3] [--vocab 32000]
+//       an embedding model's texts of that many (random) token ids, one per call
+//       (node-llama-cpp's getEmbeddingFor, after one warm-up): tokens/s and
+//       embeddings/s, medians of reps, as one JSON line
 // Both take --mmap on|off (default off): llama.cpp maps the file by default,
 // which on the development machines costs it 1.3-1.8x in generation; read into
 // memory (llama-bench's -mmp 0) is its fastest mode there.
@@ -28,8 +32,8 @@ const flag = (name, fallback) => {
     const i = rest.indexOf(name);
     return i >= 0 ? rest[i + 1] : fallback;
 };
-if (!["logits", "bench"].includes(command) || !modelPath) {
-    console.error("usage: llama_cpp.mjs logits|bench MODEL [flags]");
+if (!["logits", "bench", "embed"].includes(command) || !modelPath) {
+    console.error("usage: llama_cpp.mjs logits|bench|embed MODEL [flags]");
     process.exit(2);
 }
 const threads = Number(flag("--threads", "1"));
@@ -73,7 +77,25 @@ const model = await llama.loadModel({modelPath, gpuLayers: 0, useMmap: mmap === 
 // One token with greedy next-token generation (and its logits when asked).
 const step = (token, logits) => [token, {generateNext: {token: true, logits, options: {temperature: 0}}}];
 
-if (command === "logits") {
+if (command === "embed") {
+    const n = Number(flag("--tokens", "128")), reps = Number(flag("--reps", "3"));
+    const vocab = Number(flag("--vocab", "32000"));
+    const context = await model.createEmbeddingContext({contextSize: n + 16, batchSize: n + 16, threads});
+    let state = 11;
+    const randomIds = () => Array.from({length: n}, () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) % vocab);
+    await context.getEmbeddingFor(randomIds());
+    const tps = [];
+    for (let i = 0; i < reps; i++) {
+        const ids = randomIds();
+        const start = seconds();
+        await context.getEmbeddingFor(ids);
+        tps.push(n / (seconds() - start));
+    }
+    const median = [...tps].sort((x, y) => x - y)[tps.length >> 1];
+    console.log(JSON.stringify({runtime: "llama.cpp", mmap: mmap === "on", threads, tokens: n, tps: median,
+                                embeddings_per_s: median / n, all: tps}));
+    await context.dispose();
+} else if (command === "logits") {
     const ids = flag("--tokens", "").split(/[\s,]+/).filter(Boolean).map(Number);
     const steps = Number(flag("--steps", "0"));
     const context = await model.createContext({contextSize: Math.max(64, ids.length + steps + 8),

@@ -31,6 +31,7 @@ struct Row {
     double joules_per_token;               // NaN without energy counters
     double read_gbs = NAN;                 // tg: plain read of the weights, median over repetitions
     double bound_share = NAN;              // tg: tokens/s over the bound that read sets, median
+    int text_tokens = 0;                   // embed: tokens per text (embeddings/s = t/s over it)
 };
 
 // What every row of the report shares: the model and how it ran.
@@ -64,7 +65,7 @@ Setup describe(const Model& model) {
     s.model = name;
     s.size_bytes = f.size();
     s.bundle = model.backend().bundle().target();
-    s.lm_head = lm_head_name(model.options().lm_head);
+    s.lm_head = c.embedding_model() ? "none" : lm_head_name(model.options().lm_head);
     s.cache_type = cache_type_name(model.options().cache_type);
     s.bytes_per_token = model.bytes_per_token();
     s.kv_cache_bytes = model.kv_cache_bytes();
@@ -83,8 +84,11 @@ Setup describe(const Model& model) {
 
 // Every test at every thread count: one warm-up, then `reps` repetitions from
 // an empty cache.
+// An embedding model's tests are "embed N": `batch` texts of N tokens embedded
+// together (Model::embed), as tern embed and tern serve run them; speed in
+// tokens/s, and embeddings/s.
 std::vector<Row> run_tests(Model& model, const std::vector<long>& threads,
-                           const std::vector<int>& n_prompts, int n_gen, int reps,
+                           const std::vector<int>& n_prompts, int n_gen, int reps, int batch,
                            const EnergyMeter& energy) {
     std::mt19937 rng(1);
     const int n_prompt =
@@ -143,11 +147,22 @@ std::vector<Row> run_tests(Model& model, const std::vector<long>& threads,
             }
             rows.push_back(row);
         };
+        const bool embedding = model.config().embedding_model();
         for (int n : n_prompts) {
             const std::vector<int> part(prompt.begin(), prompt.begin() + n);
-            measure("pp" + std::to_string(n), n, false, [&] { model.eval(part); });
+            if (embedding) {
+                std::vector<std::vector<int>> texts(batch, part);
+                for (int b = 0; b < batch; ++b)
+                    texts[b][0] = (part[0] + b) % model.config().n_vocab;
+                measure(
+                    "embed" + std::to_string(n) + (batch > 1 ? " x" + std::to_string(batch) : ""),
+                    n * batch, false, [&] { model.embed(texts, {}); });
+                rows.back().text_tokens = n;
+            } else {
+                measure("pp" + std::to_string(n), n, false, [&] { model.eval(part); });
+            }
         }
-        if (n_gen > 0)
+        if (n_gen > 0 && !embedding)
             measure("tg" + std::to_string(n_gen), n_gen, true, [&] {
                 int next = prompt.empty() ? 1 : prompt[0];
                 for (int i = 0; i < n_gen; ++i) {
@@ -181,6 +196,11 @@ void print_markdown(const Setup& s, const std::vector<Row>& rows, const EnergyMe
         peak_rss_mib(), s.size_bytes / 1048576.0, s.load_seconds, s.cache_type.c_str(),
         s.kv_cache_bytes / 1048576.0);
     if (!joules) std::printf("energy per token: not measured (%s)\n", energy.why().c_str());
+    for (const Row& r : rows)
+        if (r.text_tokens > 0)
+            std::printf("%s, %d thread%s: %.2f embeddings/s (texts of %d tokens)\n", r.test.c_str(),
+                        r.threads, r.threads == 1 ? "" : "s", r.median / r.text_tokens,
+                        r.text_tokens);
     for (const Row& r : rows) {
         if (std::isnan(r.bound_share)) continue;
         const double bytes = static_cast<double>(s.bytes_per_token);
@@ -255,6 +275,8 @@ void print_json(const Setup& s, const std::vector<Row>& rows) {
                        {"tps_mean", number(r.mean, 3)},
                        {"tps_sd", number(r.sd, 3)},
                        {"tps_median", number(r.median, 3)},
+                       {"embeddings_per_s",
+                        r.text_tokens > 0 ? number(r.median / r.text_tokens, 3) : nullptr},
                        {"bytes_per_token", s.bytes_per_token},
                        {"peak_rss_mib", number(peak_rss_mib(), 1)},
                        {"joules_per_token", number(r.joules_per_token, 4)},
@@ -276,7 +298,10 @@ int bench_command(int argc, char** argv) {
     args.option("repetitions", "r", "N", "3", "repetitions of each test");
     args.option("output", "o", "md|json|csv", "md", "output format");
     args.flag("profile", "", "also print where the time per token goes (md output)");
+    args.option("batch", "b", "N", "1",
+                "embedding models: texts of -p tokens embedded together per test");
     if (!args.parse(argc, argv)) return 0;
+    const int batch = static_cast<int>(args.integer("batch", 1, 4096));
     std::vector<int> n_prompts;
     for (long n : args.integers("n-prompt", 0, 1 << 16))
         if (n > 0) n_prompts.push_back(static_cast<int>(n));
@@ -294,10 +319,13 @@ int bench_command(int argc, char** argv) {
     // empty cache), unless -c asks for more.
     const int needed = std::max(1, std::max(n_prompt, n_gen));
     options.n_ctx = args.given("ctx-size") ? std::max(options.n_ctx, needed) : needed;
+    options.n_seq = batch;
+    if (!args.given("ubatch-size"))
+        options.ubatch = std::max(options.ubatch, std::min(n_prompt * batch, 512));
     auto model = load_model(args, options, format == "md");
 
     const EnergyMeter energy;
-    const std::vector<Row> rows = run_tests(*model, threads, n_prompts, n_gen, reps, energy);
+    const std::vector<Row> rows = run_tests(*model, threads, n_prompts, n_gen, reps, batch, energy);
     const Setup setup = describe(*model);
     if (format == "md")
         print_markdown(setup, rows, energy, args.on("profile"));

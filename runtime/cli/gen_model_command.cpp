@@ -56,6 +56,9 @@ int gen_model_command(int argc, char** argv) {
     for (const char* size :
          {"n-embd", "n-layer", "n-head", "n-head-kv", "n-ff", "n-vocab", "head-dim", "swa"})
         args.option(size, "", "N", "", std::string("override the preset's ") + size);
+    args.flag("no-input-norms", "",
+              "leave out BitNet's per-projection input norms (qwen3, gemma3): the standard "
+              "layout llama.cpp loads, for a dense F16 stand-in (--type f16); tern refuses it");
     args.option("pooling", "", "none|mean|cls|last", "",
                 "embedding pooling written into the file (default: last for qwen3 and gemma3, "
                 "none otherwise)");
@@ -90,6 +93,7 @@ int gen_model_command(int argc, char** argv) {
             if (p == pooling_name(v)) o.pooling = v;
     }
     o.vocab_dir = args.str("vocab");
+    o.input_norms = !args.on("no-input-norms");
     o.seed = static_cast<uint64_t>(args.integer("seed", 0, 1L << 31));
     const auto start = std::chrono::steady_clock::now();
     Progress bar("writing " + args.str("output"));

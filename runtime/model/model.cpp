@@ -177,9 +177,10 @@ struct Model::Impl {
     const float* block_input(const Layer& L, std::optional<LayerTensor> norm, int m) {
         if (!norm) return x.data();
         const int E = cfg.n_embd;
-        for (int t = 0; t < m; ++t)
+        for_rows(m, [&](int t) {
             rmsnorm(&x[static_cast<size_t>(t) * E], L.norm(*norm).data(), E,
                     &h[static_cast<size_t>(t) * E]);
+        });
         return h.data();
     }
 
@@ -187,21 +188,23 @@ struct Model::Impl {
     // has a post-norm.
     void add_block_output(const Layer& L, std::optional<LayerTensor> post_norm, int m) {
         const int E = cfg.n_embd;
-        if (post_norm)
-            for (int t = 0; t < m; ++t) {
-                float* row = &xb[static_cast<size_t>(t) * E];
-                rmsnorm(row, L.norm(*post_norm).data(), E, row);
-            }
-        for (size_t i = 0; i < static_cast<size_t>(m) * E; ++i) x[i] += xb[i];
+        for_rows(m, [&](int t) {
+            float* row = &xb[static_cast<size_t>(t) * E];
+            if (post_norm) rmsnorm(row, L.norm(*post_norm).data(), E, row);
+            float* dst = &x[static_cast<size_t>(t) * E];
+            for (int i = 0; i < E; ++i) dst[i] += row[i];
+        });
     }
 
     // Per-head RMSNorm of m rows of `heads` heads, in place.
     void head_norm(const Layer& L, std::optional<LayerTensor> norm, float* v, int m, int heads) {
         if (!norm) return;
         const int hd = cfg.head_dim;
-        for (int r = 0; r < m * heads; ++r)
-            rmsnorm(v + static_cast<size_t>(r) * hd, L.norm(*norm).data(), hd,
-                    v + static_cast<size_t>(r) * hd);
+        for_rows(m, [&](int t) {
+            for (int r = t * heads; r < (t + 1) * heads; ++r)
+                rmsnorm(v + static_cast<size_t>(r) * hd, L.norm(*norm).data(), hd,
+                        v + static_cast<size_t>(r) * hd);
+        });
     }
 
     // Copies the m rows of a stacked output into one buffer per part, scaled.
@@ -304,11 +307,22 @@ struct Model::Impl {
         kv->store(l, rows.m, rows.slot, rows.pos, kbuf.data(), vbuf.data());
     }
 
+    // The sum of squares in the vector loops' eight partial sums (a double
+    // running sum was a serial chain: 5-10% of a prompt in the embedding models,
+    // with their four to six float norms per layer).
     void rmsnorm(const float* in, const float* weight, int k, float* out) const {
-        double ss = 0;
-        for (int i = 0; i < k; ++i) ss += static_cast<double>(in[i]) * in[i];
-        const float r = 1.0f / std::sqrt(static_cast<float>(ss / k) + cfg.rms_eps);
+        const float ss = backend->vector_loops().dot(in, in, k);
+        const float r = 1.0f / std::sqrt(ss / static_cast<float>(k) + cfg.rms_eps);
         for (int i = 0; i < k; ++i) out[i] = in[i] * r * weight[i];
+    }
+
+    // body(t) for each of m rows, on the backend's threads when there are several.
+    template <typename Body>
+    void for_rows(int m, const Body& body) const {
+        if (m == 1)
+            body(0);
+        else
+            backend->parallel_for(m, body);
     }
 
     // Logits of the given rows of x (rows.size() x n_vocab, row-major): the head
@@ -363,16 +377,22 @@ struct Model::Impl {
             charge(Model::Part::other);
             const Linear* gate_up =
                 run_stage(L, Stage::ffn_in, block_input(L, arch.ffn_block_norm, m), m);
-            // In place, rows compacted to F wide: row t's output lands at or before
-            // its gate values, over rows already read (no buffer of m x F).
-            for (int t = 0; t < m; ++t) {
+            // In place. Stacked gate/up rows are compacted to F wide: row t's
+            // output lands at or before its gate values, over rows already read
+            // (no buffer of m x F), so in order; separate gate and up rows stay
+            // where they are, so on every thread.
+            auto activate = [&](int t) {
                 const float* gate = &stacked[static_cast<size_t>(t) * (gate_up ? 2 * F : F)];
                 const float* up_row = gate_up ? gate + F : &up[static_cast<size_t>(t) * F];
                 backend->vector_loops().gated_activation(
                     cfg.activation, gate, gate_up ? gate_up->part_scale(0) : 1.0f, up_row,
                     gate_up ? gate_up->part_scale(1) : 1.0f, F,
                     &stacked[static_cast<size_t>(t) * F]);
-            }
+            };
+            if (gate_up)
+                for (int t = 0; t < m; ++t) activate(t);
+            else
+                for_rows(m, activate);
             charge(Model::Part::other);
             run_stage(L, Stage::ffn_out, stacked.data(), m);
             add_block_output(L, arch.ffn_post_norm, m);

@@ -265,8 +265,11 @@ void write_synthetic_model(const std::string& path, const ModelShape& preset,
         for (int i = 0; i < kLayerTensors; ++i) {
             const LayerTensor t = static_cast<LayerTensor>(i);
             if (const auto n = norm_width(t)) {
+                bool input_norm = false;
+                for (const LinearStack& s : arch_info.stacks)
+                    input_norm = input_norm || (s.norm == t && arch_info.attn_block_norm);
                 if (i >= kSequencedTensors) {
-                    if (arch_info.has(t))
+                    if (arch_info.has(t) && (o.input_norms || !input_norm))
                         norm(tensor_name(l, t), widths(*n),
                              tensor_seed(o.seed ^ 0x6e6f726d, size_t(l) * kLayerTensors + i));
                 } else if (arch_info.has(t)) {

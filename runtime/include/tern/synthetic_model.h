@@ -55,6 +55,11 @@ struct SyntheticModelOptions {
     // Written as <arch>.pooling_type (an embedding model); unset: last-token
     // pooling for the embedding architectures (qwen3, gemma3), none otherwise.
     std::optional<Pooling> pooling;
+    // false: leave out BitNet's per-projection input norms, giving the
+    // architecture's standard (dense) layout, which llama.cpp loads: with
+    // ternary values in F16 (--type f16) a stand-in of the same shape and size
+    // as an F16 teacher, for side-by-side speed. tern itself refuses such files.
+    bool input_norms = true;
     // A directory with tokens.txt, merges.txt and special.txt (one entry per
     // line, see scripts/llama3_vocab.mjs): the real LLaMA-3 vocabulary instead of
     // a placeholder. The vocabulary size then follows the files.
