@@ -70,10 +70,8 @@ int embed_command(int argc, char** argv) {
     if (!args.given("ubatch-size")) options.ubatch = 512;
     Model::EmbedOptions eo;
     eo.normalize = !args.on("no-normalize");
-    if (!args.str("pooling").empty()) {
-        const std::string p = args.choice("pooling", {"mean", "cls", "last"});
-        eo.pooling = p == "mean" ? Pooling::mean : p == "cls" ? Pooling::cls : Pooling::last;
-    }
+    if (!args.str("pooling").empty())
+        eo.pooling = parse_pooling(args.choice("pooling", {"mean", "cls", "last"}));
 
     auto model = load_model(args, options, true);
     const ModelConfig& cfg = model->config();

@@ -87,11 +87,8 @@ int gen_model_command(int argc, char** argv) {
         o.head_type = gguf::parse_float_type(args.str("head"));
     if (!args.str("activation").empty())
         o.activation = args.choice("activation", activation_names());
-    if (!args.str("pooling").empty()) {
-        const std::string p = args.choice("pooling", {"none", "mean", "cls", "last"});
-        for (Pooling v : {Pooling::none, Pooling::mean, Pooling::cls, Pooling::last})
-            if (p == pooling_name(v)) o.pooling = v;
-    }
+    if (!args.str("pooling").empty())
+        o.pooling = parse_pooling(args.choice("pooling", {"none", "mean", "cls", "last"}));
     o.vocab_dir = args.str("vocab");
     o.input_norms = !args.on("no-input-norms");
     o.seed = static_cast<uint64_t>(args.integer("seed", 0, 1L << 31));

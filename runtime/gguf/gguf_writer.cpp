@@ -49,6 +49,18 @@ std::vector<uint8_t> scalar(ValueType t, T v) {
     put(e, v);
     return e;
 }
+// An array of fixed-size values: the array tag, the element type, the count,
+// then the values' bytes.
+template <typename T>
+std::vector<uint8_t> array(ValueType element, const std::vector<T>& v) {
+    auto e = typed(ValueType::array);
+    put<uint32_t>(e, static_cast<uint32_t>(element));
+    put<uint64_t>(e, v.size());
+    const size_t at = e.size();
+    e.resize(at + sizeof(T) * v.size());
+    std::memcpy(e.data() + at, v.data(), sizeof(T) * v.size());
+    return e;
+}
 }  // namespace
 
 void Writer::set_u32(const std::string& key, uint32_t v) { set(key, scalar(ValueType::u32, v)); }
@@ -73,23 +85,11 @@ void Writer::set_strings(const std::string& key, const std::vector<std::string>&
 }
 
 void Writer::set_i32s(const std::string& key, const std::vector<int32_t>& v) {
-    auto e = typed(ValueType::array);
-    put<uint32_t>(e, static_cast<uint32_t>(ValueType::i32));
-    put<uint64_t>(e, v.size());
-    const size_t at = e.size();
-    e.resize(at + 4 * v.size());
-    std::memcpy(e.data() + at, v.data(), 4 * v.size());
-    set(key, std::move(e));
+    set(key, array(ValueType::i32, v));
 }
 
 void Writer::set_f32s(const std::string& key, const std::vector<float>& v) {
-    auto e = typed(ValueType::array);
-    put<uint32_t>(e, static_cast<uint32_t>(ValueType::f32));
-    put<uint64_t>(e, v.size());
-    const size_t at = e.size();
-    e.resize(at + 4 * v.size());
-    std::memcpy(e.data() + at, v.data(), 4 * v.size());
-    set(key, std::move(e));
+    set(key, array(ValueType::f32, v));
 }
 
 void Writer::add_tensor(const std::string& name, const std::vector<uint64_t>& dims, TensorType type,

@@ -124,7 +124,11 @@ struct Model::Impl {
         if (cfg.arch->attn_block_norm || cfg.arch->ffn_block_norm) h.resize(need * E);
         kbuf.resize(need * KV), vbuf.resize(need * KV);
         stacked.resize(need * std::max(Q + 2 * KV, 2 * F));
-        up.resize(need * F);
+        // up gets a buffer of its own only where it is not stacked with gate.
+        for (const LinearStack& s : cfg.arch->stacks)
+            if (s.stage == Stage::ffn_in &&
+                s.tensors == std::vector<LayerTensor>{LayerTensor::ffn_up})
+                up.resize(need * F);
         qx.resize(need * std::max({E, F, Q})), sx.resize(need);
     }
 
@@ -177,7 +181,7 @@ struct Model::Impl {
     const float* block_input(const Layer& L, std::optional<LayerTensor> norm, int m) {
         if (!norm) return x.data();
         const int E = cfg.n_embd;
-        for_rows(m, [&](int t) {
+        backend->parallel_for(m, [&](int t) {
             rmsnorm(&x[static_cast<size_t>(t) * E], L.norm(*norm).data(), E,
                     &h[static_cast<size_t>(t) * E]);
         });
@@ -188,7 +192,7 @@ struct Model::Impl {
     // has a post-norm.
     void add_block_output(const Layer& L, std::optional<LayerTensor> post_norm, int m) {
         const int E = cfg.n_embd;
-        for_rows(m, [&](int t) {
+        backend->parallel_for(m, [&](int t) {
             float* row = &xb[static_cast<size_t>(t) * E];
             if (post_norm) rmsnorm(row, L.norm(*post_norm).data(), E, row);
             float* dst = &x[static_cast<size_t>(t) * E];
@@ -200,7 +204,7 @@ struct Model::Impl {
     void head_norm(const Layer& L, std::optional<LayerTensor> norm, float* v, int m, int heads) {
         if (!norm) return;
         const int hd = cfg.head_dim;
-        for_rows(m, [&](int t) {
+        backend->parallel_for(m, [&](int t) {
             for (int r = t * heads; r < (t + 1) * heads; ++r)
                 rmsnorm(v + static_cast<size_t>(r) * hd, L.norm(*norm).data(), hd,
                         v + static_cast<size_t>(r) * hd);
@@ -316,15 +320,6 @@ struct Model::Impl {
         for (int i = 0; i < k; ++i) out[i] = in[i] * r * weight[i];
     }
 
-    // body(t) for each of m rows, on the backend's threads when there are several.
-    template <typename Body>
-    void for_rows(int m, const Body& body) const {
-        if (m == 1)
-            body(0);
-        else
-            backend->parallel_for(m, body);
-    }
-
     // Logits of the given rows of x (rows.size() x n_vocab, row-major): the head
     // is read once for all of them (the batched int8 kernel; the file's F16 rows
     // in chunks that stay in cache while every row passes).
@@ -392,7 +387,7 @@ struct Model::Impl {
             if (gate_up)
                 for (int t = 0; t < m; ++t) activate(t);
             else
-                for_rows(m, activate);
+                backend->parallel_for(m, activate);
             charge(Model::Part::other);
             run_stage(L, Stage::ffn_out, stacked.data(), m);
             add_block_output(L, arch.ffn_post_norm, m);
@@ -682,15 +677,13 @@ std::vector<std::vector<float>> Model::embed(const std::vector<std::vector<int>>
         m.seq_pos[i] = 0;
         batch.push_back({static_cast<int>(i), texts[i], false});
     }
-    std::vector<std::vector<float>> out;
-    try {
-        out = m.embed(batch, pooling, o.normalize);
-    } catch (...) {
-        for (size_t i = 0; i < texts.size(); ++i) m.seq_pos[i] = 0;
-        throw;
-    }
-    for (size_t i = 0; i < texts.size(); ++i) m.seq_pos[i] = 0;
-    return out;
+    // The slots are left empty however embed ends.
+    struct EmptySlots {
+        std::vector<int>& pos;
+        size_t n;
+        ~EmptySlots() { std::fill_n(pos.begin(), n, 0); }
+    } empty{m.seq_pos, texts.size()};
+    return m.embed(batch, pooling, o.normalize);
 }
 
 std::vector<Model::LinearChoice> Model::linear_choices() const {

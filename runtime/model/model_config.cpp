@@ -24,6 +24,12 @@ const char* pooling_name(Pooling p) {
     return names[static_cast<int>(p)];
 }
 
+Pooling parse_pooling(const std::string& name) {
+    for (Pooling p : {Pooling::none, Pooling::mean, Pooling::cls, Pooling::last})
+        if (name == pooling_name(p)) return p;
+    throw Error("pooling '" + name + "' is not known (expected none, mean, cls or last)");
+}
+
 std::string ModelConfig::key(const std::string& name) const {
     return std::string(arch->name) + "." + name;
 }

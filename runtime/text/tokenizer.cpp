@@ -308,19 +308,14 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
         if (t.types_[i] == 3) continue;  // control tokens print nothing
         const std::string& s = t.tokens_[i];
         std::string bytes;
-        if (t.sentencepiece_) {
-            unsigned b = 0;
-            if (s.size() == 6 && std::sscanf(s.c_str(), "<0x%02X>", &b) == 1) {
-                bytes = std::string(1, static_cast<char>(b));
-            } else {
-                for (size_t p = 0; p < s.size();)
-                    if (s.compare(p, kSpace.size(), kSpace) == 0) {
-                        bytes += ' ';
-                        p += kSpace.size();
-                    } else {
-                        bytes += s[p++];
-                    }
-            }
+        if (t.sentencepiece_) {  // byte tokens: below
+            for (size_t p = 0; p < s.size();)
+                if (s.compare(p, kSpace.size(), kSpace) == 0) {
+                    bytes += ' ';
+                    p += kSpace.size();
+                } else {
+                    bytes += s[p++];
+                }
             t.decoded_[i] = bytes;
             continue;
         }
@@ -336,6 +331,10 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& f) {
         }
         t.decoded_[i] = bytes;
     }
+    if (t.sentencepiece_)
+        for (int b = 0; b < 256; ++b)
+            if (t.byte_ids_[b] >= 0)
+                t.decoded_[t.byte_ids_[b]] = std::string(1, static_cast<char>(b));
     return t;
 }
 

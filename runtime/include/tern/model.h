@@ -45,6 +45,8 @@ CacheType parse_cache_type(const std::string& name);  // "f32" or "f16"
 // model), the mean of every position, the first position (CLS) or the last.
 enum class Pooling { none = 0, mean = 1, cls = 2, last = 3 };
 const char* pooling_name(Pooling p);
+Pooling parse_pooling(
+    const std::string& name);  // "none", "mean", "cls" or "last"; throws otherwise
 
 struct ModelConfig {
     const Architecture* arch = nullptr;
