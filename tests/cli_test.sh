@@ -6,16 +6,7 @@
 set -euo pipefail
 tern=$1 work=$2
 rm -rf "$work" && mkdir -p "$work"
-fail=0 passed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-# expect_error <name> <message fragment> <tern args...>
-expect_error() {
-    local name=$1 want=$2
-    shift 2
-    if "$tern" "$@" > "$work/out" 2> "$work/err"; then bad "$name: exit status 0"; return; fi
-    if grep -qF -- "$want" "$work/err"; then ok "$name"; else bad "$name: stderr lacks '$want':"; cat "$work/err"; fi
-}
+source "$(dirname "$0")/check_helpers.sh"
 
 model=$work/tiny.gguf
 "$tern" gen-model --preset tiny --seed 3 -o "$model" > "$work/gen.log" 2>&1 && [[ -s $model ]] && ok gen-model || bad gen-model

@@ -13,15 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 writer=$here/embedding_gguf_writer.py
 /usr/bin/python3 -c "import numpy" 2> /dev/null || { echo "skipped: needs python3-numpy"; exit 77; }
 rm -rf "$work" && mkdir -p "$work"
-fail=0 passed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-expect_error() {
-    local name=$1 want=$2
-    shift 2
-    if "$tern" "$@" > "$work/out" 2> "$work/err"; then bad "$name: exit status 0"; return; fi
-    if grep -qF -- "$want" "$work/err"; then ok "$name"; else bad "$name: stderr lacks '$want':"; cat "$work/err"; fi
-}
+source "$here/check_helpers.sh"
 
 # Mixed text: ASCII, accents, CJK, Cyrillic, emoji; long enough (64+ tokens)
 # for gemma3's window of 5 to matter and for several kernel tiles.

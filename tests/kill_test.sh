@@ -11,9 +11,7 @@ tern=$1 work=$2 tune=${3:-}
 # so that SIGINT reaches tern as it would from a terminal.
 bg() { exec env --default-signal=INT,TERM "$@"; }
 rm -rf "$work" && mkdir -p "$work"
-fail=0 passed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+source "$(dirname "$0")/check_helpers.sh"
 
 # A model that takes about a second to write, so that kills land mid-way.
 gen=(gen-model --n-embd 1024 --n-head 8 --n-head-kv 2 --n-ff 2816 --n-layer 24 --seed 9)

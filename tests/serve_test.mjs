@@ -9,7 +9,8 @@
 //   3. limits: a full queue answers 503 with Retry-After, an API key guards every
 //      route but /health, oversized bodies get 413, SIGTERM exits cleanly.
 //   node serve_test.mjs TERN NPM_NODE_MODULES WORK_DIR
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import { serve as startServe, stopped, base, post } from "./serve_helpers.mjs";
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -33,38 +34,8 @@ const check = (ok, what, detail = "") => {
 const model = `${work}/serve.gguf`;
 execFileSync(tern, ["gen-model", "--arch", "bitnet-25", "--seed", "8", "-o", model], { stdio: "ignore" });
 
-// Starts tern serve on a free port; resolves when it listens.
-function serve(extra = []) {
-    return new Promise((resolve, reject) => {
-        const proc = spawn(tern, ["serve", "-m", model, "--port", "0", "-t", "2", "-c", "512", ...extra]);
-        let log = "";
-        const timer = setTimeout(() => reject(new Error("no 'listening' line:\n" + log)), 60000);
-        proc.stderr.on("data", (d) => {
-            log += d;
-            const m = log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-            if (m && !proc.port) {
-                proc.port = Number(m[1]);
-                clearTimeout(timer);
-                resolve(proc);
-            }
-        });
-        proc.on("exit", (code) => reject(new Error(`tern serve exited with ${code}:\n${log}`)));
-        proc.log = () => log;
-    });
-}
-const stopped = (proc, signal = "SIGTERM") =>
-    new Promise((resolve) => {
-        proc.removeAllListeners("exit");
-        proc.on("exit", (code, sig) => resolve({ code, sig }));
-        proc.kill(signal);
-    });
-const base = (proc) => `http://127.0.0.1:${proc.port}`;
-const post = (proc, path, body, headers = {}) =>
-    fetch(base(proc) + path, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", ...headers },
-        body: typeof body === "string" ? body : JSON.stringify(body),
-    });
+// Starts tern serve on the test model; resolves when it listens.
+const serve = (extra = []) => startServe(tern, model, ["-t", "2", "-c", "512", ...extra]);
 
 // The model's own greedy decoding of ids: tern eval's argmax at each step.
 function greedy(ids, steps) {
