@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tern and llama.cpp side by side on one GGUF file, in one run:
+# tern and a peer (llama.cpp, or bitnet.cpp) side by side on one GGUF file, in
+# one run:
 #  1. agreement (agreement.sh, with the reference forward pass when they
 #     disagree);
 #  2. speed: prompt processing and generation tokens/s at each thread count,
@@ -7,14 +8,21 @@
 #     warm-up, each from an empty cache), medians over the rounds, for
 #     llama.cpp and for each tern configuration (TERN_CONFIGS, weights:head
 #     pairs, default "2:int8,1.6:int8,1.6:int4": 2-bit or 1.6-bit ternary
-#     weights, int8, int4 or file-precision LM head); the ratio tern /
-#     llama.cpp; generation against its bound,
+#     weights, int8, int4 or file-precision LM head; a third field names a
+#     kernel bundle, as in 2:int8:x86-64-avx2); the ratio tern / peer;
+#     generation against its bound,
 #     a plain read of the weights a token reads, which tern bench probes before
 #     and after each of its repetitions;
 #     peak resident memory; joules per token where RAPL counters exist.
 # llama.cpp runs through npm's node-llama-cpp (installed into the build tree by
 # scripts/setup.sh, or by bench/peer/install.sh), in its fastest loading mode
 # here: the file read into memory, not mapped (TERN_PEER_MMAP=on to compare).
+# Another peer: TERN_PEER_BENCH=path/to/llama-bench (a bitnet.cpp build, say;
+# see bench/peer/build_bitnet_cpp.sh) runs that binary instead, through
+# bench/peer/llama_bench.sh (file read into memory too), named TERN_PEER_NAME
+# in the table; agreement is then off (it needs node-llama-cpp's logits).
+# TERN_ARGS adds flags to every tern bench (--activation silu, say, for a peer
+# whose graph uses SiLU on a file that names none).
 # TERN_AGREEMENT=off skips step 1 (its reference forward passes take minutes).
 #   bench/peer/compare.sh MODEL [threads (1,2)] [pp (512)] [tg (128)] [reps (3)]
 set -euo pipefail
@@ -24,7 +32,13 @@ mmap=${TERN_PEER_MMAP:-off}
 configs=${TERN_CONFIGS:-2:int8,1.6:int8,1.6:int4}
 tern=build/runtime/tern
 peer=${TERN_PEER_DIR:-build/peer}
-[[ -d $peer/node_modules/node-llama-cpp ]] || bench/peer/install.sh "$peer"
+peer_bench=${TERN_PEER_BENCH:-}
+peer_name=${TERN_PEER_NAME:-llama.cpp}
+if [[ -n $peer_bench ]]; then
+    TERN_AGREEMENT=off
+else
+    [[ -d $peer/node_modules/node-llama-cpp ]] || bench/peer/install.sh "$peer"
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export TERN_PEER_DIR=$peer
@@ -48,26 +62,32 @@ echo "## $(basename "$model"): speed"
 for t in ${threads//,/ }; do
     for r in $(seq 1 "$reps"); do
         echo "threads $t, round $r of $reps" >&2
-        node bench/peer/llama_cpp.mjs bench "$model" --threads "$t" --pp "$pp" --tg "$tg" --reps 1 \
-            --vocab "$vocab" --mmap "$mmap" > "$work/llama-$t-$r.json"
+        if [[ -n $peer_bench ]]; then
+            bench/peer/llama_bench.sh "$peer_bench" "$model" "$t" "$pp" "$tg" > "$work/llama-$t-$r.json"
+        else
+            node bench/peer/llama_cpp.mjs bench "$model" --threads "$t" --pp "$pp" --tg "$tg" \
+                --reps 1 --vocab "$vocab" --mmap "$mmap" > "$work/llama-$t-$r.json"
+        fi
         for c in ${configs//,/ }; do
-            "$tern" bench -m "$model" --weights "${c%%:*}" --lm-head "${c##*:}" -p "$pp" -n "$tg" \
-                -t "$t" -r 1 -o json > "$work/tern-$c-$t-$r.json" 2> /dev/null
+            IFS=: read -r weights head bundle <<< "$c"
+            "$tern" bench -m "$model" --weights "$weights" --lm-head "$head" -p "$pp" -n "$tg" \
+                -t "$t" -r 1 ${bundle:+--bundle "$bundle"} ${TERN_ARGS:-} -o json > "$work/tern-$c-$t-$r.json" \
+                2> "$work/tern.err" || { cat "$work/tern.err" >&2; exit 1; }
         done
     done
 done
-node - "$work" "$threads" "$pp" "$tg" "$reps" "$configs" << 'EOF'
+node - "$work" "$threads" "$pp" "$tg" "$reps" "$configs" "$peer_name" << 'EOF'
 const fs = require("fs");
-const [work, threadList, pp, tg, reps, configList] = process.argv.slice(2);
+const [work, threadList, pp, tg, reps, configList, peerName] = process.argv.slice(2);
 const configs = configList.split(",");
-const label = (c) => `${c.split(":")[0]}-bit ${c.split(":")[1]} head`;
+const label = (c) => { const [w, h, b] = c.split(":"); return `${b ? b + " " : ""}${w}-bit ${h} head`; };
 const read = (f) => JSON.parse(fs.readFileSync(`${work}/${f}`, "utf8"));
 const median = (a) => { const s = [...a].sort((x, y) => x - y); const h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
 const range = (a) => ` (${Math.min(...a).toFixed(1)}-${Math.max(...a).toFixed(1)})`;
 const rounds = Array.from({length: Number(reps)}, (_, i) => i + 1);
 console.log(`${reps} paired rounds per thread count; medians, ranges in brackets; ratios are medians of per-round ratios.`);
-console.log(`llama.cpp (node-llama-cpp) loads the model with mmap ${read("llama-" + threadList.split(",")[0] + "-1.json").mmap ? "on (TERN_PEER_MMAP=on)" : "off: read into memory, its fastest mode here"}.\n`);
-console.log(`| threads | test | llama.cpp t/s | ${configs.map((c) => `tern ${label(c)} t/s | / llama.cpp`).join(" | ")} |`);
+console.log(`${peerName} (${read("llama-" + threadList.split(",")[0] + "-1.json").runtime}) loads the model with mmap ${read("llama-" + threadList.split(",")[0] + "-1.json").mmap ? "on (TERN_PEER_MMAP=on)" : "off: read into memory, its fastest mode here"}.\n`);
+console.log(`| threads | test | ${peerName} t/s | ${configs.map((c) => `tern ${label(c)} t/s | / ${peerName}`).join(" | ")} |`);
 console.log(`| ---: | --- | ---: | ${configs.map(() => "---: | ---:").join(" | ")} |`);
 const notes = [];
 for (const t of threadList.split(",")) {
