@@ -17,6 +17,14 @@
 namespace tern::cli {
 namespace {
 
+// The bytes a token reads in the LM head: all it reads but the ternary layers.
+uint64_t head_bytes_per_token(const Model& model) {
+    uint64_t ternary = 0;
+    for (const Model::LinearChoice& l : model.linear_choices())
+        ternary += static_cast<uint64_t>(l.bytes) * model.config().n_layer;
+    return model.bytes_per_token() - ternary;
+}
+
 double correlation(const float* a, const float* b, size_t n) {
     double ma = 0, mb = 0;
     for (size_t i = 0; i < n; ++i) ma += a[i], mb += b[i];
@@ -59,8 +67,7 @@ int compare_heads_command(int argc, char** argv) {
                     " tokens exceed the context (-c " + std::to_string(options.n_ctx) + ")");
     const std::vector<float> want = reference->eval(tokens, true);
     const size_t V = want.size() / tokens.size();
-    const double file_mib =
-        static_cast<double>(reference->bytes_per_token() - reference->packed_bytes()) / 1048576.0;
+    const double file_mib = static_cast<double>(head_bytes_per_token(*reference)) / 1048576.0;
     reference.reset();
 
     std::printf(
@@ -76,10 +83,7 @@ int compare_heads_command(int argc, char** argv) {
         options.lm_head = parse_lm_head(name);
         auto model = load_model(args, options, false);
         const std::vector<float> got = model->eval(tokens, true);
-        uint64_t head_bytes = 0;
-        for (const Model::LinearChoice& l : model->linear_choices())
-            head_bytes += static_cast<uint64_t>(l.bytes) * model->config().n_layer;
-        head_bytes = model->packed_bytes() - head_bytes;
+        const uint64_t head_bytes = head_bytes_per_token(*model);
         double sum = 0, worst = 1;
         size_t same = 0;
         for (size_t t = 0; t < tokens.size(); ++t) {

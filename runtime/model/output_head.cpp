@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <functional>
 
 #include "kernels/vector_loops.h"
@@ -19,22 +20,39 @@ using gguf::TensorInfo;
 using gguf::TensorType;
 
 // The file's rows as they are: F16 rows by f16_gemv in chunks that stay in cache
-// while every row passes, other types decoded row by row.
+// while every row passes, other types decoded row by row. F16 rows are copied
+// into tern's own memory (huge pages, as the ternary weights) and their file
+// pages released: streamed from the file's 4 KiB pages the head read at 11.4
+// GB/s against 15 for the ternary weights (2B4T, one thread, Intel Xeon guest).
 class FileHead final : public OutputHead {
 public:
     FileHead(const Backend& backend, const gguf::File& file, const TensorInfo& rows, int n_vocab,
              int n_embd)
-        : backend_(backend), file_(file), rows_(rows), V_(n_vocab), E_(n_embd) {}
+        : backend_(backend), file_(file), rows_(rows), V_(n_vocab), E_(n_embd) {
+        if (rows_.type != TensorType::f16) return;
+        f16_ = AlignedBytes(rows_.bytes);
+        const uint64_t piece = uint64_t{4} << 20;
+        const int pieces = static_cast<int>((rows_.bytes + piece - 1) / piece);
+        backend_.parallel_for(pieces, [&](int i) {
+            const uint64_t at = piece * static_cast<uint64_t>(i);
+            const uint64_t n = std::min(piece, rows_.bytes - at);
+            std::memcpy(f16_.data() + at, rows_.data + at, n);
+            file_.release(rows_.data + at, n);
+        });
+    }
     LmHead kind() const override { return LmHead::file; }
-    uint64_t packed_bytes() const override { return 0; }
-    std::vector<Region> regions() const override { return {{rows_.data, rows_.bytes}}; }
-    uint64_t bytes_per_token() const override { return rows_.bytes; }
+    uint64_t packed_bytes() const override { return f16_.size(); }
+    std::vector<Region> regions() const override {
+        if (f16_.size() > 0) return {{f16_.data(), f16_.size()}};
+        return {{rows_.data, rows_.bytes}};
+    }
+    uint64_t bytes_per_token() const override { return f16_.size() > 0 ? 0 : rows_.bytes; }
 
     void logits(const float* xn, int m, float* out) const override {
         const int chunk = 256, E = E_;
         const size_t V = static_cast<size_t>(V_);
         if (rows_.type == TensorType::f16) {
-            const auto* weights = reinterpret_cast<const uint16_t*>(rows_.data);
+            const auto* weights = reinterpret_cast<const uint16_t*>(f16_.data());
             backend_.parallel_for((V_ + chunk - 1) / chunk, [&](int c) {
                 const int end = std::min(V_, (c + 1) * chunk);
                 for (int r = 0; r < m; ++r)
@@ -61,6 +79,7 @@ private:
     const gguf::File& file_;
     const TensorInfo& rows_;
     int V_, E_;
+    AlignedBytes f16_;  // the F16 rows, copied from the file
 };
 
 // Decodes every row of the file's head in parallel chunks, hands each to
@@ -186,7 +205,7 @@ uint64_t OutputHead::bytes_made_at_load(LmHead kind, int n_vocab, int n_embd) {
     const uint64_t values = uint64_t(n_vocab) * n_embd;
     if (kind == LmHead::int8) return values + 4 * uint64_t(n_vocab);  // values, row scales
     if (kind == LmHead::int4) return values / 2 + values / ref::kInt4Group * 2;  // + F16 scales
-    return 0;
+    return 2 * values;  // F16 rows copied from the file (other types are read in place)
 }
 
 std::unique_ptr<OutputHead> OutputHead::make(LmHead kind, const Backend& backend,

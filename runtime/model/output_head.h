@@ -34,7 +34,8 @@ public:
     virtual void logits(const float* xn, int m, float* out) const = 0;
     // The bytes a token reads (for the read bound).
     virtual std::vector<Region> regions() const = 0;
-    // Bytes made at load (0 when the file's rows are read as they are).
+    // Bytes made at load (the file head's F16 rows are copied; other file rows
+    // are read in place: 0).
     virtual uint64_t packed_bytes() const = 0;
     // File bytes a token reads besides packed_bytes() (the file head's rows).
     virtual uint64_t bytes_per_token() const = 0;
