@@ -86,7 +86,8 @@ const median = (a) => { const s = [...a].sort((x, y) => x - y); const h = s.leng
 const range = (a) => ` (${Math.min(...a).toFixed(1)}-${Math.max(...a).toFixed(1)})`;
 const rounds = Array.from({length: Number(reps)}, (_, i) => i + 1);
 console.log(`${reps} paired rounds per thread count; medians, ranges in brackets; ratios are medians of per-round ratios.`);
-console.log(`${peerName} (${read("llama-" + threadList.split(",")[0] + "-1.json").runtime}) loads the model with mmap ${read("llama-" + threadList.split(",")[0] + "-1.json").mmap ? "on (TERN_PEER_MMAP=on)" : "off: read into memory, its fastest mode here"}.\n`);
+const firstPeer = read("llama-" + threadList.split(",")[0] + "-1.json");
+console.log(`${peerName} (${firstPeer.runtime}) loads the model with mmap ${firstPeer.mmap ? "on (TERN_PEER_MMAP=on)" : "off: read into memory, its fastest mode here"}.\n`);
 console.log(`| threads | test | ${peerName} t/s | ${configs.map((c) => `tern ${label(c)} t/s | / ${peerName}`).join(" | ")} |`);
 console.log(`| ---: | --- | ---: | ${configs.map(() => "---: | ---:").join(" | ")} |`);
 const notes = [];

@@ -487,7 +487,8 @@ MemoryEstimate estimate_memory(const gguf::File& file, const ModelConfig& c, int
     for (const gguf::TensorInfo& t : file.tensors())
         if (t.name.rfind("blk.", 0) == 0 && t.dims.size() == 2)
             e.weights += static_cast<double>(t.elements()) / 4.0;
-    e.head = static_cast<double>(OutputHead::bytes_made_at_load(head, c.n_vocab, c.n_embd));
+    e.head = static_cast<double>(
+        OutputHead::bytes_made_at_load(head, file.tensor(c.head_tensor), c.n_vocab, c.n_embd));
     return e;
 }
 

@@ -201,11 +201,13 @@ void OutputHead::use_kernel(const KernelInfo&) {
                 ", not int8");
 }
 
-uint64_t OutputHead::bytes_made_at_load(LmHead kind, int n_vocab, int n_embd) {
+uint64_t OutputHead::bytes_made_at_load(LmHead kind, const TensorInfo& rows, int n_vocab,
+                                        int n_embd) {
     const uint64_t values = uint64_t(n_vocab) * n_embd;
     if (kind == LmHead::int8) return values + 4 * uint64_t(n_vocab);  // values, row scales
     if (kind == LmHead::int4) return values / 2 + values / ref::kInt4Group * 2;  // + F16 scales
-    return 2 * values;  // F16 rows copied from the file (other types are read in place)
+    // The file head copies F16 rows (FileHead) and reads other types in place.
+    return rows.type == TensorType::f16 ? rows.bytes : 0;
 }
 
 std::unique_ptr<OutputHead> OutputHead::make(LmHead kind, const Backend& backend,

@@ -24,8 +24,10 @@ public:
     static std::unique_ptr<OutputHead> make(LmHead kind, const Backend& backend,
                                             const gguf::File& file, const gguf::TensorInfo& rows,
                                             int n_vocab, int n_embd);
-    // About the bytes such a head makes at load (the load-time memory check).
-    static uint64_t bytes_made_at_load(LmHead kind, int n_vocab, int n_embd);
+    // About the bytes such a head makes at load from the file's `rows` (the
+    // load-time memory check).
+    static uint64_t bytes_made_at_load(LmHead kind, const gguf::TensorInfo& rows, int n_vocab,
+                                       int n_embd);
     virtual ~OutputHead() = default;
 
     virtual LmHead kind() const = 0;
@@ -34,8 +36,8 @@ public:
     virtual void logits(const float* xn, int m, float* out) const = 0;
     // The bytes a token reads (for the read bound).
     virtual std::vector<Region> regions() const = 0;
-    // Bytes made at load (the file head's F16 rows are copied; other file rows
-    // are read in place: 0).
+    // Bytes made at load (the file head copies F16 rows and reads other types in
+    // place: 0).
     virtual uint64_t packed_bytes() const = 0;
     // File bytes a token reads besides packed_bytes() (the file head's rows).
     virtual uint64_t bytes_per_token() const = 0;
