@@ -23,6 +23,7 @@
 //   sum_k c_s x = (3 sum_k t_s x - sum_k t_(s+1) x) / 256, exactly,
 // six dot products over the multiples t_0..t_5 of each byte. The other dot kinds
 // extract c_s and proceed as for 2-bit codes.
+#include "byte_triples.h"
 #include "ternary_linear_generator.h"
 
 namespace tern {
@@ -58,6 +59,7 @@ public:
         // digits are decoded once per tile: then extracting them costs less than a
         // sixth dot product per byte in every pass.
         const bool carry = tmad_carries(base3, kind, decode);
+        by_additions = base3 && triples_by_additions(get_target());
 
         Var b{"b"}, j{"j"}, s{"s"}, kq{"kq"}, t{"t"}, p{"p"}, blk{"blk"};
         if (in_place) {
@@ -68,13 +70,13 @@ public:
             code(b, j, s, kq, t) = (packed(4 * j + b, kq, t) >> cast<uint8_t>(4 * (s / 2))) &
                                    cast<uint8_t>(select(s % 2 == 1, 12, 3));
         } else if (base3) {
-            // t_s = 3^s v mod 256, written per s so that unrolled s loops fold it.
+            // t_s = 3^s v mod 256, written per s so that unrolled s loops fold it:
+            // by byte additions on x86 (byte_triples.h), by products elsewhere.
             Expr v = packed(4 * j + b, kq, t);
-            Expr ts = v;
-            for (int d = 5; d >= 1; --d) {
-                int p3 = 1;
-                for (int e = 0; e < d; ++e) p3 *= 3;
-                ts = select(s == d, v * cast<uint8_t>(p3 % 256), ts);
+            Expr ts = v, multiple = v;
+            for (int d = 1, p3 = 3; d <= 5; ++d, p3 *= 3) {
+                multiple = by_additions ? triple_bytes(multiple) : v * cast<uint8_t>(p3 % 256);
+                ts = select(s == d, multiple, ts);
             }
             // floor(3 t / 256) is [t >= 86] + [t >= 171]; saturating byte
             // subtractions say so without compares or widening, and bound the code
@@ -139,6 +141,8 @@ public:
     void schedule() {
         const DotKind kind = static_cast<DotKind>(static_cast<int>(dot_kind));
         const int L = lanes, R = codes_per_byte(base3) * L;
+        // Code vectors are a row tile's 4 * lanes bytes.
+        if (by_additions) add_byte_triples(get_target(), *get_externs_map(), 4 * L);
         if (get_auto_schedule()) {
             set_common_estimates();
             packed.set_estimates({{0, 4 * L}, {0, est_k / 4}, {0, est_n / R}});
@@ -210,6 +214,7 @@ private:
     Func code{"code"}, xq{"xq"}, acc16{"acc16"}, acc{"acc"}, xsum{"xsum"};
     Halide::RDom reduce_pairs, reduce_blocks, reduce_quads;
     Halide::LoopLevel tile_level;
+    bool by_additions = false;
 };
 
 }  // namespace tern

@@ -70,6 +70,15 @@ TEST(EmittedAssembly, Base3ReachesTheSameDotProducts) {
     EXPECT_GE(count(neon, R"(\b[su]dot\s+v\d+\.4s)"), 5) << ASM_B3_NEON;
 }
 
+// x86 has no byte multiply: the digit multiples t_s = 3^s v mod 256 are byte
+// additions (generators/byte_triples.h), not bytes widened, multiplied in
+// 16-bit lanes and shuffled back (vpmullw); AVX-512 base-3 GEMVs ran 1.7x slower
+// cached that way on the Intel Xeon guest (2026-12-04).
+TEST(EmittedAssembly, Base3MultiplesAreByteAdditions) {
+    expect_instructions(ASM_B3_VNNI, R"(\bvpaddb\s+%zmm)", 10, R"(\bvpmullw\b)");
+    expect_instructions(ASM_B3_AVX2, R"(\bvpaddb\s+%ymm)", 8, R"(\bvpmullw\b)");
+}
+
 // Codes decoded once per row tile and read back from memory (decode=1) are
 // still multiplied in pairs: no widening multiply of the products.
 TEST(EmittedAssembly, DecodedCodesReachVpmaddubsw) {
