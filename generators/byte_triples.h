@@ -9,8 +9,8 @@
 // into 3^s v (a freeze between the steps does not stop LLVM 14), so each step
 // goes through tern_triple, an LLVM IR function linked into the pipeline: the
 // two additions and an empty inline-asm statement that hands the sum on in a
-// register, which no optimiser can see through. On ARM,
-// which multiplies bytes in one instruction, the multiples stay products.
+// register, which no optimiser can see through. On ARM, which multiplies bytes
+// in one instruction, the multiples stay products.
 #pragma once
 
 #include <string>

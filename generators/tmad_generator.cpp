@@ -59,7 +59,7 @@ public:
         // digits are decoded once per tile: then extracting them costs less than a
         // sixth dot product per byte in every pass.
         const bool carry = tmad_carries(base3, kind, decode);
-        by_additions = base3 && triples_by_additions(get_target());
+        const bool by_additions = multiples_by_additions();
 
         Var b{"b"}, j{"j"}, s{"s"}, kq{"kq"}, t{"t"}, p{"p"}, blk{"blk"};
         if (in_place) {
@@ -142,7 +142,7 @@ public:
         const DotKind kind = static_cast<DotKind>(static_cast<int>(dot_kind));
         const int L = lanes, R = codes_per_byte(base3) * L;
         // Code vectors are a row tile's 4 * lanes bytes.
-        if (by_additions) add_byte_triples(get_target(), *get_externs_map(), 4 * L);
+        if (multiples_by_additions()) add_byte_triples(get_target(), *get_externs_map(), 4 * L);
         if (get_auto_schedule()) {
             set_common_estimates();
             packed.set_estimates({{0, 4 * L}, {0, est_k / 4}, {0, est_n / R}});
@@ -211,10 +211,12 @@ public:
     }
 
 private:
+    // Base-3 digit multiples by byte additions (byte_triples.h) on this target.
+    bool multiples_by_additions() const { return base3 && triples_by_additions(get_target()); }
+
     Func code{"code"}, xq{"xq"}, acc16{"acc16"}, acc{"acc"}, xsum{"xsum"};
     Halide::RDom reduce_pairs, reduce_blocks, reduce_quads;
     Halide::LoopLevel tile_level;
-    bool by_additions = false;
 };
 
 }  // namespace tern
