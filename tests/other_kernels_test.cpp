@@ -94,6 +94,26 @@ TEST_P(Int8Gemv, MatchesReferenceExactly) {
     }
 }
 
+// One row runs as one call per thread over equal shares of the row tiles; any
+// thread count, more threads than tiles included, gives the reference's result.
+TEST_P(Int8Gemv, AnyThreadCount) {
+    for (int threads : {1, 3, 4}) {
+        set_num_threads(threads);
+        for (auto [n, k] : {std::pair{7, 20}, {100, 64}, {1001, 2560}}) {
+            const auto w = test::random_int8(static_cast<size_t>(n) * k, n + threads);
+            const auto q = test::random_int8(k, k);
+            const auto rs = test::random_float(n, 5, 0.001f, 0.02f);
+            const Int8Rows rows = packed_rows(bundle(), w, rs, n, k);
+            std::vector<float> y(n), y_ref(n);
+            int8_gemv(rows, q.data(), 0.03f, y.data());
+            ref::int8_gemv(w.data(), rs.data(), n, k, q.data(), 0.03f, y_ref.data());
+            for (int i = 0; i < n; ++i)
+                ASSERT_EQ(y[i], y_ref[i]) << threads << " threads, n=" << n << " row " << i;
+        }
+    }
+    set_num_threads(0);
+}
+
 // Another int8_gemv kernel of the same layout (the batch kernel is one) reads
 // the rows as packed, with the same results (tern-tune --in-model swaps head
 // kernels this way).
@@ -169,7 +189,9 @@ TEST_P(Int4Gemv, MatchesReference) {
         for (int r = 0; r < n; r += 5)
             for (int c = 0; c < k; c += 3)
                 ASSERT_EQ(rows.get(r, c), w[static_cast<size_t>(r) * k + c]) << r << "," << c;
+        // One row runs split across threads (any count); more rows run whole.
         for (int m : {1, 2, 5}) {
+            set_num_threads(m == 1 ? 3 : 0);
             const auto q = test::random_int8(static_cast<size_t>(m) * k, 7 * m);
             const auto qs = test::random_float(m, 20 + m, 0.01f, 0.05f);
             std::vector<float> y(static_cast<size_t>(m) * n), y_ref(n);
@@ -186,6 +208,7 @@ TEST_P(Int4Gemv, MatchesReference) {
             }
         }
     }
+    set_num_threads(0);
 }
 
 TEST_P(Int4Gemv, QuantiserKeepsEachGroupWithinItsScale) {

@@ -95,6 +95,18 @@ TEST_P(TernaryKernel, EdgeCases) {
     expect_matches_reference(kernel(), w, q, s, m);
 }
 
+// A single activation row runs as one call per thread over equal shares of the
+// row tiles: any thread count, including more threads than tiles, gives the
+// reference's result.
+TEST_P(TernaryKernel, AnyThreadCount) {
+    for (int threads : {1, 3, 4}) {
+        set_num_threads(threads);
+        for (const Shape& s : {Shape{100, 7}, Shape{129, 65}, Shape{1000, 300}, Shape{2560, 640}})
+            run_random(kernel(), s.k, s.n, rows(), 3 * s.k + s.n + threads);
+    }
+    set_num_threads(0);
+}
+
 INSTANTIATE_TEST_SUITE_P(All, TernaryKernel, testing::ValuesIn(ternary_kernel_names(false)),
                          [](const auto& info) { return test::param_name(info.param); });
 
