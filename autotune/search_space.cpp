@@ -18,6 +18,7 @@ bool legal(const Candidate& c, Op op, const TargetInfo& target) {
     const int lane_bits = c.family == Family::tmad ? 32 : 16;
     if (target.vector_bits > 0 && k.at("lanes") * lane_bits > target.vector_bits) return false;
     if (c.family == Family::tlut && k.at("lookup") == 1 && g != 2) return false;
+    if (k.at("prefetch_l2") > 0 && k.at("prefetch") == 0) return false;
     if (c.family == Family::tmad) {
         const int dot = k.at("dot");
         if (std::find(target.tmad_dot.begin(), target.tmad_dot.end(), dot) == target.tmad_dot.end())

@@ -35,6 +35,7 @@ public:
     GeneratorParam<int> m_tile{"m_tile", 1};
     GeneratorParam<int> unroll{"unroll", 1};
     GeneratorParam<int> prefetch{"prefetch", 0};
+    GeneratorParam<int> prefetch_l2{"prefetch_l2", 0};
     GeneratorParam<int> tasks{"tasks", 1};
     // Problem size, used only as estimates when an autoscheduler schedules the
     // pipeline (the tuner's comparison); padded K and N, activation rows M.
@@ -64,6 +65,10 @@ protected:
         check_knob(f, "m_tile", m_tile);
         check_knob(f, "unroll", unroll);
         check_knob(f, "prefetch", prefetch);
+        check_knob(f, "prefetch_l2", prefetch_l2);
+        if (prefetch_l2 > 0 && prefetch == 0)
+            throw Halide::CompileError(std::string(family_name(f)) +
+                                       ": prefetch_l2 needs prefetch > 0 (it extends those)");
         check_knob(f, "tasks", tasks);
     }
 
@@ -143,13 +148,14 @@ protected:
     // Called from a family's schedule(): the pipeline exists only after generate().
     // load_bounds: buffers of small u8 values and their largest value (see
     // select_dot_products.h).
-    // Prefetches (the prefetch knob) keep their lines (see cache_prefetch.h).
+    // Prefetches (the prefetch knob) keep their lines, and prefetch_l2 KiB
+    // further on into L2 (see cache_prefetch.h).
     void select_dot_products(std::map<std::string, uint64_t> load_bounds = {}) {
         this->get_pipeline().add_custom_lowering_pass(
             new SelectDotProducts(std::move(load_bounds)));
         if (prefetch > 0)
-            add_cache_prefetches(this->get_target(), *this->get_externs_map(),
-                                 this->get_pipeline());
+            add_cache_prefetches(this->get_target(), *this->get_externs_map(), this->get_pipeline(),
+                                 1024 * prefetch_l2);
     }
     // Likewise, for families that look up lut16_ tables (see table_lookup.h).
     void select_table_lookups() {

@@ -57,6 +57,15 @@ TEST(EmittedAssembly, PrefetchesKeepTheirLines) {
     expect_instructions(ASM_NEON, R"(\bprfm\s+pldl1keep\b)", 1, R"(\bprfm\s+pldl1strm\b)");
 }
 
+// prefetch_l2 adds a prefetch into L2 further on to each (the AVX2 kernel has
+// prefetch_l2=2), and without it there is none (the ARM kernel has 0).
+TEST(EmittedAssembly, PrefetchL2AddsPrefetchesIntoL2) {
+    const std::string avx2 = read(ASM_AVX2);
+    EXPECT_GE(count(avx2, R"(\bprefetcht1\b)"), 1) << ASM_AVX2;
+    EXPECT_EQ(count(avx2, R"(\bprefetcht1\b)"), count(avx2, R"(\bprefetcht0\b)")) << ASM_AVX2;
+    expect_instructions(ASM_NEON, R"(\bprfm\s+pldl1keep\b)", 1, R"(\bprfm\s+pldl2keep\b)");
+}
+
 // Base-3 bytes: the same instructions. VNNI sums the multiples t_0..t_5 of each
 // byte, six vpdpbusd per load; the others extract digits bounded by 2, which
 // keeps pmaddubsw exact (no widening multiply of the products).

@@ -76,6 +76,11 @@ inline std::vector<Knob> knob_space(Family f) {
     const Knob unroll{"unroll", {1, 2, 4}, "unroll of the innermost K loop", false};
     const Knob prefetch{
         "prefetch", {0, 2, 4, 8, 16}, "K blocks of weights prefetched ahead (0 = off)", false};
+    const Knob prefetch_l2{"prefetch_l2",
+                           {0, 2, 4},
+                           "KiB further on than each prefetch, prefetched into L2 too (0 = off; "
+                           "needs prefetch)",
+                           false};
     const Knob tasks{"tasks", {1, 4, 16, 64}, "row tiles per parallel task", false};
     switch (f) {
         case Family::tmad:
@@ -102,6 +107,7 @@ inline std::vector<Knob> knob_space(Family f) {
                 m_tile,
                 unroll,
                 prefetch,
+                prefetch_l2,
                 tasks};
         case Family::tadd:
             return {{"lanes", {8, 16, 32}, "rows per tile (int16 lanes)", true},
@@ -109,6 +115,7 @@ inline std::vector<Knob> knob_space(Family f) {
                     m_tile,
                     unroll,
                     prefetch,
+                    prefetch_l2,
                     tasks};
         case Family::tlut:
             return {{"lanes", {8, 16, 32}, "rows per tile (int16 lanes)", true},
@@ -122,6 +129,7 @@ inline std::vector<Knob> knob_space(Family f) {
                     m_tile,
                     unroll,
                     prefetch,
+                    prefetch_l2,
                     tasks};
         case Family::rmsnorm_quant:
             return {

@@ -16,7 +16,8 @@ struct Region {
 // `threads` threads of the calling thread's pool (a Backend::Scope's, else the
 // default pool; it sets that pool's count), each taking an equal part of every
 // region (any alignment: a file-precision LM head sits at GGUF's 32-byte
-// alignment), and returns GB/s. The sum goes
+// alignment), and returns GB/s: the faster of two passes, with and without a
+// second prefetch into L2 (stream_prefetch.h). The sum goes
 // to `sink` so nothing is elided. Benchmarks probe the very buffers a kernel
 // streams: on a virtual machine, where memory sits on the host can change
 // bandwidth by half.
