@@ -42,16 +42,8 @@ __attribute__((target("avx2,f16c,fma"))) void f16_gemv_avx2(const uint16_t* rows
         const uint16_t* w = rows + r * k;
         __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
         int i = 0;
-        for (; i + 32 <= k; i += 32) {
-            prefetch_stream_line(w + i);
-            for (int h = 0; h < 32; h += 16) {
-                const __m128i h0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i + h));
-                const __m128i h1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i + h + 8));
-                a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(h0), _mm256_loadu_ps(x + i + h), a0);
-                a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(h1), _mm256_loadu_ps(x + i + h + 8), a1);
-            }
-        }
         for (; i + 16 <= k; i += 16) {
+            if (i % 32 == 0) prefetch_stream_line(w + i);  // once per 64-byte line
             const __m128i h0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i));
             const __m128i h1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i + 8));
             a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(h0), _mm256_loadu_ps(x + i), a0);

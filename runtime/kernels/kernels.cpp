@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 
 #include "kernels/thread_pool.h"
 #include "tern/error.h"
@@ -61,29 +62,33 @@ struct RowCut {
     int dim;
 };
 
-// Runs a single-row kernel call as one call per thread, each over a contiguous
-// equal share of the row tiles (the kernel's own parallel loop then runs
-// serially inside each). Why: the kernels' parallel loops hand out fixed groups
-// of tiles as threads ask for them, and few groups split unevenly: a 2560-row
+// Runs a kernel on m_rows activation rows. A single row runs as one call per
+// thread, each over a contiguous equal share of the row tiles (the kernel's own
+// parallel loop then runs serially inside each); the first cut's dimension
+// counts the tiles. Why: the kernels' parallel loops hand out fixed groups of
+// tiles as threads ask for them, and few groups split unevenly: a 2560-row
 // matrix of 32-row tiles in groups of 16 is 5 groups, 3 on one thread and 2 on
 // the other. On 2B4T's GEMV shapes at 2 threads (AVX2 bundle, Intel Xeon
 // guest), equal contiguous shares took 1.2-1.3x less time.
 constexpr int kMaxArgs = 8, kMaxDims = 4;
-int run_in_row_parts(KernelInfo::Entry entry, void** args, int nargs,
-                     const std::vector<RowCut>& cuts, int tiles) {
-    const int parts = std::min(tiles, current_pool().threads());
+template <int N>
+int run_rows(KernelInfo::Entry entry, void* (&args)[N], int m_rows,
+             std::initializer_list<RowCut> cuts) {
+    static_assert(N <= kMaxArgs, "run_rows: too many arguments");
+    const int tiles = cuts.begin()->buf->dim[cuts.begin()->dim].extent;
+    const int parts = m_rows == 1 ? std::min(tiles, current_pool().threads()) : 1;
     if (parts <= 1) return entry(args);
-    require(nargs <= kMaxArgs && cuts.size() <= kMaxArgs, "run_in_row_parts: too many arguments");
+    require(cuts.size() <= kMaxArgs, "run_rows: too many cut buffers");
     for (const RowCut& cut : cuts)
         require(cut.buf->dimensions <= kMaxDims && cut.buf->dim[cut.dim].extent % tiles == 0,
-                "run_in_row_parts: a cut buffer is not whole row tiles");
+                "run_rows: a cut buffer is not whole row tiles");
     struct Call {
         KernelInfo::Entry entry;
         void** args;
         int nargs;
-        const std::vector<RowCut>* cuts;
+        std::initializer_list<RowCut> cuts;
         int tiles, parts;
-    } call{entry, args, nargs, &cuts, tiles, parts};
+    } call{entry, args, N, cuts, tiles, parts};
     const halide_task_t part = [](void*, int i, uint8_t* closure) -> int {
         const Call& c = *reinterpret_cast<const Call*>(closure);
         const int64_t t0 = int64_t{c.tiles} * i / c.parts,
@@ -92,8 +97,8 @@ int run_in_row_parts(KernelInfo::Entry entry, void** args, int nargs,
         std::copy(c.args, c.args + c.nargs, args);
         halide_buffer_t bufs[kMaxArgs];
         halide_dimension_t dims[kMaxArgs][kMaxDims];
-        for (size_t a = 0; a < c.cuts->size(); ++a) {
-            const RowCut& cut = (*c.cuts)[a];
+        for (size_t a = 0; a < c.cuts.size(); ++a) {
+            const RowCut& cut = c.cuts.begin()[a];
             halide_buffer_t& b = bufs[a];
             b = *cut.buf;
             std::copy(cut.buf->dim, cut.buf->dim + b.dimensions, dims[a]);
@@ -138,17 +143,11 @@ void run_head_rows(const char* fn, const KernelInfo* kern, DenseBuffer& packed, 
     DenseBuffer yb(y_out, kF32, {n_pad, m_rows});
     void* args[] = {packed.get(), scales.get(), qb.get(), qsb.get(), yb.get()};
     pool_install();
-    if (m_rows == 1) {
-        const int tiles = packed.get()->dim[packed.get()->dimensions - 1].extent;
-        check_halide(run_in_row_parts(kern->entry, args, 5,
-                                      {{packed.get(), packed.get()->dimensions - 1},
-                                       {scales.get(), scales.get()->dimensions - 1},
-                                       {yb.get(), 0}},
-                                      tiles),
-                     kern->name);
-    } else {
-        check_halide(kern->entry(args), kern->name);
-    }
+    check_halide(run_rows(kern->entry, args, m_rows,
+                          {{packed.get(), packed.get()->dimensions - 1},
+                           {scales.get(), scales.get()->dimensions - 1},
+                           {yb.get(), 0}}),
+                 kern->name);
     if (y_out != y)
         for (int m = 0; m < m_rows; ++m)
             std::memcpy(y + static_cast<size_t>(m) * n, &y_padded[static_cast<size_t>(m) * n_pad],
@@ -235,15 +234,9 @@ void ternary_linear(const KernelInfo& kernel, const PackedMatrix& w, const int8_
     float w_scale = w.scale;
     void* args[] = {qb.get(), sb.get(), &w_scale, pb.get(), yb.get()};
     pool_install();
-    if (m_rows == 1) {
-        const int tiles = w.dims.back();
-        check_halide(run_in_row_parts(
-                         kernel.entry, args, 5,
-                         {{pb.get(), static_cast<int>(w.dims.size()) - 1}, {yb.get(), 0}}, tiles),
-                     kernel.name);
-    } else {
-        check_halide(kernel.entry(args), kernel.name);
-    }
+    check_halide(run_rows(kernel.entry, args, m_rows,
+                          {{pb.get(), static_cast<int>(w.dims.size()) - 1}, {yb.get(), 0}}),
+                 kernel.name);
 
     if (y_out != y) {
         for (int m = 0; m < m_rows; ++m)
