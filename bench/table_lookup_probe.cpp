@@ -448,66 +448,52 @@ void set_counters(benchmark::State& state, size_t bytes_per_call) {
         8.0 * bytes_per_call / (static_cast<double>(state.range(0)) * state.range(1));
 }
 
-// stream = 1: a different matrix each call (weights from memory, as in
-// generation); 0: one matrix again and again (from cache: the loop's own speed).
-void lookup(benchmark::State& state) {
-    Problem& p = problem(static_cast<int>(state.range(1)), static_cast<int>(state.range(0)));
-    const size_t mats = state.range(2) ? p.lookup.size() : 1;
-    std::vector<int32_t> y(p.n);
-    size_t i = 0;
-    for (auto _ : state) {
-        gemv_lookup(p.lookup[i++ % mats], p.tables.data(), y.data());
-        benchmark::DoNotOptimize(y.data());
-    }
-    set_counters(state, p.lookup[0].bytes.size());
+Problem& problem_of(const benchmark::State& state) {
+    return problem(static_cast<int>(state.range(1)), static_cast<int>(state.range(0)));
 }
 
-void madd(benchmark::State& state) {
-    Problem& p = problem(static_cast<int>(state.range(1)), static_cast<int>(state.range(0)));
-    const size_t mats = state.range(2) ? p.madd.size() : 1;
-    std::vector<int32_t> y(p.n);
+// stream = 1: a different matrix each call (weights from memory, as in
+// generation); 0: one matrix again and again (from cache: the loop's own speed).
+template <typename Matrix, typename Gemv>
+void run(benchmark::State& state, const std::vector<Matrix>& mats, size_t bytes, Gemv gemv) {
+    const size_t count = state.range(2) ? mats.size() : 1;
+    std::vector<int32_t> y(static_cast<size_t>(state.range(1)));
     size_t i = 0;
     for (auto _ : state) {
-        gemv_madd(p.madd[i++ % mats].data(), p.n, p.k, p.q.data(), p.q_sum, y.data());
+        gemv(mats[i++ % count], y.data());
         benchmark::DoNotOptimize(y.data());
     }
-    set_counters(state, p.madd[0].size());
+    set_counters(state, bytes);
+}
+
+void lookup(benchmark::State& state) {
+    Problem& p = problem_of(state);
+    run(state, p.lookup, p.lookup[0].bytes.size(),
+        [&](const LookupMatrix& m, int32_t* y) { gemv_lookup(m, p.tables.data(), y); });
 }
 
 void lookup5(benchmark::State& state) {
-    Problem& p = problem(static_cast<int>(state.range(1)), static_cast<int>(state.range(0)));
+    Problem& p = problem_of(state);
     if (p.lookup5.empty()) return state.SkipWithError("this CPU has no AVX-512 VBMI");
-    const size_t mats = state.range(2) ? p.lookup5.size() : 1;
-    std::vector<int32_t> y(p.n);
-    size_t i = 0;
-    for (auto _ : state) {
-        gemv_lookup5(p.lookup5[i++ % mats], p.tables5.data(), y.data());
-        benchmark::DoNotOptimize(y.data());
-    }
-    set_counters(state, p.lookup5[0].bytes.size());
+    run(state, p.lookup5, p.lookup5[0].bytes.size(),
+        [&](const Lookup5Matrix& m, int32_t* y) { gemv_lookup5(m, p.tables5.data(), y); });
 }
 
-// K x N: 2B4T's gate/up and down shapes.
-BENCHMARK(lookup)
-    ->Args({2592, 6912, 1})
-    ->Args({6912, 2560, 1})
-    ->Args({2592, 6912, 0})
-    ->Args({6912, 2560, 0})
-    ->ArgNames({"k", "n", "stream"})
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK(lookup5)
-    ->Args({2592, 6912, 1})
-    ->Args({6912, 2560, 1})
-    ->Args({2592, 6912, 0})
-    ->Args({6912, 2560, 0})
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK(madd)
-    ->Args({2592, 6912, 1})
-    ->Args({6912, 2560, 1})
-    ->Args({2592, 6912, 0})
-    ->Args({6912, 2560, 0})
-    ->ArgNames({"k", "n", "stream"})
-    ->Unit(benchmark::kMicrosecond);
+void madd(benchmark::State& state) {
+    Problem& p = problem_of(state);
+    run(state, p.madd, p.madd[0].size(), [&](const HugeVector<uint8_t>& m, int32_t* y) {
+        gemv_madd(m.data(), p.n, p.k, p.q.data(), p.q_sum, y);
+    });
+}
+
+// K x N: 2B4T's gate/up and down shapes, streamed and cached.
+void shapes(benchmark::internal::Benchmark* b) {
+    for (int stream : {1, 0}) b->Args({2592, 6912, stream})->Args({6912, 2560, stream});
+    b->ArgNames({"k", "n", "stream"})->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(lookup)->Apply(shapes);
+BENCHMARK(lookup5)->Apply(shapes);
+BENCHMARK(madd)->Apply(shapes);
 
 }  // namespace
 
