@@ -4,7 +4,10 @@
 // client for Node (npm `openai`, the one scripts/setup.sh installs), streaming.
 //   node bench/serve_bench.mjs MODEL [--threads 2] [--rounds 3] [--tokens 64]
 //        [--levels 1,2,4,8,16] [--tern build/runtime/tern] [--modules build/npm/node_modules]
-// Prints a markdown table; medians over rounds, with the range.
+// Prints a markdown table; medians over rounds, with the range. The steady rate
+// counts only the time when every stream of a level is generating, and is set
+// against tern bench's prompt rate at that batch (the same rows through the
+// same GEMMs, no server).
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -58,14 +61,41 @@ async function stream(seed) {
                                stream_options: { include_usage: true } }),
     });
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-    let first = 0, tail = "";
+    // Each part's arrival time and the events it completes, for the steady rate.
+    let first = 0, tail = "", pending = "";
+    const events = [];
     const decoder = new TextDecoder();
     for await (const part of res.body) {
-        if (!first) first = performance.now() - t0;
-        tail = (tail + decoder.decode(part, { stream: true })).slice(-4096);
+        const now = performance.now();
+        if (!first) first = now - t0;
+        const text = decoder.decode(part, { stream: true });
+        tail = (tail + text).slice(-4096);
+        const split = (pending + text).split("\n\n");  // events end with a blank line
+        pending = split.pop();
+        events.push({ at: now, count: split.length });
     }
     const usage = tail.match(/"usage":\{[^}]*"completion_tokens":(\d+)/);
-    return { ttft: first, n: usage ? Number(usage[1]) : 0 };
+    return { ttft: first, n: usage ? Number(usage[1]) : 0, events };
+}
+
+// Tokens per second while every stream of a level is generating: from the last
+// first token to the first stream's end, so that neither the prompts nor the
+// tail of streams finishing at different times count.
+function steadyRate(out) {
+    const from = Math.max(...out.map((o) => o.events[0].at));
+    const to = Math.min(...out.map((o) => o.events[o.events.length - 1].at));
+    if (to <= from) return 0;
+    let n = 0;
+    for (const o of out) for (const e of o.events) if (e.at > from && e.at <= to) n += e.count;
+    return n / ((to - from) / 1000);
+}
+
+// tern bench's prompt rate at m tokens: what a step of m sequences' integer work
+// allows (m rows through the same GEMMs).
+function ppRate(m) {
+    const rows = JSON.parse(execFileSync(tern, ["bench", "-m", model, "-p", String(m), "-n", "0",
+        "-t", String(threads), "-r", "3", "-o", "json"], { encoding: "utf8" }));
+    return rows.find((r) => r.test.startsWith("pp")).tps_mean;
 }
 
 // The same through the official client, once: the API is what clients expect.
@@ -77,7 +107,7 @@ await stream(0);  // warm-up
 // Rounds outermost, every concurrency level once per round: the host's drift
 // (its bandwidth moves 20-50% within minutes) hits all levels of a round alike,
 // and ratios are taken within rounds.
-const results = levels.map((c) => ({ c, tps: [], ttft: [], ratio: [] }));
+const results = levels.map((c) => ({ c, tps: [], ttft: [], ratio: [], steady: [] }));
 for (let r = 0; r < rounds; r++) {
     for (const res of results) {
         const c = res.c;
@@ -86,22 +116,26 @@ for (let r = 0; r < rounds; r++) {
         const seconds = (performance.now() - t0) / 1000;
         res.tps.push(out.reduce((a, o) => a + o.n, 0) / seconds);
         res.ttft.push(median(out.map((o) => o.ttft)));
+        res.steady.push(steadyRate(out));
     }
     const one = results.find((x) => x.c === 1)?.tps[r];
     for (const res of results) res.ratio.push(one ? res.tps[r] / one : 0);
 }
 const after = ternBench();
 server.kill("SIGTERM");
+const pp = Object.fromEntries(levels.filter((c) => c > 1).map((c) => [c, ppRate(c)]));
 
 const single = median(results.find((r) => r.c === 1)?.tps ?? [0]);
 console.log(`model ${path.basename(model)}, ${threads} threads, ${tokens} tokens per request after a ` +
     `32-token prompt, ${rounds} rounds; ${reserved}`);
 console.log(`tern bench tg${tokens} (same threads, before / after): ${before.toFixed(1)} / ${after.toFixed(1)} tokens/s\n`);
-console.log("| streams | aggregate tokens/s | vs 1 stream (median of rounds) | per stream | time to first token, ms |");
-console.log("| ---: | ---: | ---: | ---: | ---: |");
+console.log("| streams | aggregate tokens/s | vs 1 stream (median of rounds) | per stream | time to first token, ms " +
+    "| steady tokens/s (all streams generating) | steady vs tern bench pp at that batch |");
+console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const r of results) {
-    const m = median(r.tps);
+    const m = median(r.tps), steady = median(r.steady);
+    const share = pp[r.c] ? `${(100 * steady / pp[r.c]).toFixed(0)}% of pp${r.c} ${pp[r.c].toFixed(1)}` : "";
     console.log(`| ${r.c} | ${m.toFixed(1)} (${range(r.tps)}) | ${median(r.ratio).toFixed(2)}x | ${(m / r.c).toFixed(1)} | ` +
-        `${median(r.ttft).toFixed(0)} (${range(r.ttft)}) |`);
+        `${median(r.ttft).toFixed(0)} (${range(r.ttft)}) | ${steady.toFixed(1)} (${range(r.steady)}) | ${share} |`);
 }
 console.log(`\none stream through the server: ${(100 * single / ((before + after) / 2)).toFixed(0)}% of tern bench tg`);
