@@ -20,16 +20,16 @@
 //   madd (AVX2): 2-bit codes (w + 1), vpmaddubsw on pairs of k, rows in int16
 //     lanes, the activation sum subtracted at the end (tmad's pair16 idea).
 //
-// stream:1 reads a different matrix each call (about 1 GiB in all, on huge
-// pages as tern's weights are), so weights come from memory as in generation;
-// stream:0 reads one matrix again and again from cache: the loop's own speed.
+// stream:1 reads a different matrix each call (about 1 GiB in all, in tern's
+// AlignedBytes: on huge pages as its weights are), so weights come from memory
+// as in generation; stream:0 reads one matrix again and again from cache: the
+// loop's own speed.
 // Compare with tern's kernels in the same run of kernels_bench (gemv_stream and
 // gemv_cached rows of tmad_gemv and tmad_b3_gemv); its tmad kernels are faster
 // than this madd loop.
 //   table_lookup_probe [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -40,30 +40,9 @@
 #include <random>
 #include <vector>
 
-namespace {
+#include "tern/ternary.h"
 
-// Weights on 2 MiB pages, as tern's packed matrices are (packing.cpp), so that
-// the streams compare without TLB misses on one side only.
-template <typename T>
-struct HugePages {
-    using value_type = T;
-    HugePages() = default;
-    template <typename U>
-    HugePages(const HugePages<U>&) {}
-    T* allocate(size_t n) {
-        constexpr size_t kHuge = size_t{2} << 20;
-        const size_t bytes = (n * sizeof(T) + kHuge - 1) / kHuge * kHuge;
-        void* p = std::aligned_alloc(kHuge, bytes);
-        if (!p) throw std::bad_alloc();
-        madvise(p, bytes, MADV_HUGEPAGE);
-        return static_cast<T*>(p);
-    }
-    void deallocate(T* p, size_t) { std::free(p); }
-    bool operator==(const HugePages&) const { return true; }
-    bool operator!=(const HugePages&) const { return false; }
-};
-template <typename T>
-using HugeVector = std::vector<T, HugePages<T>>;
+namespace {
 
 constexpr int kPrefetch = 4096;  // bytes ahead of the tile-block being read
 constexpr int kTile = 32;        // rows per tile
@@ -78,7 +57,7 @@ int pos_hi(int i) { return i < 8 ? i + 8 : i + 16; }
 
 struct LookupMatrix {
     int n = 0, k = 0, blocks = 0;
-    HugeVector<uint8_t> bytes;      // [chunk][block][tile in chunk][kTileBlockBytes]
+    tern::AlignedBytes bytes;       // [chunk][block][tile in chunk][kTileBlockBytes]
     std::vector<int32_t> negative;  // per row: how many of its groups are stored negated
 };
 
@@ -99,12 +78,12 @@ LookupMatrix pack_lookup(const std::vector<int8_t>& w, int n, int k) {
     m.n = n;
     m.k = k;
     m.blocks = ((k + 2) / 3 + kGroups - 1) / kGroups;
-    m.bytes.assign(static_cast<size_t>(n / kTile) * m.blocks * kTileBlockBytes, 0);
+    m.bytes = tern::AlignedBytes(static_cast<size_t>(n / kTile) * m.blocks * kTileBlockBytes);
     m.negative.assign(n, 0);
     auto at = [&](int r, int c) { return c < k ? w[static_cast<size_t>(r) * k + c] : 0; };
     for (int t = 0; t < n / kTile; ++t)
         for (int b = 0; b < m.blocks; ++b) {
-            uint8_t* p = &m.bytes[tile_block_offset(m, t, b)];
+            uint8_t* p = m.bytes.data() + tile_block_offset(m, t, b);
             for (int g = 0; g < kGroups; ++g)
                 for (int pos = 0; pos < kTile; ++pos) {
                     const int r = t * kTile + pos, c0 = 3 * (b * kGroups + g);
@@ -186,7 +165,7 @@ void gemv_lookup(const LookupMatrix& m, const uint8_t* tables, int32_t* y) {
         for (int b = 0; b < m.blocks; ++b) {
             const uint8_t* tb = tables + static_cast<size_t>(b) * kGroups * 32;
             for (int t = 0; t < tiles; t += 2) {  // chunks hold an even number of tiles
-                const uint8_t* p = &m.bytes[tile_block_offset(m, chunk * per_chunk + t, b)];
+                const uint8_t* p = m.bytes.data() + tile_block_offset(m, chunk * per_chunk + t, b);
                 for (int line = 0; line < 2 * kTileBlockBytes; line += 64)
                     _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetch + line), _MM_HINT_T0);
                 __m256i sum16[4] = {};
@@ -211,12 +190,12 @@ void gemv_lookup(const LookupMatrix& m, const uint8_t* tables, int32_t* y) {
 
 // 2-bit codes: byte (tile, k / 8, 2 r + e) holds codes of row r for k = 8 (k / 8) + 2 j + e
 // in bits 2j..2j+1, j = 0..3; 16 rows per tile.
-HugeVector<uint8_t> pack_madd(const std::vector<int8_t>& w, int n, int k) {
-    HugeVector<uint8_t> bytes(static_cast<size_t>(n) * k / 4, 0);
+tern::AlignedBytes pack_madd(const std::vector<int8_t>& w, int n, int k) {
+    tern::AlignedBytes bytes(static_cast<size_t>(n) * k / 4);
     for (int r = 0; r < n; ++r)
         for (int c = 0; c < k; ++c) {
             const int t = r / 16, j = (c % 8) / 2, e = c % 2;
-            bytes[(static_cast<size_t>(t) * (k / 8) + c / 8) * 32 + 2 * (r % 16) + e] |=
+            bytes.data()[(static_cast<size_t>(t) * (k / 8) + c / 8) * 32 + 2 * (r % 16) + e] |=
                 static_cast<uint8_t>((w[static_cast<size_t>(r) * k + c] + 1) << (2 * j));
         }
     return bytes;
@@ -259,11 +238,12 @@ constexpr int kTile5 = 64;                       // rows per tile
 constexpr int kGroups5 = 24;                     // groups of 5 per K block
 constexpr int kBlockBytes5 = kGroups5 * kTile5;  // one tile-block
 constexpr int kTiles5 = 4;                       // tiles sharing one pass over a block's tables
-constexpr int kPrefetch5 = 12288;                // bytes ahead (two blocks of kTiles5 tiles)
+constexpr int kPrefetch5 =
+    12288;  // bytes ahead into L1 (two blocks of kTiles5 tiles); 4x that into L2
 
 struct Lookup5Matrix {
     int n = 0, k = 0, blocks = 0;
-    HugeVector<uint8_t> bytes;  // [tile group of kTiles5][block][tile][group][row]
+    tern::AlignedBytes bytes;  // [tile group of kTiles5][block][tile][group][row]
 };
 
 Lookup5Matrix pack_lookup5(const std::vector<int8_t>& w, int n, int k) {
@@ -271,7 +251,7 @@ Lookup5Matrix pack_lookup5(const std::vector<int8_t>& w, int n, int k) {
     m.n = n;
     m.k = k;
     m.blocks = ((k + 4) / 5 + kGroups5 - 1) / kGroups5;
-    m.bytes.assign(static_cast<size_t>(n / kTile5) * m.blocks * kBlockBytes5, 0);
+    m.bytes = tern::AlignedBytes(static_cast<size_t>(n / kTile5) * m.blocks * kBlockBytes5);
     auto at = [&](int r, int c) { return c < k ? w[static_cast<size_t>(r) * k + c] : 0; };
     for (int t = 0; t < n / kTile5; ++t)
         for (int b = 0; b < m.blocks; ++b)
@@ -283,7 +263,8 @@ Lookup5Matrix pack_lookup5(const std::vector<int8_t>& w, int n, int k) {
                     const int byte = code > 121 ? 0x80 | (242 - code) : code;
                     const size_t at_tile =
                         (static_cast<size_t>(t / kTiles5) * m.blocks + b) * kTiles5 + t % kTiles5;
-                    m.bytes[(at_tile * kGroups5 + g) * kTile5 + pos] = static_cast<uint8_t>(byte);
+                    m.bytes.data()[(at_tile * kGroups5 + g) * kTile5 + pos] =
+                        static_cast<uint8_t>(byte);
                 }
     return m;
 }
@@ -342,8 +323,8 @@ TERN_VBMI void gemv_lookup5(const Lookup5Matrix& m, const int8_t* tables, int32_
         std::memset(acc, 0, sizeof acc);
         for (int b = 0; b < m.blocks; ++b) {
             const int8_t* tb = tables + static_cast<size_t>(b) * kGroups5 * 256;
-            const uint8_t* p = &m.bytes[(static_cast<size_t>(t0 / kTiles5) * m.blocks + b) *
-                                        kTiles5 * kBlockBytes5];
+            const uint8_t* p = m.bytes.data() + (static_cast<size_t>(t0 / kTiles5) * m.blocks + b) *
+                                                    kTiles5 * kBlockBytes5;
             __m512i s_lo[kTiles5], s_hi[kTiles5];
             for (int t = 0; t < kTiles5; ++t) s_lo[t] = s_hi[t] = _mm512_setzero_si512();
             for (int g = 0; g < kGroups5; g += 3) {
@@ -377,7 +358,7 @@ TERN_VBMI void gemv_lookup5(const Lookup5Matrix& m, const int8_t* tables, int32_
                     _mm512_store_si512(a, _mm512_add_epi32(_mm512_load_si512(a), wide));
                 }
         }
-        for (int t = 0; t < kTiles5 && t0 + t < tiles; ++t)
+        for (int t = 0; t < kTiles5; ++t)
             for (int i = 0; i < 32; ++i) {  // s_lo's lanes, then s_hi's
                 const int r0 = (t0 + t) * kTile5;
                 y[r0 + pos5_lo(i)] = acc[t * kTile5 + i];
@@ -394,7 +375,7 @@ struct Problem {
     int32_t q_sum = 0;
     std::vector<uint8_t> tables;
     std::vector<LookupMatrix> lookup;
-    std::vector<HugeVector<uint8_t>> madd;
+    std::vector<tern::AlignedBytes> madd;
     std::vector<int8_t> tables5;
     std::vector<Lookup5Matrix> lookup5;  // only where the CPU has AVX-512 VBMI
 };
@@ -404,6 +385,12 @@ Problem& problem(int n, int k) {
     static std::vector<std::unique_ptr<Problem>> made;
     for (auto& p : made)
         if (p->n == n && p->k == k) return *p;
+    // Whole groups of kTiles5 64-row tiles (which are also pairs of 32-row tiles
+    // and 16-row madd tiles), and whole bytes of 2-bit codes in K.
+    if (n % (kTile5 * kTiles5) != 0 || k % 8 != 0)
+        std::fprintf(stderr, "shape %dx%d: N must be a multiple of %d, K of 8\n", k, n,
+                     kTile5 * kTiles5),
+            std::abort();
     auto p = std::make_unique<Problem>();
     p->n = n;
     p->k = k;
@@ -481,7 +468,7 @@ void lookup5(benchmark::State& state) {
 
 void madd(benchmark::State& state) {
     Problem& p = problem_of(state);
-    run(state, p.madd, p.madd[0].size(), [&](const HugeVector<uint8_t>& m, int32_t* y) {
+    run(state, p.madd, p.madd[0].size(), [&](const tern::AlignedBytes& m, int32_t* y) {
         gemv_madd(m.data(), p.n, p.k, p.q.data(), p.q_sum, y);
     });
 }
