@@ -27,15 +27,20 @@ bool legal(const Candidate& c, Op op, const TargetInfo& target) {
         if (!lanes.empty() && std::find(lanes.begin(), lanes.end(), k.at("lanes")) == lanes.end())
             return false;
         if (k.at("unpack") == 1 &&
-            (dot != static_cast<int>(DotKind::pair16) || k.at("kblock") > 16 || k.at("base3")))
+            (dot == static_cast<int>(DotKind::quad32s) || k.at("base3") ||
+             (dot == static_cast<int>(DotKind::pair16) && k.at("kblock") > 16)))
             return false;
         if (k.at("decode") == 1 && m_tile == 1) return false;
+        if (k.at("chains") > 1 &&
+            (dot == static_cast<int>(DotKind::pair16) || k.at("kblock") % k.at("chains")))
+            return false;
         if (target.vector_registers > 0 && dot != static_cast<int>(DotKind::pair16)) {
             // A row tile's accumulators: one per row of a byte (and the carried
-            // multiple) per activation row, plus a code vector and broadcasts.
+            // multiple) per activation row and chain, plus a code vector and broadcasts.
             const bool carry =
                 tmad_carries(k.at("base3"), static_cast<DotKind>(dot), k.at("decode"));
-            const int live = (codes_per_byte(k.at("base3")) + (carry ? 1 : 0)) * m_tile;
+            const int live =
+                (codes_per_byte(k.at("base3")) + (carry ? 1 : 0)) * m_tile * k.at("chains");
             if (live > target.vector_registers - 4) return false;
         }
     }

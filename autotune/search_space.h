@@ -22,7 +22,7 @@ const char* op_name(Op op);
 
 // Legal combinations: GEMV fixes m_tile = 1, GEMM takes m_tile > 1; tmad's dot
 // kinds are the target's; int16 blocks stay within max_kblock; unpack=1 only
-// with pair16 and kblock <= 16.
+// for 2-bit codes, with quad32u or with pair16 and kblock <= 16.
 std::vector<Candidate> enumerate(Family family, Op op, const TargetInfo& target);
 
 // Candidates one knob step away from c (the neighbouring legal value of one knob).

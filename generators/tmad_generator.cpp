@@ -36,6 +36,7 @@ public:
     GeneratorParam<int> unpack{"unpack", 0};
     GeneratorParam<int> base3{"base3", 0};
     GeneratorParam<int> decode{"decode", 0};
+    GeneratorParam<int> chains{"chains", 1};
 
     Input<Halide::Buffer<uint8_t>> packed{"packed", 3};
 
@@ -48,12 +49,21 @@ public:
         check_knob(Family::tmad, "unpack", unpack);
         check_knob(Family::tmad, "base3", base3);
         check_knob(Family::tmad, "decode", decode);
+        check_knob(Family::tmad, "chains", chains);
         if (decode && m_tile == 1) throw CompileError("tmad: decode=1 needs m_tile > 1 (GEMM)");
         const int L = lanes, P = codes_per_byte(base3), R = P * L;
         const DotKind kind = static_cast<DotKind>(static_cast<int>(dot_kind));
+        if (chains > 1 && (kind == DotKind::pair16 || int(kblock) % int(chains))) {
+            throw CompileError(
+                "tmad: chains > 1 needs a quad dot kind (dot=1, 2) and kblock a "
+                "multiple of chains");
+        }
         const bool in_place = unpack == 1;
-        if (in_place && (kind != DotKind::pair16 || kblock > 16 || base3)) {
-            throw CompileError("tmad: unpack=1 needs dot=0 (pair16), kblock <= 16 and base3=0");
+        if (in_place &&
+            (kind == DotKind::quad32s || (kind == DotKind::pair16 && kblock > 16) || base3)) {
+            throw CompileError(
+                "tmad: unpack=1 needs base3=0 and dot=1 (quad32u), or dot=0 (pair16) with "
+                "kblock <= 16");
         }
         // Sums of digit multiples t_s rather than of digits (see the top), unless
         // digits are decoded once per tile: then extracting them costs less than a
@@ -62,13 +72,20 @@ public:
         const bool by_additions = multiples_by_additions();
 
         Var b{"b"}, j{"j"}, s{"s"}, kq{"kq"}, t{"t"}, p{"p"}, blk{"blk"};
-        if (in_place) {
+        if (in_place && kind == DotKind::pair16) {
             // One shift by 4 per byte; codes 1 and 3 stay in bits 2-3 and are read
             // as 4c. Their int16 pair sums reach 2 * 8 * 128 and a block of 16
             // quads exactly fits int16 (codes never exceed 2: the packer writes
             // w + 1). The sums are scaled back by 4 below, which is exact.
             code(b, j, s, kq, t) = (packed(4 * j + b, kq, t) >> cast<uint8_t>(4 * (s / 2))) &
                                    cast<uint8_t>(select(s % 2 == 1, 12, 3));
+        } else if (in_place) {
+            // No shifts at all: code s is masked where it lies and read as 4^s c,
+            // at most 2 * 64 = 128, still a u8. Quads go straight into int32, where
+            // |sum| <= K * 128 * 128 fits while K < 2^17 (required below); the
+            // sums are scaled back by 4^s below, which is exact.
+            code(b, j, s, kq, t) = packed(4 * j + b, kq, t) &
+                                   cast<uint8_t>(select(s == 0, 3, s == 1, 12, s == 2, 48, 192));
         } else if (base3) {
             // t_s = 3^s v mod 256, written per s so that unrolled s loops fold it:
             // by byte additions on x86 (byte_triples.h), by products elsewhere.
@@ -115,22 +132,38 @@ public:
             reduce_blocks = rb;
         } else {
             // Quads straight into int32: vpdpbusd (u8 x s8) or sdot (s8 x s8).
-            RDom r(0, 4, 0, quads, "r");
-            Expr c = code(r.x, j, s, r.y, t);
+            // Consecutive quads go to `chains` separate sums (quad kq to sum
+            // kq % chains), which the schedule keeps in registers side by side:
+            // each dot product then waits on one `chains` steps back, not on the
+            // last, so their latency overlaps. K is padded to 4 * kblock, a
+            // multiple of 4 * chains.
+            const int C = chains;
+            Var ch{"ch"};
+            RDom r(0, 4, 0, quads / C, "r");
+            Expr k = C * r.y + ch;
+            Expr c = code(r.x, j, s, k, t);
             Expr w = kind == DotKind::quad32s ? cast<int32_t>(cast<int8_t>(c) - cast<int8_t>(1))
                                               : cast<int32_t>(c);
-            acc(j, s, m, t) = 0;
-            acc(j, s, m, t) += w * cast<int32_t>(xq(r.x, r.y, m));
+            acc(j, s, ch, m, t) = 0;
+            acc(j, s, ch, m, t) += w * cast<int32_t>(xq(r.x, k, m));
             Expr j_of_n = n % L, s_of_n = (n / L) % P;
-            Expr total = acc(j_of_n, s_of_n, m, n / R);
-            if (carry) {
-                total = (3 * total - acc(j_of_n, s_of_n + 1, m, n / R)) >> 8;
-            }
+            auto chained = [&](Expr digit) {
+                Expr sum = acc(j_of_n, digit, 0, m, n / R);
+                for (int i = 1; i < C; ++i) sum += acc(j_of_n, digit, i, m, n / R);
+                return sum;
+            };
+            Expr total = chained(s_of_n);
+            if (carry) total = (3 * total - chained(s_of_n + 1)) >> 8;
+            if (in_place) total = total >> (2 * s_of_n);
             dot(n, m) = kind == DotKind::quad32s ? total : total - xsum(m);
             reduce_quads = r;
         }
         define_output(dot);
 
+        if (in_place && kind == DotKind::quad32u) {
+            add_requirement(quads < (1 << 15), "tmad unpack=1 dot=1: K must be below 131072, got",
+                            4 * quads);
+        }
         packed.dim(0).set_bounds(0, 4 * L);
         packed.dim(1).set_min(0).set_stride(4 * L);
         packed.dim(2).set_min(0);
@@ -187,19 +220,21 @@ public:
                 .unroll(mv);
             if (unroll > 1) acc16.update().unroll(reduce_pairs.y, unroll);
         } else {
-            Var j{acc.args()[0]}, s{acc.args()[1]}, mv{acc.args()[2]};
-            acc.compute_at(tile_level).vectorize(j).unroll(s).unroll(mv);
+            Var j{acc.args()[0]}, s{acc.args()[1]}, ch{acc.args()[2]}, mv{acc.args()[3]};
+            acc.compute_at(tile_level).vectorize(j).unroll(s).unroll(ch).unroll(mv);
             acc.update()
-                .reorder(reduce_quads.x, j, s, mv, reduce_quads.y)
+                .reorder(reduce_quads.x, j, s, ch, mv, reduce_quads.y)
                 .atomic()
                 .vectorize(reduce_quads.x)
                 .vectorize(j)
                 .unroll(s)
+                .unroll(ch)
                 .unroll(mv);
             if (unroll > 1) acc.update().unroll(reduce_quads.y, unroll);
             if (prefetch > 0) {
+                // reduce_quads.y steps `chains` quads at a time.
                 acc.update().prefetch(packed, reduce_quads.y, reduce_quads.y,
-                                      int(prefetch) * int(kblock),
+                                      int(prefetch) * int(kblock) / int(chains),
                                       Halide::PrefetchBoundStrategy::NonFaulting);
             }
         }

@@ -45,6 +45,14 @@ TEST(EmittedAssembly, Avx512VnniUsesVpdpbusd) {
     EXPECT_GE(count(s, R"(\bvpdpbusd\s+%zmm)"), 4) << ASM_VNNI;
 }
 
+// unpack=1 with vpdpbusd reads each code where it lies (x4^s), so no code is
+// shifted down, and chains=2 keeps two sums per digit: eight dot products per
+// step where the shifting kernel has four and three shifts.
+TEST(EmittedAssembly, InPlaceCodesNeedNoShifts) {
+    expect_instructions(ASM_INPLACE_VNNI, R"(\bvpdpbusd\s+%zmm)", 8, R"(\bvpsrlw\b)");
+    EXPECT_GE(count(read(ASM_VNNI), R"(\bvpsrlw\b)"), 3) << ASM_VNNI;
+}
+
 TEST(EmittedAssembly, ArmDotProdUsesSdot) {
     const std::string s = read(ASM_NEON);
     EXPECT_GE(count(s, R"(\b[su]dot\s+v\d+\.4s)"), 4) << ASM_NEON;

@@ -93,8 +93,9 @@ inline std::vector<Knob> knob_space(Family f) {
                  false},
                 {"unpack",
                  {0, 1},
-                 "0 shift every code down; 1 mask odd codes in place (x4, one shift less; "
-                 "pair16 with kblock <= 16)",
+                 "0 shift every code down; 1 mask codes in place (2-bit only: pair16 "
+                 "with kblock <= 16 reads odd codes x4, one shift less; quad32u reads "
+                 "code s x4^s, no shifts)",
                  false},
                 {"base3",
                  {0, 1},
@@ -103,6 +104,11 @@ inline std::vector<Knob> knob_space(Family f) {
                 {"decode",
                  {0, 1},
                  "0 unpack codes in every pass; 1 once per row tile into a buffer (GEMM)",
+                 false},
+                {"chains",
+                 {1, 2, 4},
+                 "independent sums over K per accumulator (quad dot kinds; overlaps the "
+                 "dot products' latency)",
                  false},
                 m_tile,
                 unroll,
