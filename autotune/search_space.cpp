@@ -26,13 +26,8 @@ bool legal(const Candidate& c, Op op, const TargetInfo& target) {
         const auto& lanes = target.tmad_lanes;
         if (!lanes.empty() && std::find(lanes.begin(), lanes.end(), k.at("lanes")) == lanes.end())
             return false;
-        if (k.at("unpack") == 1 &&
-            (dot == static_cast<int>(DotKind::quad32s) || k.at("base3") ||
-             (dot == static_cast<int>(DotKind::pair16) && k.at("kblock") > 16)))
-            return false;
-        if (k.at("decode") == 1 && m_tile == 1) return false;
-        if (k.at("chains") > 1 &&
-            (dot == static_cast<int>(DotKind::pair16) || k.at("kblock") % k.at("chains")))
+        if (tmad_knob_conflict(static_cast<DotKind>(dot), k.at("unpack"), k.at("base3"),
+                               k.at("decode"), k.at("kblock"), k.at("chains"), m_tile))
             return false;
         if (target.vector_registers > 0 && dot != static_cast<int>(DotKind::pair16)) {
             // A row tile's accumulators: one per row of a byte (and the carried

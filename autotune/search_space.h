@@ -21,8 +21,8 @@ enum class Op { gemv, gemm };
 const char* op_name(Op op);
 
 // Legal combinations: GEMV fixes m_tile = 1, GEMM takes m_tile > 1; tmad's dot
-// kinds are the target's; int16 blocks stay within max_kblock; unpack=1 only
-// for 2-bit codes, with quad32u or with pair16 and kblock <= 16.
+// kinds are the target's and its knobs free of tmad_knob_conflict (knob_space.h);
+// int16 blocks stay within max_kblock.
 std::vector<Candidate> enumerate(Family family, Op op, const TargetInfo& target);
 
 // Candidates one knob step away from c (the neighbouring legal value of one knob).

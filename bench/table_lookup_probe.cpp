@@ -387,10 +387,11 @@ Problem& problem(int n, int k) {
         if (p->n == n && p->k == k) return *p;
     // Whole groups of kTiles5 64-row tiles (which are also pairs of 32-row tiles
     // and 16-row madd tiles), and whole bytes of 2-bit codes in K.
-    if (n % (kTile5 * kTiles5) != 0 || k % 8 != 0)
+    if (n % (kTile5 * kTiles5) != 0 || k % 8 != 0) {
         std::fprintf(stderr, "shape %dx%d: N must be a multiple of %d, K of 8\n", k, n,
-                     kTile5 * kTiles5),
-            std::abort();
+                     kTile5 * kTiles5);
+        std::abort();
+    }
     auto p = std::make_unique<Problem>();
     p->n = n;
     p->k = k;

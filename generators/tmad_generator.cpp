@@ -50,21 +50,13 @@ public:
         check_knob(Family::tmad, "base3", base3);
         check_knob(Family::tmad, "decode", decode);
         check_knob(Family::tmad, "chains", chains);
-        if (decode && m_tile == 1) throw CompileError("tmad: decode=1 needs m_tile > 1 (GEMM)");
         const int L = lanes, P = codes_per_byte(base3), R = P * L;
         const DotKind kind = static_cast<DotKind>(static_cast<int>(dot_kind));
-        if (chains > 1 && (kind == DotKind::pair16 || int(kblock) % int(chains))) {
-            throw CompileError(
-                "tmad: chains > 1 needs a quad dot kind (dot=1, 2) and kblock a "
-                "multiple of chains");
+        if (const char* why =
+                tmad_knob_conflict(kind, unpack, base3, decode, kblock, chains, m_tile)) {
+            throw CompileError(std::string("tmad: ") + why);
         }
         const bool in_place = unpack == 1;
-        if (in_place &&
-            (kind == DotKind::quad32s || (kind == DotKind::pair16 && kblock > 16) || base3)) {
-            throw CompileError(
-                "tmad: unpack=1 needs base3=0 and dot=1 (quad32u), or dot=0 (pair16) with "
-                "kblock <= 16");
-        }
         // Sums of digit multiples t_s rather than of digits (see the top), unless
         // digits are decoded once per tile: then extracting them costs less than a
         // sixth dot product per byte in every pass.

@@ -191,6 +191,22 @@ inline bool tmad_carries(bool base3, DotKind dot, bool decode) {
     return base3 && dot == DotKind::quad32u && !decode;
 }
 
+// Why tmad's knobs cannot go together, or nullptr if they can: the generator
+// refuses such a combination and the tuner never proposes it.
+inline const char* tmad_knob_conflict(DotKind dot, int unpack, int base3, int decode, int kblock,
+                                      int chains, int m_tile) {
+    if (decode && m_tile == 1) return "decode=1 needs m_tile > 1 (GEMM)";
+    // Masked codes: 2-bit only; pair16's int16 blocks of codes read x4 hold 16
+    // quads; signed sdot weights cannot be read in place.
+    if (unpack == 1 &&
+        (base3 || dot == DotKind::quad32s || (dot == DotKind::pair16 && kblock > 16)))
+        return "unpack=1 needs base3=0 and dot=1 (quad32u), or dot=0 (pair16) with kblock <= 16";
+    // Chains overlap the quad dot products' latency; K is padded to 4 * kblock.
+    if (chains > 1 && (dot == DotKind::pair16 || kblock % chains))
+        return "chains > 1 needs a quad dot kind (dot=1, 2) and kblock a multiple of chains";
+    return nullptr;
+}
+
 // Rows per tile: N is padded to a multiple of this.
 inline int row_tile(Family f, int lanes, bool base3 = false) {
     return f == Family::tmad ? codes_per_byte(base3) * lanes : lanes;
