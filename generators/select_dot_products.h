@@ -11,7 +11,8 @@
 //
 // Likewise a pairwise sum of int16 lanes into int32 has no pattern of its own and
 // becomes sign extensions, horizontal adds and permutes; written as a dot product
-// with ones it is one pmaddwd, exact for every input.
+// (of an int16 product's own operands where it is provably exact, else of the
+// lanes with ones) it is one pmaddwd.
 //
 // Interval analysis cannot see through memory: where the u8 operand is loaded
 // from a buffer a family filled with small values (tmad's codes decoded once per
@@ -62,8 +63,16 @@ private:
         const Cast* widen = value.as<Cast>();
         if (op->op == VectorReduce::Add && widen && op->type == Int(32, lanes) &&
             widen->value.type() == Int(16, 2 * lanes)) {
-            Expr ones = make_one(widen->value.type());
-            Expr products = Call::make(value.type(), Call::widening_mul, {widen->value, ones},
+            // A product of 8-bit values, which Halide writes as a widening
+            // multiply into int16 (always exact), is pmaddwd's own multiply of
+            // the operands widened, not a pmullw before a dot with ones.
+            Expr a = widen->value, b = make_one(widen->value.type());
+            const Type i16 = widen->value.type();
+            if (const Call* mul = Call::as_intrinsic(widen->value, {Call::widening_mul})) {
+                a = cast(i16, mul->args[0]);
+                b = cast(i16, mul->args[1]);
+            }
+            Expr products = Call::make(value.type(), Call::widening_mul, {a, b},
                                        Call::PureIntrinsic);
             return VectorReduce::make(VectorReduce::Add, products, lanes);
         }

@@ -40,6 +40,12 @@ TEST(EmittedAssembly, Avx2UsesVectorMultiplyAdd) {
     EXPECT_EQ(count(s, R"(\bvpmullw\b)"), 0) << ASM_AVX2;
 }
 
+// The int8 head's bytes, widened to int16, go straight into pmaddwd with the
+// activations: no pmullw before a dot product with ones (select_dot_products.h).
+TEST(EmittedAssembly, Int8HeadMultipliesInPmaddwd) {
+    expect_instructions(ASM_INT8_AVX2, R"(\bvpmaddwd\s+%ymm)", 4, R"(\bvpmullw\b)");
+}
+
 TEST(EmittedAssembly, Avx512VnniUsesVpdpbusd) {
     const std::string s = read(ASM_VNNI);
     EXPECT_GE(count(s, R"(\bvpdpbusd\s+%zmm)"), 4) << ASM_VNNI;
