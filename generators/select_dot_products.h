@@ -72,8 +72,8 @@ private:
                 a = cast(i16, mul->args[0]);
                 b = cast(i16, mul->args[1]);
             }
-            Expr products = Call::make(value.type(), Call::widening_mul, {a, b},
-                                       Call::PureIntrinsic);
+            Expr products =
+                Call::make(value.type(), Call::widening_mul, {a, b}, Call::PureIntrinsic);
             return VectorReduce::make(VectorReduce::Add, products, lanes);
         }
         return VectorReduce::make(op->op, value, lanes);
