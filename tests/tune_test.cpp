@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -172,40 +173,62 @@ TEST(HostTarget, DetectsARunnableTarget) {
         }
 }
 
-// Every target has a checked-in database whose kernels name complete, legal knob
-// sets, so every bundle builds without tuning.
+// A database's kernels name complete, legal knob sets for its target, and it
+// has every family a bundle needs, so the bundle builds from it.
+void expect_legal_database(const TargetInfo& t, const ScheduleDb& db, const std::string& path) {
+    EXPECT_EQ(db.target, t.name) << path;
+    std::set<std::string> families;
+    for (const DbEntry& e : db.kernels) {
+        families.insert(e.family);
+        if (e.family != "tmad" && e.family != "tlut" && e.family != "tadd") continue;
+        const Family f = e.family == "tmad"   ? Family::tmad
+                         : e.family == "tlut" ? Family::tlut
+                                              : Family::tadd;
+        for (const Knob& k : knob_space(f)) {
+            ASSERT_TRUE(e.knobs.count(k.name)) << path << " " << e.name << " lacks " << k.name;
+            EXPECT_TRUE(knob_value_is_legal(f, k.name, e.knobs.at(k.name)))
+                << path << " " << e.name;
+        }
+        EXPECT_EQ(e.knobs.size(), knob_space(f).size())
+            << path << " " << e.name << ": unknown knob";
+        if (f == Family::tmad) {
+            const int dot = e.knobs.at("dot");
+            EXPECT_NE(std::find(t.tmad_dot.begin(), t.tmad_dot.end(), dot), t.tmad_dot.end())
+                << path << " " << e.name << ": dot " << dot << " is not one of the target's";
+            const auto& lanes = t.tmad_lanes;
+            EXPECT_TRUE(lanes.empty() ||
+                        std::find(lanes.begin(), lanes.end(), e.knobs.at("lanes")) != lanes.end())
+                << path << " " << e.name << ": lanes not one of the target's tmad_lanes";
+        }
+    }
+    for (const char* needed : {"tmad", "tlut", "tadd", "rmsnorm_quant", "int8_gemv"})
+        EXPECT_TRUE(families.count(needed)) << path << " has no " << needed << " kernel";
+}
+
+// Every target has a checked-in database, so every bundle builds without tuning.
 TEST(CheckedInDefaults, EveryTargetHasALegalDatabase) {
     for (const TargetInfo& t : load_targets(TERN_SOURCE_DIR "/targets")) {
-        const ScheduleDb db = load_schedule_db(TERN_SOURCE_DIR "/schedules/" + t.name + ".yaml");
-        EXPECT_EQ(db.target, t.name);
-        std::set<std::string> families;
-        for (const DbEntry& e : db.kernels) {
-            families.insert(e.family);
-            if (e.family != "tmad" && e.family != "tlut" && e.family != "tadd") continue;
-            const Family f = e.family == "tmad"   ? Family::tmad
-                             : e.family == "tlut" ? Family::tlut
-                                                  : Family::tadd;
-            for (const Knob& k : knob_space(f)) {
-                ASSERT_TRUE(e.knobs.count(k.name))
-                    << t.name << " " << e.name << " lacks " << k.name;
-                EXPECT_TRUE(knob_value_is_legal(f, k.name, e.knobs.at(k.name)))
-                    << t.name << " " << e.name;
-            }
-            EXPECT_EQ(e.knobs.size(), knob_space(f).size())
-                << t.name << " " << e.name << ": unknown knob";
-            if (f == Family::tmad) {
-                const int dot = e.knobs.at("dot");
-                EXPECT_NE(std::find(t.tmad_dot.begin(), t.tmad_dot.end(), dot), t.tmad_dot.end())
-                    << t.name << " " << e.name << ": dot " << dot << " is not one of the target's";
-                const auto& lanes = t.tmad_lanes;
-                EXPECT_TRUE(lanes.empty() || std::find(lanes.begin(), lanes.end(),
-                                                       e.knobs.at("lanes")) != lanes.end())
-                    << t.name << " " << e.name << ": lanes not one of the target's tmad_lanes";
-            }
-        }
-        for (const char* needed : {"tmad", "tlut", "tadd", "rmsnorm_quant", "int8_gemv"})
-            EXPECT_TRUE(families.count(needed)) << t.name << " has no " << needed << " kernel";
+        const std::string path = TERN_SOURCE_DIR "/schedules/" + t.name + ".yaml";
+        expect_legal_database(t, load_schedule_db(path), path);
     }
+}
+
+// The databases tuned on particular machines (schedules/tuned/) build too.
+TEST(CheckedInDefaults, TunedDatabasesAreLegal) {
+    const std::vector<TargetInfo> targets = load_targets(TERN_SOURCE_DIR "/targets");
+    int checked = 0;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(TERN_SOURCE_DIR "/schedules/tuned")) {
+        if (entry.path().extension() != ".yaml") continue;
+        const std::string path = entry.path().string();
+        const ScheduleDb db = load_schedule_db(path);
+        const auto t = std::find_if(targets.begin(), targets.end(),
+                                    [&](const TargetInfo& x) { return x.name == db.target; });
+        ASSERT_NE(t, targets.end()) << path << " names no known target: " << db.target;
+        expect_legal_database(*t, db, path);
+        ++checked;
+    }
+    EXPECT_GE(checked, 1);
 }
 
 class Databases : public testing::Test {

@@ -24,13 +24,15 @@
 # TERN_ARGS adds flags to every tern bench (--activation silu, say, for a peer
 # whose graph uses SiLU on a file that names none).
 # TERN_AGREEMENT=off skips step 1 (its reference forward passes take minutes).
+# TERN_BIN runs another tern build (one built with -DTERN_SCHEDULES=<a database
+# tern-tune wrote on this machine, say) instead of build/runtime/tern.
 #   bench/peer/compare.sh MODEL [threads (1,2)] [pp (512)] [tg (128)] [reps (3)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 model=$1 threads=${2:-1,2} pp=${3:-512} tg=${4:-128} reps=${5:-3}
 mmap=${TERN_PEER_MMAP:-off}
 configs=${TERN_CONFIGS:-2:int8,1.6:int8,1.6:int4}
-tern=build/runtime/tern
+tern=${TERN_BIN:-build/runtime/tern}
 peer=${TERN_PEER_DIR:-build/peer}
 peer_bench=${TERN_PEER_BENCH:-}
 peer_name=${TERN_PEER_NAME:-llama.cpp}
