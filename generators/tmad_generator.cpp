@@ -81,18 +81,21 @@ public:
         } else if (base3) {
             // t_s = 3^s v mod 256, written per s so that unrolled s loops fold it:
             // by byte additions on x86 (byte_triples.h), by products elsewhere.
+            // Extracted digits come from t_s - 128 (the byte's top bit flipped):
+            // tripling modulo 256 keeps that offset, 3 (t - 128) = 3 t - 128
+            // (mod 256), and then floor(3 t / 256) = [t >= 86] + [t >= 171] is
+            // two signed byte compares (pcmpgtb), which x86 has and unsigned
+            // ones it lacks.
             Expr v = packed(4 * j + b, kq, t);
+            if (!carry) v = v ^ cast<uint8_t>(128);
             Expr ts = v, multiple = v;
             for (int d = 1, p3 = 3; d <= 5; ++d, p3 *= 3) {
                 multiple = by_additions ? triple_bytes(multiple) : v * cast<uint8_t>(p3 % 256);
                 ts = select(s == d, multiple, ts);
             }
-            // floor(3 t / 256) is [t >= 86] + [t >= 171]; saturating byte
-            // subtractions say so without compares or widening, and bound the code
-            // by 2 for select_dot_products.h.
-            const Expr one = cast<uint8_t>(1);
-            Expr digit = min(saturating_sub(ts, cast<uint8_t>(85)), one) +
-                         min(saturating_sub(ts, cast<uint8_t>(170)), one);
+            Expr centred = cast<int8_t>(ts);
+            Expr digit = select(centred > cast<int8_t>(-43), cast<uint8_t>(1), cast<uint8_t>(0)) +
+                         select(centred > cast<int8_t>(42), cast<uint8_t>(1), cast<uint8_t>(0));
             code(b, j, s, kq, t) = carry ? ts : digit;
         } else {
             code(b, j, s, kq, t) =

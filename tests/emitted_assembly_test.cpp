@@ -93,6 +93,13 @@ TEST(EmittedAssembly, Base3ReachesTheSameDotProducts) {
     EXPECT_GE(count(neon, R"(\b[su]dot\s+v\d+\.4s)"), 5) << ASM_B3_NEON;
 }
 
+// Base-3 digits on AVX2: two signed byte compares each (vpcmpgtb) on the byte
+// with its top bit flipped, not unsigned max and compare-equal pairs (which
+// took 50 vector instructions per 160 weights in the GEMV's loop; now 40).
+TEST(EmittedAssembly, Base3DigitsAreSignedCompares) {
+    expect_instructions(ASM_B3_AVX2, R"(\bvpcmpgtb\s)", 10, R"(\bvpm(ax|in)ub\b)");
+}
+
 // x86 has no byte multiply: the digit multiples t_s = 3^s v mod 256 are byte
 // additions (generators/byte_triples.h), not bytes widened, multiplied in
 // 16-bit lanes and shuffled back (vpmullw); AVX-512 base-3 GEMVs ran 1.7x slower
