@@ -11,8 +11,8 @@
 //
 // Likewise a pairwise sum of int16 lanes into int32 has no pattern of its own and
 // becomes sign extensions, horizontal adds and permutes; written as a dot product
-// (of an int16 product's own operands where it is provably exact, else of the
-// lanes with ones) it is one pmaddwd.
+// (of a widening product's own operands, widened to int16, else of the lanes
+// with ones) it is one pmaddwd, exact for every input.
 //
 // Interval analysis cannot see through memory: where the u8 operand is loaded
 // from a buffer a family filled with small values (tmad's codes decoded once per

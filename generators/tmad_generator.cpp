@@ -85,7 +85,7 @@ public:
             // tripling modulo 256 keeps that offset, 3 (t - 128) = 3 t - 128
             // (mod 256), and then floor(3 t / 256) = [t >= 86] + [t >= 171] is
             // two signed byte compares (pcmpgtb), which x86 has and unsigned
-            // ones it lacks.
+            // ones it lacks. Their sum is bounded by 2 for select_dot_products.h.
             Expr v = packed(4 * j + b, kq, t);
             if (!carry) v = v ^ cast<uint8_t>(128);
             Expr ts = v, multiple = v;
